@@ -1,0 +1,161 @@
+// Package block defines the virtual chain block: its header, body and proof,
+// their RLP encoding, the block hash and the digest that committee members sign.
+package block
+
+import (
+	"crypto/ecdsa"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"math/big"
+
+	"github.com/ethereum/go-ethereum/common"
+	"github.com/ethereum/go-ethereum/crypto"
+	"github.com/ethereum/go-ethereum/rlp"
+)
+
+// DefaultMaxSize is the largest encoded block accepted unless a caller says
+// otherwise; it is the original node's limit (64 MiB).
+const DefaultMaxSize = 64 << 20
+
+// SignatureLength is the size of a recoverable secp256k1 signature [R || S || V].
+const SignatureLength = crypto.SignatureLength
+
+// Header is what the block hash commits to.
+type Header struct {
+	ProtocolVersion uint32
+	VirtualChainID  uint32
+	NetworkType     uint32
+	Height          uint64
+	PrevHash        common.Hash
+	Timestamp       uint64 // nanoseconds since the unix epoch
+	RefTime         uint32 // Ethereum reference time (unix seconds) naming the next block's committee
+	Proposer        common.Address
+	BodyRoot        common.Hash // keccak256 of Body
+}
+
+// Block is a header, an opaque body and the committee's proof: signatures
+// over SigningDigest.
+type Block struct {
+	Header Header
+	Body   []byte
+	Proof  [][]byte
+}
+
+// Hash is keccak256 of the RLP-encoded header.
+func (h *Header) Hash() common.Hash {
+	enc, err := rlp.EncodeToBytes(h)
+	if err != nil {
+		// A Header has only fixed-size fields: encoding cannot fail.
+		panic(fmt.Sprintf("block: encode header: %v", err))
+	}
+	return crypto.Keccak256Hash(enc)
+}
+
+// Hash is the hash of the block's header.
+func (b *Block) Hash() common.Hash { return b.Header.Hash() }
+
+// Height is a shorthand for b.Header.Height.
+func (b *Block) Height() uint64 { return b.Header.Height }
+
+// proofDomain separates vcsync block proofs from every other secp256k1
+// signature a node key might make.
+var proofDomain = []byte("vcsync/block-proof/v1")
+
+// SigningDigest is the 32-byte message committee members sign for a block.
+// Binding the network type, chain id and height next to the hash means a
+// signature cannot be replayed on another chain, network or height.
+func SigningDigest(networkType, chainID uint32, height uint64, hash common.Hash) common.Hash {
+	var buf [4 + 4 + 8]byte
+	binary.BigEndian.PutUint32(buf[0:], networkType)
+	binary.BigEndian.PutUint32(buf[4:], chainID)
+	binary.BigEndian.PutUint64(buf[8:], height)
+	return crypto.Keccak256Hash(proofDomain, buf[:], hash[:])
+}
+
+// SigningDigest is the digest committee members sign for this block.
+func (b *Block) SigningDigest() common.Hash {
+	h := &b.Header
+	return SigningDigest(h.NetworkType, h.VirtualChainID, h.Height, h.Hash())
+}
+
+// Seal sets the body root from the body. Call it after changing Body.
+func (b *Block) Seal() { b.Header.BodyRoot = crypto.Keccak256Hash(b.Body) }
+
+// Encode returns the canonical RLP encoding of the block.
+func (b *Block) Encode() ([]byte, error) {
+	enc, err := rlp.EncodeToBytes(b)
+	if err != nil {
+		return nil, fmt.Errorf("encode block %d: %w", b.Header.Height, err)
+	}
+	return enc, nil
+}
+
+// Errors returned by Decode; match with errors.Is.
+var (
+	ErrTooLarge         = errors.New("block too large")
+	ErrMalformed        = errors.New("malformed block encoding")
+	ErrBodyRoot         = errors.New("body does not match the header's body root")
+	ErrBadSignatureForm = errors.New("malformed signature")
+)
+
+// Decode parses an encoded block and checks everything that can be checked
+// without a committee: size, canonical RLP with no trailing bytes, body root
+// and the form of every signature. maxSize <= 0 means DefaultMaxSize.
+func Decode(data []byte, maxSize int) (*Block, error) {
+	if maxSize <= 0 {
+		maxSize = DefaultMaxSize
+	}
+	if len(data) > maxSize {
+		return nil, fmt.Errorf("%w: %d bytes, limit %d", ErrTooLarge, len(data), maxSize)
+	}
+	var b Block
+	// DecodeBytes refuses trailing bytes and non-canonical integers.
+	if err := rlp.DecodeBytes(data, &b); err != nil {
+		return nil, fmt.Errorf("%w: %v", ErrMalformed, err)
+	}
+	if err := b.CheckForm(); err != nil {
+		return nil, err
+	}
+	return &b, nil
+}
+
+// CheckForm checks the body root and the form of every proof signature.
+func (b *Block) CheckForm() error {
+	if root := crypto.Keccak256Hash(b.Body); root != b.Header.BodyRoot {
+		return fmt.Errorf("block %d: %w (body hashes to %s, header says %s)",
+			b.Header.Height, ErrBodyRoot, root.Hex(), b.Header.BodyRoot.Hex())
+	}
+	for i, sig := range b.Proof {
+		if err := CheckSignatureForm(sig); err != nil {
+			return fmt.Errorf("block %d: signature %d: %w", b.Header.Height, i, err)
+		}
+	}
+	return nil
+}
+
+// CheckSignatureForm rejects signatures that cannot be recovered: wrong
+// length, a recovery id other than 0 or 1, or R/S out of range (including
+// high-S malleable forms).
+func CheckSignatureForm(sig []byte) error {
+	if len(sig) != SignatureLength {
+		return fmt.Errorf("%w: %d bytes, want %d", ErrBadSignatureForm, len(sig), SignatureLength)
+	}
+	r := new(big.Int).SetBytes(sig[:32])
+	s := new(big.Int).SetBytes(sig[32:64])
+	if !crypto.ValidateSignatureValues(sig[64], r, s, true) {
+		return fmt.Errorf("%w: R, S or V out of range", ErrBadSignatureForm)
+	}
+	return nil
+}
+
+// Sign appends the signature of key over the block's signing digest.
+func (b *Block) Sign(key *ecdsa.PrivateKey) error {
+	d := b.SigningDigest()
+	sig, err := crypto.Sign(d[:], key)
+	if err != nil {
+		return fmt.Errorf("sign block %d: %w", b.Header.Height, err)
+	}
+	b.Proof = append(b.Proof, sig)
+	return nil
+}
