@@ -1,0 +1,268 @@
+// Package store keeps a virtual chain's blocks in a bbolt file together with
+// the three sync indices (InOrder, LastSynced, Top) and enforces the write
+// rules that keep them true.
+package store
+
+import (
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"os"
+	"time"
+
+	"github.com/ethereum/go-ethereum/common"
+	bolt "go.etcd.io/bbolt"
+
+	"github.com/vcsync/vcsync/block"
+)
+
+// FormatVersion is the on-disk layout version written to the meta bucket.
+const FormatVersion = 1
+
+// DefaultLockTimeout is how long Open waits for another process's lock
+// before giving up: long enough to ride out a short-lived reader, short
+// enough that an operator is told at once that the node holds the file.
+const DefaultLockTimeout = 2 * time.Second
+
+var (
+	bucketBlocks = []byte("blocks") // height (8 bytes BE) -> encoded block
+	bucketHashes = []byte("hashes") // height -> hash || prev hash, for cheap link checks
+	bucketMeta   = []byte("meta")
+
+	keyFormat      = []byte("format_version")
+	keyNetworkType = []byte("network_type")
+	keyChainID     = []byte("chain_id")
+	keyInOrder     = []byte("in_order")
+	keyLastSynced  = []byte("last_synced")
+	keyTop         = []byte("top")
+	keyLastCommit  = []byte("last_commit") // unix nanoseconds
+)
+
+// Errors callers match with errors.Is.
+var (
+	ErrLocked       = errors.New("store is locked by another process (is the node running?)")
+	ErrNotExist     = errors.New("store does not exist")
+	ErrIdentity     = errors.New("store belongs to another chain")
+	ErrRefused      = errors.New("write refused")
+	ErrNotFound     = errors.New("block not in store")
+	ErrInconsistent = errors.New("store is inconsistent")
+)
+
+// Identity names the chain a store holds.
+type Identity struct {
+	NetworkType uint32 `json:"network_type"`
+	ChainID     uint32 `json:"chain_id"`
+}
+
+func (id Identity) String() string {
+	return fmt.Sprintf("chain %d network %d", id.ChainID, id.NetworkType)
+}
+
+// Options for Open.
+type Options struct {
+	ReadOnly    bool
+	Create      bool          // create the file when it is missing (needs Identity)
+	Identity    *Identity     // when set, refuse a store of another chain
+	LockTimeout time.Duration // 0 means DefaultLockTimeout
+	MaxBlock    int           // largest block Get decodes; 0 means block.DefaultMaxSize
+}
+
+// Store is an open block store.
+type Store struct {
+	db       *bolt.DB
+	path     string
+	id       Identity
+	maxBlock int
+}
+
+// Open opens (or, with Create, creates) the store at path.
+func Open(path string, opts Options) (*Store, error) {
+	if _, err := os.Stat(path); errors.Is(err, os.ErrNotExist) {
+		if opts.ReadOnly || !opts.Create {
+			return nil, fmt.Errorf("%w: %s", ErrNotExist, path)
+		}
+		if opts.Identity == nil {
+			return nil, fmt.Errorf("create store %s: the chain id and network type must be given", path)
+		}
+	}
+	timeout := opts.LockTimeout
+	if timeout <= 0 {
+		timeout = DefaultLockTimeout
+	}
+	db, err := bolt.Open(path, 0o644, &bolt.Options{Timeout: timeout, ReadOnly: opts.ReadOnly})
+	if errors.Is(err, bolt.ErrTimeout) {
+		return nil, fmt.Errorf("open %s: %w", path, ErrLocked)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("open store %s: %w", path, err)
+	}
+	s := &Store{db: db, path: path, maxBlock: opts.MaxBlock}
+	if err := s.init(opts); err != nil {
+		db.Close()
+		return nil, err
+	}
+	return s, nil
+}
+
+func (s *Store) init(opts Options) error {
+	var fresh bool
+	err := s.db.View(func(tx *bolt.Tx) error {
+		fresh = tx.Bucket(bucketMeta) == nil
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	if fresh {
+		if opts.ReadOnly || opts.Identity == nil {
+			return fmt.Errorf("%s is not a vcsync store (no meta bucket)", s.path)
+		}
+		s.id = *opts.Identity
+		return s.db.Update(func(tx *bolt.Tx) error {
+			meta, err := tx.CreateBucket(bucketMeta)
+			if err != nil {
+				return err
+			}
+			for _, b := range [][]byte{bucketBlocks, bucketHashes} {
+				if _, err := tx.CreateBucket(b); err != nil {
+					return err
+				}
+			}
+			for k, v := range map[string]uint64{
+				string(keyFormat): FormatVersion, string(keyNetworkType): uint64(s.id.NetworkType),
+				string(keyChainID): uint64(s.id.ChainID), string(keyInOrder): 0,
+				string(keyLastSynced): 0, string(keyTop): 0, string(keyLastCommit): 0,
+			} {
+				if err := meta.Put([]byte(k), u64(v)); err != nil {
+					return err
+				}
+			}
+			return nil
+		})
+	}
+	return s.db.View(func(tx *bolt.Tx) error {
+		meta := tx.Bucket(bucketMeta)
+		if v := getU64(meta, keyFormat); v != FormatVersion {
+			return fmt.Errorf("store %s has format version %d, this vcsync reads %d", s.path, v, FormatVersion)
+		}
+		if tx.Bucket(bucketBlocks) == nil || tx.Bucket(bucketHashes) == nil {
+			return fmt.Errorf("store %s: %w: missing blocks or hashes bucket", s.path, ErrInconsistent)
+		}
+		s.id = Identity{NetworkType: uint32(getU64(meta, keyNetworkType)), ChainID: uint32(getU64(meta, keyChainID))}
+		if opts.Identity != nil && *opts.Identity != s.id {
+			return fmt.Errorf("%w: %s holds %s, expected %s", ErrIdentity, s.path, s.id, *opts.Identity)
+		}
+		return nil
+	})
+}
+
+// Close releases the file and its lock.
+func (s *Store) Close() error { return s.db.Close() }
+
+// Path is the file the store lives in.
+func (s *Store) Path() string { return s.path }
+
+// Identity is the chain the store holds.
+func (s *Store) Identity() Identity { return s.id }
+
+// FileBytes is the size of the store file.
+func (s *Store) FileBytes() (int64, error) {
+	fi, err := os.Stat(s.path)
+	if err != nil {
+		return 0, err
+	}
+	return fi.Size(), nil
+}
+
+// State reads the indices.
+func (s *Store) State() (State, error) {
+	var st State
+	err := s.db.View(func(tx *bolt.Tx) error {
+		st = readState(tx.Bucket(bucketMeta))
+		return nil
+	})
+	return st, err
+}
+
+// GetRaw returns a copy of the encoded block at height h.
+func (s *Store) GetRaw(h uint64) ([]byte, error) {
+	var out []byte
+	err := s.db.View(func(tx *bolt.Tx) error {
+		v := tx.Bucket(bucketBlocks).Get(u64(h))
+		if v == nil {
+			return fmt.Errorf("height %d: %w", h, ErrNotFound)
+		}
+		out = append([]byte(nil), v...)
+		return nil
+	})
+	return out, err
+}
+
+// Get returns the decoded block at height h.
+func (s *Store) Get(h uint64) (*block.Block, error) {
+	raw, err := s.GetRaw(h)
+	if err != nil {
+		return nil, err
+	}
+	b, err := block.Decode(raw, s.maxBlock)
+	if err != nil {
+		return nil, fmt.Errorf("stored block %d: %w", h, err)
+	}
+	return b, nil
+}
+
+// Has reports whether height h is stored.
+func (s *Store) Has(h uint64) (bool, error) {
+	var ok bool
+	err := s.db.View(func(tx *bolt.Tx) error {
+		ok = tx.Bucket(bucketHashes).Get(u64(h)) != nil
+		return nil
+	})
+	return ok, err
+}
+
+// Hash returns the hash of the stored block at height h.
+func (s *Store) Hash(h uint64) (common.Hash, error) {
+	var hash common.Hash
+	err := s.db.View(func(tx *bolt.Tx) error {
+		v := tx.Bucket(bucketHashes).Get(u64(h))
+		if v == nil {
+			return fmt.Errorf("height %d: %w", h, ErrNotFound)
+		}
+		hash = common.BytesToHash(v[:32])
+		return nil
+	})
+	return hash, err
+}
+
+// ReadRange calls fn for every stored height from hi down to lo inside one
+// read transaction. raw is valid only during the call.
+func (s *Store) ReadRange(hi, lo uint64, fn func(h uint64, raw []byte) error) error {
+	return s.db.View(func(tx *bolt.Tx) error {
+		blocks := tx.Bucket(bucketBlocks)
+		for h := hi; h >= lo && h > 0; h-- {
+			v := blocks.Get(u64(h))
+			if v == nil {
+				return fmt.Errorf("height %d: %w", h, ErrNotFound)
+			}
+			if err := fn(h, v); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+}
+
+func u64(v uint64) []byte {
+	var b [8]byte
+	binary.BigEndian.PutUint64(b[:], v)
+	return b[:]
+}
+
+func getU64(b *bolt.Bucket, k []byte) uint64 {
+	v := b.Get(k)
+	if len(v) != 8 {
+		return 0
+	}
+	return binary.BigEndian.Uint64(v)
+}

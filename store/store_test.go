@@ -1,0 +1,364 @@
+package store
+
+import (
+	"errors"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/ethereum/go-ethereum/common"
+	bolt "go.etcd.io/bbolt"
+
+	"github.com/vcsync/vcsync/block"
+)
+
+var testID = Identity{NetworkType: 2, ChainID: 42}
+
+// linkedChain returns blocks 1..n linked by parent hash (index i holds height i+1).
+// The store does not check proofs, so these carry none.
+func linkedChain(n int) []*block.Block {
+	out := make([]*block.Block, n)
+	var prev common.Hash
+	for i := range out {
+		b := &block.Block{Header: block.Header{
+			ProtocolVersion: 1, VirtualChainID: testID.ChainID, NetworkType: testID.NetworkType,
+			Height: uint64(i + 1), PrevHash: prev, RefTime: uint32(1000 + i),
+		}, Body: []byte{byte(i)}}
+		b.Seal()
+		out[i] = b
+		prev = b.Hash()
+	}
+	return out
+}
+
+// desc returns chain heights hi..lo, highest first.
+func desc(chain []*block.Block, hi, lo uint64) []*block.Block {
+	var out []*block.Block
+	for h := hi; h >= lo; h-- {
+		out = append(out, chain[h-1])
+	}
+	return out
+}
+
+func openNew(t *testing.T) *Store {
+	t.Helper()
+	s, err := Open(filepath.Join(t.TempDir(), "blocks.db"), Options{Create: true, Identity: &testID})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
+	return s
+}
+
+func mustState(t *testing.T, s *Store, in, last, top uint64) {
+	t.Helper()
+	st, err := s.State()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st.InOrder != in || st.LastSynced != last || st.Top != top {
+		t.Fatalf("indices InOrder %d LastSynced %d Top %d, want %d %d %d", st.InOrder, st.LastSynced, st.Top, in, last, top)
+	}
+	if err := s.Check(nil); err != nil {
+		t.Fatalf("check after write: %v", err)
+	}
+}
+
+func mustRefuse(t *testing.T, err error, wantHeight uint64, wantText string) {
+	t.Helper()
+	var re *RuleError
+	if !errors.As(err, &re) || !errors.Is(err, ErrRefused) {
+		t.Fatalf("error %v, want a refused write", err)
+	}
+	if re.Height != wantHeight || !strings.Contains(re.Error(), wantText) {
+		t.Fatalf("refusal %q, want height %d and %q", re.Error(), wantHeight, wantText)
+	}
+}
+
+func TestReverseSyncIndices(t *testing.T) {
+	chain := linkedChain(10)
+	s := openNew(t)
+	mustState(t, s, 0, 0, 0)
+
+	// A new run from the tip opens the gap 1..6.
+	if _, err := s.CommitDescending(desc(chain, 10, 7)); err != nil {
+		t.Fatal(err)
+	}
+	mustState(t, s, 0, 7, 10)
+	if g := (State{InOrder: 0, LastSynced: 7, Top: 10}).Gaps(); len(g) != 1 || g[0] != (Range{1, 6}) {
+		t.Fatalf("gaps %v", g)
+	}
+	if _, err := s.CommitDescending(desc(chain, 6, 2)); err != nil {
+		t.Fatal(err)
+	}
+	mustState(t, s, 0, 2, 10)
+	// Filling InOrder+1 closes the gap.
+	st, err := s.CommitDescending(desc(chain, 1, 1))
+	if err != nil {
+		t.Fatal(err)
+	}
+	mustState(t, s, 10, 10, 10)
+	if st.Blocks() != 10 || len(st.Gaps()) != 0 || st.LastCommit.IsZero() {
+		t.Fatalf("state after closing: %+v", st)
+	}
+}
+
+func TestGapClosingLinksToInOrder(t *testing.T) {
+	chain := linkedChain(12)
+	s := openNew(t)
+	if _, err := s.CommitDescending(desc(chain, 4, 1)); err != nil {
+		t.Fatal(err)
+	}
+	mustState(t, s, 4, 4, 4)
+	if _, err := s.CommitDescending(desc(chain, 12, 6)); err != nil {
+		t.Fatal(err)
+	}
+	mustState(t, s, 4, 6, 12)
+
+	// Blocks 5 and 6 of another history: 5 links up to 6 but not down to 4.
+	fork := linkedChain(6)
+	fork[4].Header.PrevHash = common.HexToHash("0xbad")
+	fork[5].Header.PrevHash = fork[4].Hash()
+	s2 := openNew(t)
+	if _, err := s2.CommitDescending(desc(chain, 4, 1)); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s2.CommitDescending([]*block.Block{fork[5]}); err != nil {
+		t.Fatal(err)
+	}
+	_, err := s2.CommitDescending([]*block.Block{fork[4]})
+	mustRefuse(t, err, 5, "does not match stored block 4")
+	mustState(t, s2, 4, 6, 6)
+}
+
+func TestWriteRulesRefuse(t *testing.T) {
+	chain := linkedChain(20)
+	s := openNew(t)
+	if _, err := s.CommitDescending(desc(chain, 20, 15)); err != nil {
+		t.Fatal(err)
+	}
+
+	_, err := s.CommitDescending(desc(chain, 13, 13))
+	mustRefuse(t, err, 13, "only height 14 may be written")
+
+	_, err = s.CommitDescending([]*block.Block{linkedChain(30)[25]})
+	mustRefuse(t, err, 26, "only height 14 may be written")
+
+	forged := *chain[13]
+	forged.Body = []byte("forged")
+	forged.Seal()
+	_, err = s.CommitDescending([]*block.Block{&forged})
+	mustRefuse(t, err, 14, "does not link to stored block 15")
+
+	_, err = s.AppendForward([]*block.Block{chain[0]})
+	mustRefuse(t, err, 1, "close it before appending")
+
+	other := *chain[13]
+	other.Header.VirtualChainID = 7
+	_, err = s.CommitDescending([]*block.Block{&other})
+	mustRefuse(t, err, 14, "chain 7")
+
+	mustState(t, s, 0, 15, 20)
+
+	// With no gap, a descending run may not rewrite stored heights.
+	s2 := openNew(t)
+	if _, err := s2.CommitDescending(desc(chain, 5, 1)); err != nil {
+		t.Fatal(err)
+	}
+	_, err = s2.CommitDescending(desc(chain, 5, 5))
+	mustRefuse(t, err, 5, "already stored")
+	// Top+1 must link to Top.
+	stray := linkedChain(6)[5]
+	stray.Header.PrevHash = common.HexToHash("0x01")
+	_, err = s2.CommitDescending([]*block.Block{stray})
+	mustRefuse(t, err, 6, "does not match stored block 5")
+	mustState(t, s2, 5, 5, 5)
+}
+
+func TestAppendForward(t *testing.T) {
+	chain := linkedChain(8)
+	s := openNew(t)
+	if _, err := s.AppendForward(chain[:5]); err != nil {
+		t.Fatal(err)
+	}
+	mustState(t, s, 5, 5, 5)
+	_, err := s.AppendForward(chain[6:7])
+	mustRefuse(t, err, 7, "must write Top+1 = 6")
+	if _, err := s.AppendForward(chain[5:]); err != nil {
+		t.Fatal(err)
+	}
+	mustState(t, s, 8, 8, 8)
+}
+
+func TestChunkIsAtomic(t *testing.T) {
+	chain := linkedChain(10)
+	s := openNew(t)
+	if _, err := s.CommitDescending(desc(chain, 10, 8)); err != nil {
+		t.Fatal(err)
+	}
+	before, _ := s.State()
+	// 7, 6 are fine; the third block skips a height, so the whole chunk fails.
+	chunk := append(desc(chain, 7, 6), chain[3])
+	_, err := s.CommitDescending(chunk)
+	mustRefuse(t, err, 4, "only height 5 may be written")
+	after, _ := s.State()
+	if after != before {
+		t.Fatalf("indices moved on a failed chunk: %+v -> %+v", before, after)
+	}
+	for _, h := range []uint64{7, 6} {
+		if ok, _ := s.Has(h); ok {
+			t.Fatalf("block %d of the failed chunk was stored", h)
+		}
+	}
+	mustState(t, s, 0, 8, 10)
+}
+
+func TestOpenErrors(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "blocks.db")
+
+	if _, err := Open(path, Options{ReadOnly: true}); !errors.Is(err, ErrNotExist) {
+		t.Fatalf("read-only open of a missing store: %v", err)
+	}
+	if _, err := Open(path, Options{Create: true}); err == nil || !strings.Contains(err.Error(), "chain id") {
+		t.Fatalf("create without identity: %v", err)
+	}
+	s, err := Open(path, Options{Create: true, Identity: &testID})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.Close()
+	other := Identity{NetworkType: 2, ChainID: 43}
+	if _, err := Open(path, Options{Identity: &other}); !errors.Is(err, ErrIdentity) {
+		t.Fatalf("open with another chain id: %v", err)
+	}
+	ro, err := Open(path, Options{ReadOnly: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ro.Identity() != testID {
+		t.Fatalf("identity %v", ro.Identity())
+	}
+	ro.Close()
+
+	// A bbolt file that is not a vcsync store.
+	plain := filepath.Join(dir, "plain.db")
+	db, _ := bolt.Open(plain, 0o644, nil)
+	db.Close()
+	if _, err := Open(plain, Options{ReadOnly: true}); err == nil || !strings.Contains(err.Error(), "not a vcsync store") {
+		t.Fatalf("open of a foreign bbolt file: %v", err)
+	}
+}
+
+func TestLockContention(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "blocks.db")
+	writer, err := Open(path, Options{Create: true, Identity: &testID})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer writer.Close()
+
+	start := time.Now()
+	_, err = Open(path, Options{ReadOnly: true, LockTimeout: 300 * time.Millisecond})
+	elapsed := time.Since(start)
+	if !errors.Is(err, ErrLocked) {
+		t.Fatalf("second open: %v, want ErrLocked", err)
+	}
+	if !strings.Contains(err.Error(), "store is locked by another process (is the node running?)") {
+		t.Fatalf("message %q", err)
+	}
+	// bbolt retries the lock every 50ms, so it gives up within one step of the timeout.
+	if elapsed < 200*time.Millisecond || elapsed > 2*time.Second {
+		t.Fatalf("gave up after %v, want about the 300ms timeout", elapsed)
+	}
+}
+
+func TestCheckFindsCorruption(t *testing.T) {
+	chain := linkedChain(6)
+	path := filepath.Join(t.TempDir(), "blocks.db")
+	s, err := Open(path, Options{Create: true, Identity: &testID})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.AppendForward(chain); err != nil {
+		t.Fatal(err)
+	}
+	s.Close()
+
+	corrupt := func(f func(tx *bolt.Tx) error) {
+		db, err := bolt.Open(path, 0o644, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := db.Update(f); err != nil {
+			t.Fatal(err)
+		}
+		db.Close()
+	}
+	check := func() error {
+		s, err := Open(path, Options{ReadOnly: true})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer s.Close()
+		return s.Check(nil)
+	}
+	if err := check(); err != nil {
+		t.Fatalf("clean store: %v", err)
+	}
+
+	// Replace block 4 with a block from another history.
+	alien := *chain[3]
+	alien.Body = []byte("alien")
+	alien.Seal()
+	enc, _ := alien.Encode()
+	corrupt(func(tx *bolt.Tx) error { return tx.Bucket(bucketBlocks).Put(u64(4), enc) })
+	var ce *CheckError
+	if err := check(); !errors.As(err, &ce) || ce.Height != 4 || !strings.Contains(err.Error(), "hash index") {
+		t.Fatalf("check after corrupting block 4: %v", err)
+	}
+
+	// Delete block 3 and its index entry: the indices now promise a missing block.
+	good, _ := chain[3].Encode()
+	corrupt(func(tx *bolt.Tx) error {
+		if err := tx.Bucket(bucketBlocks).Put(u64(4), good); err != nil {
+			return err
+		}
+		if err := tx.Bucket(bucketHashes).Delete(u64(3)); err != nil {
+			return err
+		}
+		return tx.Bucket(bucketBlocks).Delete(u64(3))
+	})
+	if err := check(); !errors.Is(err, ErrInconsistent) || !strings.Contains(err.Error(), "hash index holds 5 entries") {
+		t.Fatalf("check after deleting block 3: %v", err)
+	}
+
+	// Indices that break the model.
+	corrupt(func(tx *bolt.Tx) error { return tx.Bucket(bucketMeta).Put(keyLastSynced, u64(2)) })
+	if err := check(); !errors.Is(err, ErrInconsistent) || !strings.Contains(err.Error(), "break the rule") {
+		t.Fatalf("check with bad indices: %v", err)
+	}
+}
+
+func TestCheckFindsBrokenLink(t *testing.T) {
+	chain := linkedChain(5)
+	path := filepath.Join(t.TempDir(), "blocks.db")
+	s, _ := Open(path, Options{Create: true, Identity: &testID})
+	if _, err := s.AppendForward(chain); err != nil {
+		t.Fatal(err)
+	}
+	s.Close()
+	// Rewrite block 3 with a wrong parent hash, index kept consistent with it.
+	b := *chain[2]
+	b.Header.PrevHash = common.HexToHash("0x0123")
+	db, _ := bolt.Open(path, 0o644, nil)
+	db.Update(func(tx *bolt.Tx) error { return put(tx, &b, b.Hash()) })
+	db.Close()
+	s, _ = Open(path, Options{ReadOnly: true})
+	defer s.Close()
+	var ce *CheckError
+	if err := s.Check(nil); !errors.As(err, &ce) || ce.Height != 3 || !strings.Contains(err.Error(), "does not link to block 2") {
+		t.Fatalf("check: %v", err)
+	}
+}

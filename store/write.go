@@ -1,0 +1,174 @@
+package store
+
+import (
+	"bytes"
+	"fmt"
+	"time"
+
+	"github.com/ethereum/go-ethereum/common"
+	bolt "go.etcd.io/bbolt"
+
+	"github.com/vcsync/vcsync/block"
+)
+
+// RuleError says which height a write was refused at and why. It matches
+// ErrRefused with errors.Is.
+type RuleError struct {
+	Height uint64
+	Reason string
+}
+
+func (e *RuleError) Error() string {
+	return fmt.Sprintf("write refused at height %d: %s", e.Height, e.Reason)
+}
+
+func (e *RuleError) Is(target error) bool { return target == ErrRefused }
+
+func refuse(h uint64, format string, args ...any) error {
+	return &RuleError{Height: h, Reason: fmt.Sprintf(format, args...)}
+}
+
+// CommitDescending writes blocks given from the highest height down, in one
+// transaction: all of them and the new indices, or nothing.
+//
+// While a gap is open the only accepted write is LastSynced-1, and it must
+// be the parent of the stored block LastSynced. Filling InOrder+1 (which
+// must link to the stored block InOrder) closes the gap: InOrder and
+// LastSynced become Top. With no gap, a block above Top starts a new
+// descending run (or, at Top+1 and linked to Top, simply extends the chain).
+func (s *Store) CommitDescending(blocks []*block.Block) (State, error) {
+	return s.write(blocks, s.applyDescending)
+}
+
+// AppendForward writes blocks in ascending order on top of a store with no
+// gap: each must be Top+1 and link to Top. Used by import and follow mode.
+func (s *Store) AppendForward(blocks []*block.Block) (State, error) {
+	return s.write(blocks, s.applyForward)
+}
+
+type applyFunc func(tx *bolt.Tx, st *State, b *block.Block, hash common.Hash) error
+
+func (s *Store) write(blocks []*block.Block, apply applyFunc) (State, error) {
+	var out State
+	err := s.db.Update(func(tx *bolt.Tx) error {
+		meta := tx.Bucket(bucketMeta)
+		st := readState(meta)
+		for _, b := range blocks {
+			if err := s.checkIdentity(b); err != nil {
+				return err
+			}
+			hash := b.Hash()
+			if err := apply(tx, &st, b, hash); err != nil {
+				return err
+			}
+			if err := put(tx, b, hash); err != nil {
+				return err
+			}
+		}
+		st.LastCommit = time.Now()
+		out = st
+		return writeState(meta, st)
+	})
+	return out, err
+}
+
+func (s *Store) checkIdentity(b *block.Block) error {
+	h := &b.Header
+	if h.VirtualChainID != s.id.ChainID || h.NetworkType != s.id.NetworkType {
+		return refuse(h.Height, "block is for chain %d network %d, store holds %s",
+			h.VirtualChainID, h.NetworkType, s.id)
+	}
+	if h.Height == 0 {
+		return refuse(0, "height 0 is not a block")
+	}
+	return nil
+}
+
+func (s *Store) applyDescending(tx *bolt.Tx, st *State, b *block.Block, hash common.Hash) error {
+	h := b.Height()
+	if !st.GapOpen() {
+		switch {
+		case h <= st.Top:
+			return refuse(h, "already stored (Top %d); a new descending run must start above Top", st.Top)
+		case h == st.Top+1:
+			return s.applyForward(tx, st, b, hash)
+		default:
+			st.LastSynced, st.Top = h, h
+			return nil
+		}
+	}
+	if h != st.LastSynced-1 {
+		return refuse(h, "a gap is open (InOrder %d, LastSynced %d): only height %d may be written",
+			st.InOrder, st.LastSynced, st.LastSynced-1)
+	}
+	if err := linksBelow(tx, h+1, hash); err != nil {
+		return err
+	}
+	if h == st.InOrder+1 {
+		if err := linksAbove(tx, h, b.Header.PrevHash); err != nil {
+			return err
+		}
+		st.InOrder, st.LastSynced = st.Top, st.Top
+		return nil
+	}
+	st.LastSynced = h
+	return nil
+}
+
+func (s *Store) applyForward(tx *bolt.Tx, st *State, b *block.Block, hash common.Hash) error {
+	h := b.Height()
+	if st.GapOpen() {
+		return refuse(h, "a gap is open (InOrder %d, LastSynced %d): close it before appending", st.InOrder, st.LastSynced)
+	}
+	if h != st.Top+1 {
+		return refuse(h, "forward append must write Top+1 = %d", st.Top+1)
+	}
+	if err := linksAbove(tx, h, b.Header.PrevHash); err != nil {
+		return err
+	}
+	st.InOrder, st.LastSynced, st.Top = h, h, h
+	return nil
+}
+
+// linksBelow checks that the stored block at height `above` names hash as its parent.
+func linksBelow(tx *bolt.Tx, above uint64, hash common.Hash) error {
+	v := tx.Bucket(bucketHashes).Get(u64(above))
+	if v == nil {
+		return refuse(above-1, "stored block %d is missing from the hash index", above)
+	}
+	if !bytes.Equal(v[32:], hash[:]) {
+		return refuse(above-1, "block hash %s does not link to stored block %d (its parent is %s)",
+			hash.Hex(), above, common.BytesToHash(v[32:]).Hex())
+	}
+	return nil
+}
+
+// linksAbove checks that prev (the parent hash of block h) is the hash of the stored block h-1.
+func linksAbove(tx *bolt.Tx, h uint64, prev common.Hash) error {
+	if h == 1 {
+		return nil
+	}
+	v := tx.Bucket(bucketHashes).Get(u64(h - 1))
+	if v == nil {
+		return refuse(h, "parent block %d is not stored", h-1)
+	}
+	if !bytes.Equal(v[:32], prev[:]) {
+		return refuse(h, "parent hash %s does not match stored block %d (%s)",
+			prev.Hex(), h-1, common.BytesToHash(v[:32]).Hex())
+	}
+	return nil
+}
+
+func put(tx *bolt.Tx, b *block.Block, hash common.Hash) error {
+	enc, err := b.Encode()
+	if err != nil {
+		return err
+	}
+	key := u64(b.Height())
+	if err := tx.Bucket(bucketBlocks).Put(key, enc); err != nil {
+		return fmt.Errorf("put block %d: %w", b.Height(), err)
+	}
+	idx := make([]byte, 0, 64)
+	idx = append(append(idx, hash[:]...), b.Header.PrevHash[:]...)
+	return tx.Bucket(bucketHashes).Put(key, idx)
+}
