@@ -1,0 +1,219 @@
+package commands
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"time"
+
+	"github.com/ethereum/go-ethereum/crypto"
+	"github.com/urfave/cli/v2"
+
+	"github.com/vcsync/vcsync/block"
+	"github.com/vcsync/vcsync/store"
+)
+
+func inspectCommand() *cli.Command {
+	return &cli.Command{
+		Name:  "inspect",
+		Usage: "show a store's sync state, one block, or check its consistency",
+		Description: "Opens the store read-only. Examples:\n" +
+			"  vcsync inspect --store blocks.db\n" +
+			"  vcsync inspect --store blocks.db --block 1200 --json\n" +
+			"  vcsync inspect --store blocks.db --check",
+		Flags: []cli.Flag{
+			storeFlag, lockTimeoutFlag, jsonFlag,
+			&cli.Uint64Flag{Name: "block", Usage: "show block `N`: header, hash, body size and proof signers"},
+			&cli.BoolFlag{Name: "check", Usage: "walk every block: decoding, hash links, indices; exit 1 at the first problem"},
+		},
+		Action: runInspect,
+	}
+}
+
+func runInspect(c *cli.Context) error {
+	s, err := openStore(c, true)
+	if err != nil {
+		return err
+	}
+	defer s.Close()
+	switch {
+	case c.IsSet("block"):
+		return inspectBlock(c, s, c.Uint64("block"))
+	case c.Bool("check"):
+		return inspectCheck(c, s)
+	default:
+		return inspectState(c, s)
+	}
+}
+
+// StateReport is `inspect --json`.
+type StateReport struct {
+	Path        string        `json:"path"`
+	ChainID     uint32        `json:"chain_id"`
+	NetworkType uint32        `json:"network_type"`
+	InOrder     uint64        `json:"in_order"`
+	LastSynced  uint64        `json:"last_synced"`
+	Top         uint64        `json:"top"`
+	Gaps        []store.Range `json:"gaps"`
+	Blocks      uint64        `json:"blocks"`
+	FileBytes   int64         `json:"file_bytes"`
+	LastCommit  *time.Time    `json:"last_commit"`
+}
+
+func stateReport(s *store.Store) (StateReport, error) {
+	st, err := s.State()
+	if err != nil {
+		return StateReport{}, err
+	}
+	size, err := s.FileBytes()
+	if err != nil {
+		return StateReport{}, err
+	}
+	r := StateReport{
+		Path: s.Path(), ChainID: s.Identity().ChainID, NetworkType: s.Identity().NetworkType,
+		InOrder: st.InOrder, LastSynced: st.LastSynced, Top: st.Top, Gaps: st.Gaps(), Blocks: st.Blocks(), FileBytes: size,
+	}
+	if !st.LastCommit.IsZero() {
+		t := st.LastCommit.UTC()
+		r.LastCommit = &t
+	}
+	return r, nil
+}
+
+func inspectState(c *cli.Context, s *store.Store) error {
+	r, err := stateReport(s)
+	if err != nil {
+		return err
+	}
+	if c.Bool(jsonFlag.Name) {
+		return printJSON(c.App.Writer, r)
+	}
+	return printState(c.App.Writer, r)
+}
+
+func printState(w io.Writer, r StateReport) error {
+	gaps := "none"
+	if len(r.Gaps) > 0 {
+		gaps = ""
+		for i, g := range r.Gaps {
+			if i > 0 {
+				gaps += ", "
+			}
+			gaps += fmt.Sprintf("%d-%d (%d blocks)", g.From, g.To, g.To-g.From+1)
+		}
+	}
+	last := "never"
+	if r.LastCommit != nil {
+		last = fmt.Sprintf("%s (%s ago)", r.LastCommit.Format(time.RFC3339), time.Since(*r.LastCommit).Round(time.Second))
+	}
+	return table(w, [][2]string{
+		{"store", fmt.Sprintf("%s (%s)", r.Path, humanBytes(r.FileBytes))},
+		{"chain", fmt.Sprintf("%d (network type %d)", r.ChainID, r.NetworkType)},
+		{"in order", fmt.Sprint(r.InOrder)},
+		{"last synced", fmt.Sprint(r.LastSynced)},
+		{"top", fmt.Sprint(r.Top)},
+		{"gaps", gaps},
+		{"blocks", fmt.Sprint(r.Blocks)},
+		{"last commit", last},
+	})
+}
+
+// BlockReport is `inspect --block N --json`.
+type BlockReport struct {
+	Height          uint64   `json:"height"`
+	Hash            string   `json:"hash"`
+	PrevHash        string   `json:"prev_hash"`
+	ProtocolVersion uint32   `json:"protocol_version"`
+	ChainID         uint32   `json:"chain_id"`
+	NetworkType     uint32   `json:"network_type"`
+	Timestamp       string   `json:"timestamp"`
+	RefTime         uint32   `json:"ref_time"`
+	Proposer        string   `json:"proposer"`
+	BodyRoot        string   `json:"body_root"`
+	BodyBytes       int      `json:"body_bytes"`
+	Signers         []string `json:"signers"`
+}
+
+func blockReport(b *block.Block) BlockReport {
+	h := b.Header
+	r := BlockReport{
+		Height: h.Height, Hash: b.Hash().Hex(), PrevHash: h.PrevHash.Hex(), ProtocolVersion: h.ProtocolVersion,
+		ChainID: h.VirtualChainID, NetworkType: h.NetworkType,
+		Timestamp: time.Unix(0, int64(h.Timestamp)).UTC().Format(time.RFC3339Nano),
+		RefTime:   h.RefTime, Proposer: h.Proposer.Hex(), BodyRoot: h.BodyRoot.Hex(), BodyBytes: len(b.Body),
+		Signers: []string{},
+	}
+	digest := b.SigningDigest()
+	for _, sig := range b.Proof {
+		pub, err := crypto.SigToPub(digest[:], sig)
+		if err != nil {
+			r.Signers = append(r.Signers, "unrecoverable: "+err.Error())
+			continue
+		}
+		r.Signers = append(r.Signers, crypto.PubkeyToAddress(*pub).Hex())
+	}
+	return r
+}
+
+func inspectBlock(c *cli.Context, s *store.Store, h uint64) error {
+	b, err := s.Get(h)
+	if err != nil {
+		return failed(err)
+	}
+	r := blockReport(b)
+	if c.Bool(jsonFlag.Name) {
+		return printJSON(c.App.Writer, r)
+	}
+	rows := [][2]string{
+		{"height", fmt.Sprint(r.Height)}, {"hash", r.Hash}, {"prev hash", r.PrevHash},
+		{"chain", fmt.Sprintf("%d (network type %d)", r.ChainID, r.NetworkType)},
+		{"protocol version", fmt.Sprint(r.ProtocolVersion)}, {"timestamp", r.Timestamp},
+		{"ref time", fmt.Sprintf("%d (%s)", r.RefTime, time.Unix(int64(r.RefTime), 0).UTC().Format(time.RFC3339))},
+		{"proposer", r.Proposer}, {"body root", r.BodyRoot}, {"body", humanBytes(int64(r.BodyBytes))},
+		{"signatures", fmt.Sprint(len(r.Signers))},
+	}
+	for i, sgn := range r.Signers {
+		rows = append(rows, [2]string{fmt.Sprintf("  signer %d", i+1), sgn})
+	}
+	return table(c.App.Writer, rows)
+}
+
+// CheckReport is `inspect --check --json`.
+type CheckReport struct {
+	OK      bool   `json:"ok"`
+	Blocks  uint64 `json:"blocks"`
+	Height  uint64 `json:"height,omitempty"`
+	Problem string `json:"problem,omitempty"`
+}
+
+func inspectCheck(c *cli.Context, s *store.Store) error {
+	st, err := s.State()
+	if err != nil {
+		return err
+	}
+	bar := newProgress(c.App.ErrWriter, st.Blocks(), "checking")
+	var done uint64
+	err = s.Check(func(n uint64) {
+		done = n
+		if n%1024 == 0 {
+			bar.Set(n)
+		}
+	})
+	bar.Done()
+	var ce *store.CheckError
+	if err != nil && !errors.As(err, &ce) {
+		return err
+	}
+	r := CheckReport{OK: err == nil, Blocks: done}
+	if ce != nil {
+		r.Height, r.Problem = ce.Height, ce.Problem
+	}
+	if c.Bool(jsonFlag.Name) {
+		if perr := printJSON(c.App.Writer, r); perr != nil {
+			return perr
+		}
+	} else if err == nil {
+		fmt.Fprintf(c.App.Writer, "ok: %d blocks, indices and hash links consistent\n", done)
+	}
+	return failed(err)
+}

@@ -1,0 +1,99 @@
+// Package verify decides which blocks vcsync may trust: it finds the
+// committee named by a reference time (from Ethereum, a management-service
+// document or a committee file) and checks block proofs, hash links and the
+// tip rule against it.
+package verify
+
+import (
+	"context"
+	"fmt"
+	"math/big"
+
+	"github.com/ethereum/go-ethereum/common"
+)
+
+// Member is one committee member.
+type Member struct {
+	NodeAddress common.Address // the address its block signatures recover to
+	EthAddress  common.Address // its guardian address on Ethereum
+	Weight      *big.Int
+}
+
+// Committee is the set of members that signs blocks for a span of
+// reference times, with each member's own weight.
+type Committee struct {
+	RefTime uint32 // the reference time the committee took effect
+	Members []Member
+	total   *big.Int
+	index   map[common.Address]int
+}
+
+// NewCommittee validates members: at least one, every weight positive and
+// no node or Ethereum address twice.
+func NewCommittee(refTime uint32, members []Member) (*Committee, error) {
+	if len(members) == 0 {
+		return nil, fmt.Errorf("committee at ref time %d is empty", refTime)
+	}
+	c := &Committee{RefTime: refTime, Members: members, total: new(big.Int), index: make(map[common.Address]int, len(members))}
+	eth := make(map[common.Address]bool, len(members))
+	for i, m := range members {
+		if m.Weight == nil || m.Weight.Sign() <= 0 {
+			return nil, fmt.Errorf("committee at ref time %d: member %s has weight %v; weights must be positive", refTime, m.NodeAddress.Hex(), m.Weight)
+		}
+		if _, dup := c.index[m.NodeAddress]; dup {
+			return nil, fmt.Errorf("committee at ref time %d: node address %s appears twice", refTime, m.NodeAddress.Hex())
+		}
+		if eth[m.EthAddress] && m.EthAddress != (common.Address{}) {
+			return nil, fmt.Errorf("committee at ref time %d: Ethereum address %s appears twice", refTime, m.EthAddress.Hex())
+		}
+		c.index[m.NodeAddress] = i
+		eth[m.EthAddress] = true
+		c.total.Add(c.total, m.Weight)
+	}
+	return c, nil
+}
+
+// TotalWeight is the sum of every member's weight.
+func (c *Committee) TotalWeight() *big.Int { return new(big.Int).Set(c.total) }
+
+// faulty is floor((total-1)/3), the most weight the rules let be dishonest.
+func (c *Committee) faulty() *big.Int {
+	f := new(big.Int).Sub(c.total, big.NewInt(1))
+	return f.Div(f, big.NewInt(3))
+}
+
+// QuorumWeight is the least signed weight that is a quorum: total - floor((total-1)/3).
+func (c *Committee) QuorumWeight() *big.Int { return new(big.Int).Sub(c.total, c.faulty()) }
+
+// HonestWeight is the least signed weight that must include an honest
+// member: floor((total-1)/3) + 1.
+func (c *Committee) HonestWeight() *big.Int { return new(big.Int).Add(c.faulty(), big.NewInt(1)) }
+
+// Lookup finds a member by node address.
+func (c *Committee) Lookup(node common.Address) (Member, bool) {
+	i, ok := c.index[node]
+	if !ok {
+		return Member{}, false
+	}
+	return c.Members[i], true
+}
+
+// Share is weight as a percentage of the committee's total.
+func (c *Committee) Share(weight *big.Int) float64 {
+	if c.total.Sign() == 0 {
+		return 0
+	}
+	f, _ := new(big.Rat).SetFrac(new(big.Int).Mul(weight, big.NewInt(100)), c.total).Float64()
+	return f
+}
+
+// Source answers which committee was in charge at a reference time.
+type Source interface {
+	// CommitteeAt is the committee in effect at reference time t: the last
+	// committee change at or before t.
+	CommitteeAt(ctx context.Context, t uint32) (*Committee, error)
+	// Current is the committee in effect now, as far as the source knows.
+	Current(ctx context.Context) (*Committee, error)
+	// GenesisRefTime names the committee that signs block 1.
+	GenesisRefTime(ctx context.Context) (uint32, error)
+}

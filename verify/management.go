@@ -1,0 +1,195 @@
+package verify
+
+import (
+	"context"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"io"
+	"math/big"
+	"net/http"
+	"os"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/ethereum/go-ethereum/common"
+)
+
+// ManagementDoc is the management-service document, in the shape the Orbs
+// management service published at GET /vchains/<id>/management.
+type ManagementDoc struct {
+	CurrentRefTime   uint32
+	PageStartRefTime uint32
+	PageEndRefTime   uint32
+	VirtualChains    map[string]*VirtualChain
+}
+
+// VirtualChain is one chain's part of the document.
+type VirtualChain struct {
+	VirtualChainId        uint32
+	GenesisRefTime        uint32
+	CurrentTopology       []TopologyNode
+	CommitteeEvents       []CommitteeEvent
+	SubscriptionEvents    []json.RawMessage
+	ProtocolVersionEvents []json.RawMessage
+}
+
+// TopologyNode is a node's network address.
+type TopologyNode struct {
+	EthAddress  Address
+	OrbsAddress Address
+	Ip          string
+	Port        int
+}
+
+// CommitteeEvent says which committee took effect at RefTime.
+type CommitteeEvent struct {
+	RefTime   uint32
+	Committee []CommitteeMember
+}
+
+// CommitteeMember is one member inside a committee event.
+type CommitteeMember struct {
+	EthAddress   Address
+	OrbsAddress  Address
+	Weight       *big.Int
+	IdentityType int
+}
+
+// Address is a 20-byte address written as hex with or without 0x, as the
+// management service wrote it.
+type Address common.Address
+
+func (a Address) MarshalText() ([]byte, error) {
+	return []byte(hex.EncodeToString(a[:])), nil
+}
+
+func (a *Address) UnmarshalText(text []byte) error {
+	s := strings.TrimPrefix(strings.TrimPrefix(string(text), "0x"), "0X")
+	b, err := hex.DecodeString(s)
+	if err != nil || len(b) != common.AddressLength {
+		return fmt.Errorf("address %q is not 20 bytes of hex", text)
+	}
+	copy(a[:], b)
+	return nil
+}
+
+// maxDocBytes bounds a downloaded document; real ones are a few MiB.
+const maxDocBytes = 64 << 20
+
+// ReadManagementDoc reads a document from a file path, or, when allowURL is
+// set, from an http(s) URL.
+func ReadManagementDoc(ctx context.Context, location string, allowURL bool) (*ManagementDoc, error) {
+	var r io.Reader
+	if strings.HasPrefix(location, "http://") || strings.HasPrefix(location, "https://") {
+		if !allowURL {
+			return nil, fmt.Errorf("committee file %s: a URL is not a file (use --management for a URL)", location)
+		}
+		ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+		defer cancel()
+		req, err := http.NewRequestWithContext(ctx, http.MethodGet, location, nil)
+		if err != nil {
+			return nil, fmt.Errorf("management document %s: %w", location, err)
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			return nil, fmt.Errorf("fetch management document: %w", err)
+		}
+		defer resp.Body.Close()
+		if resp.StatusCode != http.StatusOK {
+			return nil, fmt.Errorf("fetch management document %s: HTTP %s", location, resp.Status)
+		}
+		r = resp.Body
+	} else {
+		f, err := os.Open(location)
+		if err != nil {
+			return nil, fmt.Errorf("read management document: %w", err)
+		}
+		defer f.Close()
+		r = f
+	}
+	var doc ManagementDoc
+	dec := json.NewDecoder(io.LimitReader(r, maxDocBytes))
+	if err := dec.Decode(&doc); err != nil {
+		return nil, fmt.Errorf("parse management document %s: %w", location, err)
+	}
+	return &doc, nil
+}
+
+// DocSource answers committee questions from a management document.
+type DocSource struct {
+	chain   *VirtualChain
+	end     uint32
+	current uint32
+	events  []*Committee // sorted by RefTime, strictly increasing
+}
+
+// NewDocSource validates the chain's part of doc and indexes its committees.
+func NewDocSource(doc *ManagementDoc, chainID uint32) (*DocSource, error) {
+	vc := doc.VirtualChains[strconv.FormatUint(uint64(chainID), 10)]
+	if vc == nil {
+		ids := make([]string, 0, len(doc.VirtualChains))
+		for id := range doc.VirtualChains {
+			ids = append(ids, id)
+		}
+		sort.Strings(ids)
+		return nil, fmt.Errorf("management document has no virtual chain %d (it has %s)", chainID, strings.Join(ids, ", "))
+	}
+	if vc.VirtualChainId != 0 && vc.VirtualChainId != chainID {
+		return nil, fmt.Errorf("management document: chain under key %d says VirtualChainId %d", chainID, vc.VirtualChainId)
+	}
+	if len(vc.CommitteeEvents) == 0 {
+		return nil, fmt.Errorf("management document: chain %d has no committee events", chainID)
+	}
+	s := &DocSource{chain: vc, end: doc.PageEndRefTime, current: doc.CurrentRefTime}
+	if s.end == 0 {
+		s.end = doc.CurrentRefTime
+	}
+	for i, ev := range vc.CommitteeEvents {
+		if i > 0 && ev.RefTime <= vc.CommitteeEvents[i-1].RefTime {
+			return nil, fmt.Errorf("management document: committee events out of order: event %d at ref time %d follows ref time %d",
+				i, ev.RefTime, vc.CommitteeEvents[i-1].RefTime)
+		}
+		if s.end != 0 && ev.RefTime > s.end {
+			return nil, fmt.Errorf("management document: committee event at ref time %d is past the document's end %d", ev.RefTime, s.end)
+		}
+		members := make([]Member, len(ev.Committee))
+		for j, m := range ev.Committee {
+			// Each member keeps its own weight: the pair is never split.
+			members[j] = Member{NodeAddress: common.Address(m.OrbsAddress), EthAddress: common.Address(m.EthAddress), Weight: m.Weight}
+		}
+		c, err := NewCommittee(ev.RefTime, members)
+		if err != nil {
+			return nil, fmt.Errorf("management document: %w", err)
+		}
+		s.events = append(s.events, c)
+	}
+	return s, nil
+}
+
+// CommitteeAt is the last committee event at or before t.
+func (s *DocSource) CommitteeAt(_ context.Context, t uint32) (*Committee, error) {
+	if s.end != 0 && t > s.end {
+		return nil, fmt.Errorf("reference time %d is past the management document's end %d: fetch a newer document", t, s.end)
+	}
+	i := sort.Search(len(s.events), func(i int) bool { return s.events[i].RefTime > t })
+	if i == 0 {
+		return nil, fmt.Errorf("reference time %d is before the first committee event (%d)", t, s.events[0].RefTime)
+	}
+	return s.events[i-1], nil
+}
+
+// Current is the committee at the document's CurrentRefTime (its last event when unset).
+func (s *DocSource) Current(ctx context.Context) (*Committee, error) {
+	if s.current == 0 {
+		return s.events[len(s.events)-1], nil
+	}
+	return s.CommitteeAt(ctx, s.current)
+}
+
+// GenesisRefTime is the chain's genesis reference time.
+func (s *DocSource) GenesisRefTime(context.Context) (uint32, error) {
+	return s.chain.GenesisRefTime, nil
+}
