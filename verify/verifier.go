@@ -1,0 +1,238 @@
+package verify
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"runtime"
+	"sync"
+	"time"
+
+	"github.com/ethereum/go-ethereum/common"
+
+	"github.com/vcsync/vcsync/block"
+)
+
+// DefaultHonestyGrace is how long a committee is assumed to stay honest
+// after its reference time: the PoS contracts' exit cooling period.
+const DefaultHonestyGrace = 12 * time.Hour
+
+// Verifier checks blocks of one chain against a committee source.
+type Verifier struct {
+	Source      Source
+	ChainID     uint32
+	NetworkType uint32
+	Grace       time.Duration    // honesty grace for the tip rule; 0 means DefaultHonestyGrace
+	Now         func() time.Time // the clock for the tip rule; nil means time.Now
+	Workers     int              // parallel signature checks; 0 means GOMAXPROCS
+}
+
+func (v *Verifier) grace() time.Duration {
+	if v.Grace <= 0 {
+		return DefaultHonestyGrace
+	}
+	return v.Grace
+}
+
+func (v *Verifier) now() time.Time {
+	if v.Now == nil {
+		return time.Now()
+	}
+	return v.Now()
+}
+
+// Segment is a run of blocks to verify, highest first.
+type Segment struct {
+	// Above is the trusted header directly above Blocks[0]. When nil,
+	// Blocks[0] stands on its own: by the tip rule if Tip is set, by its
+	// own proof otherwise (auditing a stored range).
+	Above  *block.Header
+	Tip    bool
+	Blocks []*block.Block
+	// Below is the header of the block under the last one, when the caller
+	// has it (from the store). Without it the last block cannot be checked:
+	// its committee is named by its parent's reference time.
+	Below *block.Header
+}
+
+// VerifyDescending verifies seg and returns how many blocks, from the
+// front, are verified. A block that waits for its parent is not an error:
+// it is simply not counted, and the caller holds it for the next segment.
+// A *BlockError means a block is bad; other errors are the source's.
+func (v *Verifier) VerifyDescending(ctx context.Context, seg Segment) (int, error) {
+	bs := seg.Blocks
+	if len(bs) == 0 {
+		return 0, nil
+	}
+	hashes := make([]common.Hash, len(bs))
+	for i, b := range bs {
+		hashes[i] = b.Hash()
+	}
+	linked, linkErr := v.linkedPrefix(seg, hashes)
+
+	// Block i's committee is named by its parent's reference time: the next
+	// block in the segment, the caller's Below, or the genesis reference time.
+	var jobs []proofJob
+	for i := 0; i < linked; i++ {
+		b := bs[i]
+		var parent *block.Header
+		switch {
+		case i+1 < linked:
+			parent = &bs[i+1].Header
+		case i+1 < len(bs):
+			// bs[i+1] failed its link, so its reference time is not authenticated.
+		case seg.Below != nil:
+			parent = seg.Below
+		}
+		if parent == nil && b.Height() != 1 {
+			break
+		}
+		job, err := v.planProof(ctx, seg, i, b, parent)
+		if err != nil {
+			return 0, err
+		}
+		jobs = append(jobs, job)
+	}
+	if n, err := v.runProofs(jobs, hashes); err != nil {
+		return n, err
+	}
+	return len(jobs), linkErr
+}
+
+// linkedPrefix checks identity, heights and hash links from the top and
+// returns how many leading blocks pass, with the error at the first that does not.
+func (v *Verifier) linkedPrefix(seg Segment, hashes []common.Hash) (int, error) {
+	bs := seg.Blocks
+	for i, b := range bs {
+		h := &b.Header
+		if h.VirtualChainID != v.ChainID || h.NetworkType != v.NetworkType {
+			return i, invalid(h.Height, "block is for chain %d network %d, verifying chain %d network %d",
+				h.VirtualChainID, h.NetworkType, v.ChainID, v.NetworkType)
+		}
+		var above *block.Header
+		if i == 0 {
+			above = seg.Above
+		} else {
+			above = &bs[i-1].Header
+		}
+		if above != nil {
+			if h.Height+1 != above.Height {
+				return i, invalid(h.Height, "expected height %d below block %d", above.Height-1, above.Height)
+			}
+			if above.PrevHash != hashes[i] {
+				return i, invalid(h.Height, "hash %s does not link to block %d (its parent is %s)",
+					hashes[i].Hex(), above.Height, above.PrevHash.Hex())
+			}
+		}
+	}
+	last := bs[len(bs)-1]
+	if b := seg.Below; b != nil {
+		if b.Height+1 != last.Height() || b.Hash() != last.Header.PrevHash {
+			return len(bs), invalid(last.Height(), "parent hash %s does not link to the known block %d (%s)",
+				last.Header.PrevHash.Hex(), b.Height, b.Hash().Hex())
+		}
+	}
+	return len(bs), nil
+}
+
+type proofJob struct {
+	index int
+	b     *block.Block
+	rule  proofRule
+	where string // context for the error: which rule was applied
+}
+
+func (v *Verifier) planProof(ctx context.Context, seg Segment, i int, b *block.Block, parent *block.Header) (proofJob, error) {
+	prevRef, err := v.parentRefTime(ctx, b, parent)
+	if err != nil {
+		return proofJob{}, err
+	}
+	isTip := i == 0 && seg.Above == nil && seg.Tip
+	if isTip {
+		age := v.now().Sub(time.Unix(int64(prevRef), 0))
+		if age > v.grace() {
+			cur, err := v.Source.Current(ctx)
+			if err != nil {
+				return proofJob{}, fmt.Errorf("current committee: %w", err)
+			}
+			return proofJob{index: i, b: b, rule: honestRule(cur), where: fmt.Sprintf(
+				"tip: parent ref time %d is %s old, past the %s honesty grace, so honest stake of the current committee must sign",
+				prevRef, age.Round(time.Second), v.grace())}, nil
+		}
+	}
+	c, err := v.Source.CommitteeAt(ctx, prevRef)
+	if err != nil {
+		return proofJob{}, fmt.Errorf("committee for block %d (parent ref time %d): %w", b.Height(), prevRef, err)
+	}
+	where := ""
+	if isTip {
+		where = fmt.Sprintf("tip: parent ref time %d is within the %s honesty grace, so its committee must sign with quorum", prevRef, v.grace())
+	}
+	return proofJob{index: i, b: b, rule: quorumRule(c), where: where}, nil
+}
+
+func (v *Verifier) parentRefTime(ctx context.Context, b *block.Block, parent *block.Header) (uint32, error) {
+	if b.Height() == 1 {
+		t, err := v.Source.GenesisRefTime(ctx)
+		if err != nil {
+			return 0, fmt.Errorf("genesis reference time: %w", err)
+		}
+		return t, nil
+	}
+	return parent.RefTime, nil
+}
+
+// runProofs checks the jobs' proofs on all workers and returns how many
+// leading jobs passed and the error of the first that did not.
+func (v *Verifier) runProofs(jobs []proofJob, hashes []common.Hash) (int, error) {
+	errs := make([]error, len(jobs))
+	workers := v.Workers
+	if workers <= 0 {
+		workers = runtime.GOMAXPROCS(0)
+	}
+	var wg sync.WaitGroup
+	next := make(chan int, len(jobs))
+	for j := range jobs {
+		next <- j
+	}
+	close(next)
+	for w := 0; w < min(workers, len(jobs)); w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for j := range next {
+				job := jobs[j]
+				hdr := &job.b.Header
+				digest := block.SigningDigest(hdr.NetworkType, hdr.VirtualChainID, hdr.Height, hashes[job.index])
+				_, errs[j] = checkProof(job.b, digest, job.rule)
+			}
+		}()
+	}
+	wg.Wait()
+	for j, err := range errs {
+		if err != nil {
+			var be *BlockError
+			if errors.As(err, &be) && jobs[j].where != "" {
+				be.Reason = jobs[j].where + ": " + be.Reason
+			}
+			return j, err
+		}
+	}
+	return len(jobs), nil
+}
+
+// VerifyTip checks tip by the tip rule. parent is the tip's parent header,
+// which must be known (and link) unless the tip is block 1.
+func (v *Verifier) VerifyTip(ctx context.Context, tip *block.Block, parent *block.Header) error {
+	if parent == nil && tip.Height() != 1 {
+		return invalid(tip.Height(), "tip's parent header is unknown; a tip is never trusted without it")
+	}
+	n, err := v.VerifyDescending(ctx, Segment{Tip: true, Blocks: []*block.Block{tip}, Below: parent})
+	if err != nil {
+		return err
+	}
+	if n != 1 {
+		return invalid(tip.Height(), "tip was not verified")
+	}
+	return nil
+}

@@ -1,0 +1,231 @@
+package verify_test
+
+import (
+	"context"
+	"crypto/ecdsa"
+	"errors"
+	"math/big"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/ethereum/go-ethereum/crypto"
+
+	"github.com/vcsync/vcsync/block"
+	"github.com/vcsync/vcsync/devnet"
+	"github.com/vcsync/vcsync/verify"
+)
+
+var ctx = context.Background()
+
+func newNet(t *testing.T, cfg devnet.Config) (*devnet.Network, []*block.Block, *verify.Verifier) {
+	t.Helper()
+	n, err := devnet.New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	chain, err := n.Chain()
+	if err != nil {
+		t.Fatal(err)
+	}
+	src, err := verify.NewDocSource(n.ManagementDoc(), n.ChainID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return n, chain, &verify.Verifier{Source: src, ChainID: n.ChainID, NetworkType: n.NetworkType}
+}
+
+// descending returns chain[hi..lo], highest first.
+func descending(chain []*block.Block, hi, lo uint64) []*block.Block {
+	var out []*block.Block
+	for h := hi; h >= lo; h-- {
+		out = append(out, chain[h-1])
+	}
+	return out
+}
+
+func mustInvalid(t *testing.T, err error, height uint64, text string) {
+	t.Helper()
+	var be *verify.BlockError
+	if !errors.As(err, &be) || !errors.Is(err, verify.ErrInvalidBlock) {
+		t.Fatalf("error %v, want a block error", err)
+	}
+	if be.Height != height || !strings.Contains(err.Error(), text) {
+		t.Fatalf("error %q, want height %d and %q", err, height, text)
+	}
+}
+
+func TestGoodChainVerifiesAcrossRotations(t *testing.T) {
+	_, chain, v := newNet(t, devnet.Config{Seed: "good", Blocks: 800, RotateEvery: 100})
+	n, err := v.VerifyDescending(ctx, verify.Segment{Tip: true, Blocks: descending(chain, 800, 1)})
+	if err != nil || n != 800 {
+		t.Fatalf("verified %d of 800: %v", n, err)
+	}
+}
+
+func TestLowestBlockWaitsForItsParent(t *testing.T) {
+	_, chain, v := newNet(t, devnet.Config{Seed: "hold", Blocks: 300})
+	seg := verify.Segment{Tip: true, Blocks: descending(chain, 300, 201)}
+	n, err := v.VerifyDescending(ctx, seg)
+	if err != nil || n != 99 {
+		t.Fatalf("verified %d, want 99 (block 201 waits for 200): %v", n, err)
+	}
+	// Next chunk: the held block first, trusted header above it.
+	seg = verify.Segment{Above: &chain[201].Header, Blocks: descending(chain, 201, 150), Below: &chain[148].Header}
+	if n, err := v.VerifyDescending(ctx, seg); err != nil || n != 52 {
+		t.Fatalf("verified %d, want 52 with Below known: %v", n, err)
+	}
+}
+
+func TestTipWithoutParentIsNeverTrusted(t *testing.T) {
+	_, chain, v := newNet(t, devnet.Config{Seed: "orphan", Blocks: 50})
+	n, err := v.VerifyDescending(ctx, verify.Segment{Tip: true, Blocks: descending(chain, 50, 50)})
+	if err != nil || n != 0 {
+		t.Fatalf("a lone tip verified %d: %v", n, err)
+	}
+	mustInvalid(t, v.VerifyTip(ctx, chain[49], nil), 50, "parent header is unknown")
+	if err := v.VerifyTip(ctx, chain[49], &chain[48].Header); err != nil {
+		t.Fatalf("tip with its parent: %v", err)
+	}
+	// A "parent" that is not the tip's parent does not count.
+	mustInvalid(t, v.VerifyTip(ctx, chain[49], &chain[47].Header), 50, "does not link")
+}
+
+func resign(b *block.Block, keys ...*ecdsa.PrivateKey) {
+	b.Proof = nil
+	for _, k := range keys {
+		b.Sign(k)
+	}
+}
+
+func TestProofRules(t *testing.T) {
+	net, chain, v := newNet(t, devnet.Config{Seed: "rules", Blocks: 600, RotateEvery: 250})
+	check := func(mutate func(b *block.Block)) error {
+		b := *chain[299]
+		b.Proof = append([][]byte(nil), b.Proof...)
+		mutate(&b)
+		_, err := v.VerifyDescending(ctx, verify.Segment{Above: &chain[300].Header, Blocks: []*block.Block{&b}, Below: &chain[298].Header})
+		return err
+	}
+	keys := net.SignerKeys(300)
+
+	t.Run("forged signature", func(t *testing.T) {
+		err := check(func(b *block.Block) { b.Proof[0] = chain[300].Proof[0] }) // a real signature, over another block
+		mustInvalid(t, err, 300, "not a member of the committee")
+	})
+	t.Run("outsider", func(t *testing.T) {
+		err := check(func(b *block.Block) { resign(b, net.OutsiderKey(), keys[0], keys[1], keys[2]) })
+		mustInvalid(t, err, 300, crypto.PubkeyToAddress(net.OutsiderKey().PublicKey).Hex())
+	})
+	t.Run("duplicate signer", func(t *testing.T) {
+		err := check(func(b *block.Block) { resign(b, keys[0], keys[0], keys[1], keys[2]) })
+		mustInvalid(t, err, 300, "signed more than once")
+	})
+	t.Run("malformed signature", func(t *testing.T) {
+		err := check(func(b *block.Block) { b.Proof[0] = b.Proof[0][:10] })
+		mustInvalid(t, err, 300, "malformed signature")
+	})
+	t.Run("previous committee after rotation", func(t *testing.T) {
+		// Block 251 is the first signed by epoch 1's committee; epoch 0's first key has left it.
+		b := *chain[250]
+		resign(&b, net.SignerKeys(250)...)
+		_, err := v.VerifyDescending(ctx, verify.Segment{Above: &chain[251].Header, Blocks: []*block.Block{&b}, Below: &chain[249].Header})
+		mustInvalid(t, err, 251, "not a member of the committee")
+	})
+	t.Run("broken hash link", func(t *testing.T) {
+		b := *chain[299]
+		b.Body = []byte("rewritten history")
+		b.Seal()
+		net.Sign(&b)
+		_, err := v.VerifyDescending(ctx, verify.Segment{Above: &chain[300].Header, Blocks: []*block.Block{&b}})
+		mustInvalid(t, err, 300, "does not link to block 301")
+	})
+	t.Run("wrong chain id", func(t *testing.T) {
+		other := *v
+		other.ChainID = 7
+		_, err := other.VerifyDescending(ctx, verify.Segment{Above: &chain[300].Header, Blocks: descending(chain, 300, 299)})
+		mustInvalid(t, err, 300, "verifying chain 7")
+	})
+	t.Run("blocks above a bad one are kept", func(t *testing.T) {
+		blocks := descending(chain, 310, 290)
+		bad := *blocks[5] // height 305
+		bad.Proof = [][]byte{bad.Proof[0]}
+		blocks[5] = &bad
+		n, err := v.VerifyDescending(ctx, verify.Segment{Above: &chain[310].Header, Blocks: blocks})
+		if n != 5 {
+			t.Fatalf("verified %d before the bad block, want 5", n)
+		}
+		mustInvalid(t, err, 305, "quorum needs")
+	})
+}
+
+// fixedSource is one committee for every reference time.
+type fixedSource struct{ at, current *verify.Committee }
+
+func (s fixedSource) CommitteeAt(context.Context, uint32) (*verify.Committee, error) { return s.at, nil }
+func (s fixedSource) Current(context.Context) (*verify.Committee, error)             { return s.current, nil }
+func (s fixedSource) GenesisRefTime(context.Context) (uint32, error)                 { return 1, nil }
+
+func weightedKeys(t *testing.T, weights ...int64) ([]*ecdsa.PrivateKey, *verify.Committee) {
+	var keys []*ecdsa.PrivateKey
+	var members []verify.Member
+	for i, w := range weights {
+		k, _ := crypto.ToECDSA(crypto.Keccak256([]byte{byte(i), 'w'}))
+		keys = append(keys, k)
+		members = append(members, verify.Member{NodeAddress: crypto.PubkeyToAddress(k.PublicKey), Weight: big.NewInt(w)})
+	}
+	c, err := verify.NewCommittee(1, members)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return keys, c
+}
+
+func TestWeightedQuorumBoundary(t *testing.T) {
+	// total 100: quorum is 100 - floor(99/3) = 67.
+	keys, c := weightedKeys(t, 27, 33, 40)
+	if c.QuorumWeight().Int64() != 67 || c.HonestWeight().Int64() != 34 {
+		t.Fatalf("quorum %v honest %v", c.QuorumWeight(), c.HonestWeight())
+	}
+	v := &verify.Verifier{Source: fixedSource{at: c, current: c}, ChainID: 1, NetworkType: 1}
+	mk := func(signers ...*ecdsa.PrivateKey) *block.Block {
+		b := &block.Block{Header: block.Header{VirtualChainID: 1, NetworkType: 1, Height: 1}}
+		b.Seal()
+		resign(b, signers...)
+		return b
+	}
+	if n, err := v.VerifyDescending(ctx, verify.Segment{Blocks: []*block.Block{mk(keys[0], keys[2])}}); err != nil || n != 1 {
+		t.Fatalf("weight exactly at quorum (67) rejected: %v", err)
+	}
+	_, err := v.VerifyDescending(ctx, verify.Segment{Blocks: []*block.Block{mk(keys[0], keys[1])}})
+	mustInvalid(t, err, 1, "signed weight 60")
+	// 66 of 100 is one short.
+	keys, c = weightedKeys(t, 26, 34, 40)
+	v.Source = fixedSource{at: c, current: c}
+	_, err = v.VerifyDescending(ctx, verify.Segment{Blocks: []*block.Block{mk(keys[0], keys[2])}})
+	mustInvalid(t, err, 1, "signed weight 66 is 66.0% of the committee")
+}
+
+func TestStaleTip(t *testing.T) {
+	stale := uint32(time.Now().Add(-13 * time.Hour).Unix())
+	net, chain, v := newNet(t, devnet.Config{Seed: "stale", Blocks: 100, TipRefTime: stale})
+	seg := verify.Segment{Tip: true, Blocks: descending(chain, 100, 99)}
+
+	// The document's current committee is the one that signed the tip: honest stake is there.
+	if n, err := v.VerifyDescending(ctx, seg); err != nil || n != 1 {
+		t.Fatalf("stale tip with honest current stake: %d %v", n, err)
+	}
+	// A current committee none of whose members signed.
+	_, cur := weightedKeys(t, 10, 10, 10)
+	v.Source = fixedSource{at: net.Committee(100), current: cur}
+	_, err := v.VerifyDescending(ctx, seg)
+	mustInvalid(t, err, 100, "past the 12h0m0s honesty grace")
+	mustInvalid(t, err, 100, "signed weight 0 is 0.0% of the committee")
+	mustInvalid(t, err, 100, "honest stake needs 10 (33.3%)")
+
+	// With a fixed clock 13h back the same tip is within the grace again.
+	v.Now = func() time.Time { return time.Unix(int64(stale), 0) }
+	if _, err := v.VerifyDescending(ctx, seg); err != nil {
+		t.Fatalf("tip within grace by --now: %v", err)
+	}
+}
