@@ -8,6 +8,7 @@ import (
 	"github.com/urfave/cli/v2"
 
 	"github.com/vcsync/vcsync/store"
+	"github.com/vcsync/vcsync/verify"
 )
 
 // Exit codes, the same for every command.
@@ -27,6 +28,8 @@ func NewApp() *cli.App {
 		Commands: []*cli.Command{
 			inspectCommand(),
 			devnetCommand(),
+			verifyCommand(),
+			committeeCommand(),
 		},
 		// main prints the error and picks the exit code; cli must not exit itself.
 		ExitErrHandler: func(*cli.Context, error) {},
@@ -54,7 +57,7 @@ func ExitCode(err error) int {
 	switch {
 	case err == nil:
 		return ExitOK
-	case errors.As(err, &f), errors.Is(err, store.ErrInconsistent):
+	case errors.As(err, &f), errors.Is(err, store.ErrInconsistent), errors.Is(err, verify.ErrInvalidBlock):
 		return ExitFailed
 	case errors.As(err, &coder):
 		return coder.ExitCode()

@@ -162,9 +162,11 @@ func TestProofRules(t *testing.T) {
 // fixedSource is one committee for every reference time.
 type fixedSource struct{ at, current *verify.Committee }
 
-func (s fixedSource) CommitteeAt(context.Context, uint32) (*verify.Committee, error) { return s.at, nil }
-func (s fixedSource) Current(context.Context) (*verify.Committee, error)             { return s.current, nil }
-func (s fixedSource) GenesisRefTime(context.Context) (uint32, error)                 { return 1, nil }
+func (s fixedSource) CommitteeAt(context.Context, uint32) (*verify.Committee, error) {
+	return s.at, nil
+}
+func (s fixedSource) Current(context.Context) (*verify.Committee, error) { return s.current, nil }
+func (s fixedSource) GenesisRefTime(context.Context) (uint32, error)     { return 1, nil }
 
 func weightedKeys(t *testing.T, weights ...int64) ([]*ecdsa.PrivateKey, *verify.Committee) {
 	var keys []*ecdsa.PrivateKey

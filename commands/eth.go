@@ -1,0 +1,30 @@
+package commands
+
+import (
+	"fmt"
+
+	"github.com/ethereum/go-ethereum/common"
+	"github.com/ethereum/go-ethereum/ethclient"
+	"github.com/urfave/cli/v2"
+
+	"github.com/vcsync/vcsync/verify"
+)
+
+func ethSource(c *cli.Context) (verify.Source, error) {
+	cfg := verify.EthConfig{GenesisRefTime: uint32(c.Uint64(genesisRefTimeFlag.Name))}
+	for _, f := range []struct {
+		flag *cli.StringFlag
+		dst  *common.Address
+	}{{committeeContractFlag, &cfg.Committee}, {registryContractFlag, &cfg.Registry}} {
+		v := c.String(f.flag.Name)
+		if !common.IsHexAddress(v) {
+			return nil, fmt.Errorf("--%s %q is not an Ethereum address", f.flag.Name, v)
+		}
+		*f.dst = common.HexToAddress(v)
+	}
+	client, err := ethclient.DialContext(c.Context, c.String(ethRPCFlag.Name))
+	if err != nil {
+		return nil, fmt.Errorf("--eth-rpc: %w", err)
+	}
+	return verify.NewEthSource(client, cfg), nil
+}

@@ -1,0 +1,167 @@
+package commands
+
+import (
+	"errors"
+	"fmt"
+	"strconv"
+
+	"github.com/urfave/cli/v2"
+
+	"github.com/vcsync/vcsync/block"
+	"github.com/vcsync/vcsync/store"
+	"github.com/vcsync/vcsync/verify"
+)
+
+func verifyCommand() *cli.Command {
+	flags := append([]cli.Flag{storeFlag, lockTimeoutFlag, jsonFlag}, verifierFlags()...)
+	return &cli.Command{
+		Name:  "verify",
+		Usage: "verify stored blocks against their committees (offline audit)",
+		Subcommands: []*cli.Command{
+			{
+				Name: "tip", Usage: "verify the store's Top by the tip rule",
+				Description: "Within the honesty grace of its parent's reference time the tip needs a quorum of\n" +
+					"that committee; past it, honest stake (> 1/3) of the current committee.\n" +
+					"Example: vcsync verify tip --store blocks.db --management management.json",
+				Flags: flags, Action: runVerifyTip,
+			},
+			{
+				Name: "range", Usage: "verify hash links and proofs of stored blocks A..B", ArgsUsage: "A B",
+				Description: "Example: vcsync verify range 1 5000 --store blocks.db --committee-file committees.json",
+				Flags:       flags, Action: runVerifyRange,
+			},
+			{
+				Name: "all", Usage: "verify hash links and proofs of every stored block",
+				Flags: flags, Action: runVerifyRange,
+			},
+		},
+	}
+}
+
+func openVerifier(c *cli.Context) (*store.Store, *verify.Verifier, error) {
+	s, err := openStore(c, true)
+	if err != nil {
+		return nil, nil, err
+	}
+	v, err := newVerifier(c, s.Identity())
+	if err != nil {
+		s.Close()
+		return nil, nil, err
+	}
+	return s, v, nil
+}
+
+func runVerifyTip(c *cli.Context) error {
+	s, v, err := openVerifier(c)
+	if err != nil {
+		return err
+	}
+	defer s.Close()
+	st, err := s.State()
+	if err != nil {
+		return err
+	}
+	if st.Top == 0 {
+		return failed(errors.New("the store is empty: there is no tip"))
+	}
+	tip, err := s.Get(st.Top)
+	if err != nil {
+		return err
+	}
+	var parent *block.Header // unknown when Top starts a run of its own
+	if st.Top > 1 {
+		if p, err := s.Get(st.Top - 1); err == nil {
+			parent = &p.Header
+		}
+	}
+	err2 := v.VerifyTip(c.Context, tip, parent)
+	r := struct {
+		Height uint64 `json:"height"`
+		Hash   string `json:"hash"`
+		OK     bool   `json:"ok"`
+		Reason string `json:"reason,omitempty"`
+	}{Height: st.Top, Hash: tip.Hash().Hex(), OK: err2 == nil}
+	if err2 != nil && !errors.Is(err2, verify.ErrInvalidBlock) {
+		return err2
+	}
+	if err2 != nil {
+		r.Reason = err2.Error()
+	}
+	if c.Bool(jsonFlag.Name) {
+		if err := printJSON(c.App.Writer, r); err != nil {
+			return err
+		}
+	} else if err2 == nil {
+		fmt.Fprintf(c.App.Writer, "tip %d %s is trusted\n", r.Height, r.Hash)
+	}
+	return failed(err2)
+}
+
+func runVerifyRange(c *cli.Context) error {
+	s, v, err := openVerifier(c)
+	if err != nil {
+		return err
+	}
+	defer s.Close()
+	st, err := s.State()
+	if err != nil {
+		return err
+	}
+	type span struct{ from, to uint64 }
+	var spans []span
+	if c.Command.Name == "range" {
+		if c.NArg() != 2 {
+			return fmt.Errorf("verify range takes two heights: A B")
+		}
+		a, err1 := strconv.ParseUint(c.Args().Get(0), 10, 64)
+		b, err2 := strconv.ParseUint(c.Args().Get(1), 10, 64)
+		if err1 != nil || err2 != nil || a == 0 || a > b {
+			return fmt.Errorf("verify range: %q %q are not heights A <= B", c.Args().Get(0), c.Args().Get(1))
+		}
+		spans = []span{{a, b}}
+	} else {
+		if st.GapOpen() {
+			spans = append(spans, span{st.LastSynced, st.Top})
+		}
+		if st.InOrder > 0 {
+			spans = append(spans, span{1, st.InOrder})
+		}
+	}
+	total := uint64(0)
+	for _, sp := range spans {
+		total += sp.to - sp.from + 1
+	}
+	bar := newProgress(c.App.ErrWriter, total, "verifying")
+	var sum verify.AuditReport
+	var auditErr error
+	for _, sp := range spans {
+		base := sum.Verified
+		r, err := v.Audit(c.Context, s, sp.from, sp.to, func(n uint64) { bar.Set(base + n) })
+		sum.Verified += r.Verified
+		sum.Unverifiable += r.Unverifiable
+		sum.Seconds += r.Seconds
+		if err != nil {
+			sum.FirstBad, sum.Reason, auditErr = r.FirstBad, r.Reason, err
+			break
+		}
+	}
+	bar.Done()
+	if sum.Seconds > 0 {
+		sum.BlocksPerSecond = float64(sum.Verified) / sum.Seconds
+	}
+	if auditErr != nil && !errors.Is(auditErr, verify.ErrInvalidBlock) {
+		return auditErr
+	}
+	if c.Bool(jsonFlag.Name) {
+		if err := printJSON(c.App.Writer, sum); err != nil {
+			return err
+		}
+	} else if auditErr == nil {
+		fmt.Fprintf(c.App.Writer, "ok: %d blocks verified (%.0f blocks/s)", sum.Verified, sum.BlocksPerSecond)
+		if sum.Unverifiable > 0 {
+			fmt.Fprintf(c.App.Writer, "; %d lowest block(s) of a run wait for their parent", sum.Unverifiable)
+		}
+		fmt.Fprintln(c.App.Writer)
+	}
+	return failed(auditErr)
+}
