@@ -1,0 +1,59 @@
+package peerclient
+
+import (
+	"context"
+	"fmt"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/vcsync/vcsync/block"
+)
+
+// DefaultChunkTimeout is how long a peer may take to deliver the next
+// chunk before it counts as stalled (the original's "wait for chunks").
+const DefaultChunkTimeout = 5 * time.Second
+
+// Peer is a source of blocks.
+type Peer interface {
+	// Name identifies the peer in logs and summaries.
+	Name() string
+	// Availability asks what the peer has and what it will give.
+	Availability(ctx context.Context) (Availability, error)
+	// Blocks asks for a descending range; the stream's Grant says what the peer agreed to.
+	Blocks(ctx context.Context, req Request) (Stream, error)
+}
+
+// Stream delivers a granted range, highest height first.
+type Stream interface {
+	Grant() Grant
+	// Next returns the next chunk and its size on the wire, or io.EOF.
+	Next() ([]*block.Block, int, error)
+	Close() error
+}
+
+// Options bound what a peer may send.
+type Options struct {
+	MaxBlock     int           // largest accepted block; 0 means block.DefaultMaxSize
+	ChunkTimeout time.Duration // 0 means DefaultChunkTimeout
+}
+
+// Open returns the peer an address names: http(s)://host:port, or
+// file:///path/store.db for another store read directly.
+func Open(addr string, opts Options) (Peer, error) {
+	u, err := url.Parse(addr)
+	if err != nil {
+		return nil, fmt.Errorf("peer %q: %w", addr, err)
+	}
+	switch u.Scheme {
+	case "http", "https":
+		return NewHTTP(strings.TrimRight(addr, "/"), opts), nil
+	case "file":
+		if u.Path == "" {
+			return nil, fmt.Errorf("peer %q: a file peer needs a path (file:///path/blocks.db)", addr)
+		}
+		return NewStorePeer(u.Path, opts), nil
+	default:
+		return nil, fmt.Errorf("peer %q: use http://host:port or file:///path/blocks.db", addr)
+	}
+}

@@ -1,0 +1,110 @@
+package peerclient
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"sync"
+
+	"github.com/vcsync/vcsync/block"
+	"github.com/vcsync/vcsync/store"
+)
+
+// StorePeer reads another store directly (file:// peers), for offline and
+// air-gapped repair. Its blocks are as untrusted as a network peer's.
+type StorePeer struct {
+	path string
+	opts Options
+	mu   sync.Mutex
+	s    *store.Store
+}
+
+// NewStorePeer returns a peer reading the store at path (opened read-only on first use).
+func NewStorePeer(path string, opts Options) *StorePeer { return &StorePeer{path: path, opts: opts} }
+
+func (p *StorePeer) Name() string { return "file://" + p.path }
+
+func (p *StorePeer) open() (*store.Store, error) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.s == nil {
+		s, err := store.Open(p.path, store.Options{ReadOnly: true, MaxBlock: p.opts.MaxBlock})
+		if err != nil {
+			return nil, err
+		}
+		p.s = s
+	}
+	return p.s, nil
+}
+
+// Close releases the store.
+func (p *StorePeer) Close() error {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.s == nil {
+		return nil
+	}
+	err := p.s.Close()
+	p.s = nil
+	return err
+}
+
+func (p *StorePeer) Availability(context.Context) (Availability, error) {
+	s, err := p.open()
+	if err != nil {
+		return Availability{}, err
+	}
+	st, err := s.State()
+	if err != nil {
+		return Availability{}, err
+	}
+	return StoreAvailability(s.Identity(), st), nil
+}
+
+func (p *StorePeer) Blocks(ctx context.Context, req Request) (Stream, error) {
+	a, err := p.Availability(ctx)
+	if err != nil {
+		return nil, err
+	}
+	g, err := GrantFor(a, req)
+	if err != nil {
+		return nil, err
+	}
+	return &rangeStream{grant: g, next: g.From, read: func(hi, lo uint64) ([]*block.Block, int, error) {
+		var out []*block.Block
+		size := 0
+		err := p.s.ReadRange(hi, lo, func(h uint64, raw []byte) error {
+			b, err := block.Decode(raw, p.opts.MaxBlock)
+			if err != nil {
+				return fmt.Errorf("%s height %d: %w", p.Name(), h, err)
+			}
+			out, size = append(out, b), size+len(raw)
+			return nil
+		})
+		return out, size, err
+	}}, nil
+}
+
+// rangeStream hands out a grant chunk by chunk from a reader of height ranges.
+type rangeStream struct {
+	grant Grant
+	next  uint64 // next height to deliver; below grant.To when done
+	read  func(hi, lo uint64) ([]*block.Block, int, error)
+}
+
+func (s *rangeStream) Grant() Grant { return s.grant }
+
+func (s *rangeStream) Next() ([]*block.Block, int, error) {
+	if s.next < s.grant.To || s.next == 0 {
+		return nil, 0, io.EOF
+	}
+	lo := max(s.grant.To, s.next-min(s.next, uint64(s.grant.Chunk))+1)
+	blocks, n, err := s.read(s.next, lo)
+	if err != nil {
+		return nil, 0, err
+	}
+	s.next = lo - 1
+	return blocks, n, nil
+}
+
+func (s *rangeStream) Close() error { return nil }

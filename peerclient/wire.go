@@ -1,0 +1,226 @@
+// Package peerclient talks to peers that serve blocks: over HTTP, another
+// store read directly (file://), or an export file. Everything a peer sends
+// is untrusted: this package enforces the wire's limits, the sync core
+// verifies the blocks.
+package peerclient
+
+import (
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"io"
+
+	"github.com/ethereum/go-ethereum/rlp"
+
+	"github.com/vcsync/vcsync/block"
+	"github.com/vcsync/vcsync/store"
+)
+
+// Protocol defaults, served in the availability answer.
+const (
+	// DefaultMaxBatch is the original node's batch (blocks per session).
+	DefaultMaxBatch = 1000
+	// DefaultMaxChunk keeps a chunk of ordinary blocks well under a MiB, so
+	// verification and commit can start long before the batch has arrived.
+	DefaultMaxChunk = 100
+	// DefaultMaxFrameBytes bounds one frame: the original sent a whole
+	// batch in one message and a batch over the 20 MiB transport limit
+	// never arrived. A block larger than this travels alone in its frame.
+	DefaultMaxFrameBytes = 16 << 20
+	// frameOverhead is the RLP list header around a frame's blocks.
+	frameOverhead = 16
+)
+
+// Availability is a peer's answer to "what do you have?".
+type Availability struct {
+	NetworkType   uint32 `json:"network_type"`
+	ChainID       uint32 `json:"chain_id"`
+	InOrder       uint64 `json:"in_order"`
+	LastSynced    uint64 `json:"last_synced"`
+	Top           uint64 `json:"top"`
+	ServeFrom     uint64 `json:"serve_from"` // the peer serves ServeFrom..ServeTo, contiguous
+	ServeTo       uint64 `json:"serve_to"`
+	MaxBatch      uint64 `json:"max_batch"`
+	MaxChunk      int    `json:"max_chunk"`
+	MaxFrameBytes int    `json:"max_frame_bytes"`
+}
+
+// Identity is the chain the peer serves.
+func (a Availability) Identity() store.Identity {
+	return store.Identity{NetworkType: a.NetworkType, ChainID: a.ChainID}
+}
+
+// StoreAvailability is what a store can serve: only 1..InOrder, the heights
+// it holds with no gap.
+func StoreAvailability(id store.Identity, st store.State) Availability {
+	a := Availability{
+		NetworkType: id.NetworkType, ChainID: id.ChainID,
+		InOrder: st.InOrder, LastSynced: st.LastSynced, Top: st.Top,
+		MaxBatch: DefaultMaxBatch, MaxChunk: DefaultMaxChunk, MaxFrameBytes: DefaultMaxFrameBytes,
+	}
+	if st.InOrder > 0 {
+		a.ServeFrom, a.ServeTo = 1, st.InOrder
+	}
+	return a
+}
+
+// Grant is what a peer agrees to send: heights From down to To, in frames
+// of at most Chunk blocks and MaxFrameBytes bytes.
+type Grant struct {
+	From, To      uint64
+	Chunk         int
+	MaxFrameBytes int
+}
+
+// Blocks is the number of blocks granted.
+func (g Grant) Blocks() uint64 { return g.From - g.To + 1 }
+
+// RangeError says why a request cannot be served.
+type RangeError struct{ Reason string }
+
+func (e *RangeError) Error() string { return e.Reason }
+
+// Request asks for heights From down to To (From 0: the peer's highest; To
+// 0: as low as granted), at most Batch blocks (0: the peer's maximum) in
+// chunks of Chunk blocks.
+type Request struct {
+	From, To uint64
+	Batch    uint64
+	Chunk    int
+}
+
+// GrantFor negotiates req against what a serves.
+func GrantFor(a Availability, req Request) (Grant, error) {
+	from, to, chunk := req.From, req.To, req.Chunk
+	if a.ServeTo == 0 {
+		return Grant{}, &RangeError{"this peer serves no blocks"}
+	}
+	if from == 0 {
+		if to > a.ServeTo {
+			return Grant{}, &RangeError{fmt.Sprintf("nothing at or above height %d: this peer serves %d-%d", to, a.ServeFrom, a.ServeTo)}
+		}
+		from = a.ServeTo
+	}
+	if to == 0 {
+		to = a.ServeFrom
+	}
+	switch {
+	case from > a.ServeTo || from < a.ServeFrom:
+		return Grant{}, &RangeError{fmt.Sprintf("height %d is outside what this peer serves (%d-%d)", from, a.ServeFrom, a.ServeTo)}
+	case to > from:
+		return Grant{}, &RangeError{fmt.Sprintf("range %d-%d is not descending", from, to)}
+	}
+	to = max(to, a.ServeFrom)
+	batch := a.MaxBatch
+	if req.Batch > 0 && req.Batch < batch {
+		batch = req.Batch
+	}
+	if from-to+1 > batch {
+		to = from - batch + 1
+	}
+	if chunk <= 0 || chunk > a.MaxChunk {
+		chunk = a.MaxChunk
+	}
+	return Grant{From: from, To: to, Chunk: chunk, MaxFrameBytes: a.MaxFrameBytes}, nil
+}
+
+// FrameWriter packs encoded blocks into frames: a 4-byte big-endian length,
+// then an RLP list of the encoded blocks.
+type FrameWriter struct {
+	w       io.Writer
+	grant   Grant
+	pending []rlp.RawValue
+	size    int
+}
+
+// NewFrameWriter writes frames for grant to w.
+func NewFrameWriter(w io.Writer, g Grant) *FrameWriter { return &FrameWriter{w: w, grant: g} }
+
+// Add queues one encoded block (copied) and writes a frame when the chunk is full.
+func (f *FrameWriter) Add(raw []byte) error {
+	if len(f.pending) > 0 && f.size+len(raw)+frameOverhead > f.grant.MaxFrameBytes {
+		if err := f.Flush(); err != nil {
+			return err
+		}
+	}
+	f.pending = append(f.pending, append([]byte(nil), raw...))
+	f.size += len(raw)
+	if len(f.pending) >= f.grant.Chunk {
+		return f.Flush()
+	}
+	return nil
+}
+
+// Flush writes any queued blocks as a frame.
+func (f *FrameWriter) Flush() error {
+	if len(f.pending) == 0 {
+		return nil
+	}
+	payload, err := rlp.EncodeToBytes(f.pending)
+	if err != nil {
+		return err
+	}
+	var hdr [4]byte
+	binary.BigEndian.PutUint32(hdr[:], uint32(len(payload)))
+	if _, err := f.w.Write(hdr[:]); err != nil {
+		return err
+	}
+	if _, err := f.w.Write(payload); err != nil {
+		return err
+	}
+	f.pending, f.size = f.pending[:0], 0
+	if fl, ok := f.w.(interface{ Flush() }); ok {
+		fl.Flush()
+	}
+	return nil
+}
+
+// ErrProtocol marks a peer that broke the wire rules.
+var ErrProtocol = errors.New("protocol violation")
+
+// readFrame reads one frame and decodes its blocks, checking the frame's
+// length against limit before allocating and every block against maxBlock.
+// It returns io.EOF at a clean end of stream.
+func readFrame(r io.Reader, limit, maxChunk, maxBlock int) ([]*block.Block, int, error) {
+	var hdr [4]byte
+	if _, err := io.ReadFull(r, hdr[:]); err != nil {
+		if errors.Is(err, io.EOF) {
+			return nil, 0, io.EOF
+		}
+		return nil, 0, fmt.Errorf("read frame header: %w", err)
+	}
+	n := int(binary.BigEndian.Uint32(hdr[:]))
+	if n > limit {
+		return nil, 0, fmt.Errorf("%w: frame of %d bytes over the %d-byte limit", ErrProtocol, n, limit)
+	}
+	payload := make([]byte, n)
+	if _, err := io.ReadFull(r, payload); err != nil {
+		return nil, 0, fmt.Errorf("read frame: %w", err)
+	}
+	var raws []rlp.RawValue
+	if err := rlp.DecodeBytes(payload, &raws); err != nil {
+		return nil, 0, fmt.Errorf("%w: frame is not an RLP list of blocks: %v", ErrProtocol, err)
+	}
+	if len(raws) == 0 || len(raws) > maxChunk {
+		return nil, 0, fmt.Errorf("%w: frame holds %d blocks, chunk is %d", ErrProtocol, len(raws), maxChunk)
+	}
+	blocks := make([]*block.Block, len(raws))
+	for i, raw := range raws {
+		b, err := block.Decode(raw, maxBlock)
+		if err != nil {
+			return nil, 0, fmt.Errorf("%w: %v", ErrProtocol, err)
+		}
+		blocks[i] = b
+	}
+	return blocks, 4 + n, nil
+}
+
+// frameLimit is the largest frame a client accepts for a grant: the
+// negotiated limit (never above the client's own ceiling: the peer is
+// untrusted), or one maximal block alone.
+func frameLimit(g Grant, maxBlock int) int {
+	if maxBlock <= 0 {
+		maxBlock = block.DefaultMaxSize
+	}
+	return max(min(g.MaxFrameBytes, DefaultMaxFrameBytes), maxBlock+frameOverhead)
+}

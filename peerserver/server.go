@@ -1,0 +1,204 @@
+// Package peerserver serves a store's blocks to peers over HTTP, read-only:
+// availability as JSON, blocks as a descending stream of length-prefixed
+// frames (docs/PROTOCOL.md).
+package peerserver
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log"
+	"net"
+	"net/http"
+	"strconv"
+	"time"
+
+	"github.com/vcsync/vcsync/peerclient"
+	"github.com/vcsync/vcsync/store"
+)
+
+// Source is what the server reads; *store.Store is one.
+type Source interface {
+	Identity() store.Identity
+	State() (store.State, error)
+	ReadRange(hi, lo uint64, fn func(h uint64, raw []byte) error) error
+}
+
+// Defaults for Options' zero values.
+const (
+	// DefaultMaxStreams bounds concurrent block streams; each holds at most
+	// one frame in memory, so this bounds the server's memory too.
+	DefaultMaxStreams = 16
+	// DefaultWriteTimeout is how long one frame may take to reach a client
+	// before the stream is dropped, so a dead client frees its slot.
+	DefaultWriteTimeout = 30 * time.Second
+)
+
+// Options limit what the server gives.
+type Options struct {
+	MaxBatch      uint64
+	MaxChunk      int
+	MaxFrameBytes int
+	MaxStreams    int
+	WriteTimeout  time.Duration
+	Log           *log.Logger // nil: no request log
+}
+
+// Server answers peers from a Source.
+type Server struct {
+	src     Source
+	opts    Options
+	streams chan struct{}
+}
+
+// New returns a server reading src.
+func New(src Source, opts Options) *Server {
+	if opts.MaxBatch == 0 {
+		opts.MaxBatch = peerclient.DefaultMaxBatch
+	}
+	if opts.MaxChunk <= 0 {
+		opts.MaxChunk = peerclient.DefaultMaxChunk
+	}
+	if opts.MaxFrameBytes <= 0 {
+		opts.MaxFrameBytes = peerclient.DefaultMaxFrameBytes
+	}
+	if opts.MaxStreams <= 0 {
+		opts.MaxStreams = DefaultMaxStreams
+	}
+	if opts.WriteTimeout <= 0 {
+		opts.WriteTimeout = DefaultWriteTimeout
+	}
+	return &Server{src: src, opts: opts, streams: make(chan struct{}, opts.MaxStreams)}
+}
+
+// Handler routes the protocol's two endpoints.
+func (s *Server) Handler() http.Handler {
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET "+peerclient.PathAvailability, s.handleAvailability)
+	mux.HandleFunc("GET "+peerclient.PathBlocks, s.handleBlocks)
+	return mux
+}
+
+func (s *Server) availability() (peerclient.Availability, error) {
+	st, err := s.src.State()
+	if err != nil {
+		return peerclient.Availability{}, err
+	}
+	a := peerclient.StoreAvailability(s.src.Identity(), st)
+	a.MaxBatch, a.MaxChunk, a.MaxFrameBytes = s.opts.MaxBatch, s.opts.MaxChunk, s.opts.MaxFrameBytes
+	return a, nil
+}
+
+func (s *Server) handleAvailability(w http.ResponseWriter, r *http.Request) {
+	a, err := s.availability()
+	if err != nil {
+		httpError(w, http.StatusInternalServerError, err.Error())
+		return
+	}
+	w.Header().Set("Content-Type", "application/json")
+	json.NewEncoder(w).Encode(a)
+}
+
+func (s *Server) handleBlocks(w http.ResponseWriter, r *http.Request) {
+	q := r.URL.Query()
+	var params [4]uint64
+	for i, name := range []string{"from", "to", "batch", "chunk"} {
+		if v := q.Get(name); v != "" {
+			n, err := strconv.ParseUint(v, 10, 64)
+			if err != nil {
+				httpError(w, http.StatusBadRequest, fmt.Sprintf("%s=%q is not a number", name, v))
+				return
+			}
+			params[i] = n
+		}
+	}
+	a, err := s.availability()
+	if err != nil {
+		httpError(w, http.StatusInternalServerError, err.Error())
+		return
+	}
+	g, err := peerclient.GrantFor(a, peerclient.Request{From: params[0], To: params[1], Batch: params[2], Chunk: int(min(params[3], 1<<20))})
+	var re *peerclient.RangeError
+	if errors.As(err, &re) {
+		httpError(w, http.StatusRequestedRangeNotSatisfiable, err.Error())
+		return
+	}
+	select {
+	case s.streams <- struct{}{}:
+		defer func() { <-s.streams }()
+	default:
+		httpError(w, http.StatusServiceUnavailable, "too many concurrent streams; try another peer or later")
+		return
+	}
+	h := w.Header()
+	h.Set("Content-Type", peerclient.FrameContentType)
+	h.Set(peerclient.HeaderFrom, strconv.FormatUint(g.From, 10))
+	h.Set(peerclient.HeaderTo, strconv.FormatUint(g.To, 10))
+	h.Set(peerclient.HeaderChunk, strconv.Itoa(g.Chunk))
+	h.Set(peerclient.HeaderMaxFrame, strconv.Itoa(g.MaxFrameBytes))
+	w.WriteHeader(http.StatusOK)
+	if err := s.stream(r.Context(), w, g); err != nil && s.opts.Log != nil {
+		s.opts.Log.Printf("stream %d-%d to %s ended: %v", g.From, g.To, r.RemoteAddr, err)
+	}
+}
+
+// stream writes the grant chunk by chunk, each chunk read in its own read
+// transaction so a slow client never pins one for the whole batch.
+func (s *Server) stream(ctx context.Context, w http.ResponseWriter, g peerclient.Grant) error {
+	rc := http.NewResponseController(w)
+	fw := peerclient.NewFrameWriter(flushWriter{w: w, rc: rc}, g)
+	for hi := g.From; hi >= g.To; {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		lo := max(g.To, hi-min(hi, uint64(g.Chunk))+1)
+		rc.SetWriteDeadline(time.Now().Add(s.opts.WriteTimeout))
+		if err := s.src.ReadRange(hi, lo, func(_ uint64, raw []byte) error { return fw.Add(raw) }); err != nil {
+			return err
+		}
+		if err := fw.Flush(); err != nil {
+			return err
+		}
+		hi = lo - 1
+	}
+	return nil
+}
+
+type flushWriter struct {
+	w  http.ResponseWriter
+	rc *http.ResponseController
+}
+
+func (f flushWriter) Write(p []byte) (int, error) { return f.w.Write(p) }
+func (f flushWriter) Flush()                      { f.rc.Flush() }
+
+func httpError(w http.ResponseWriter, code int, msg string) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(code)
+	json.NewEncoder(w).Encode(map[string]string{"error": msg})
+}
+
+// Serve serves the handler on ln until ctx is done, then shuts down
+// gracefully: open streams get shutdownGrace to finish.
+func Serve(ctx context.Context, ln net.Listener, h http.Handler) error {
+	srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second}
+	done := make(chan error, 1)
+	go func() { done <- srv.Serve(ln) }()
+	select {
+	case err := <-done:
+		return err
+	case <-ctx.Done():
+	}
+	sctx, cancel := context.WithTimeout(context.Background(), shutdownGrace)
+	defer cancel()
+	if err := srv.Shutdown(sctx); err != nil {
+		srv.Close()
+	}
+	<-done
+	return nil
+}
+
+// shutdownGrace lets in-flight chunks finish on SIGINT/SIGTERM without
+// keeping an operator waiting.
+const shutdownGrace = 5 * time.Second

@@ -1,0 +1,127 @@
+package syncer
+
+import (
+	"context"
+	"fmt"
+	"sort"
+	"strings"
+
+	"github.com/vcsync/vcsync/peerclient"
+	"github.com/vcsync/vcsync/store"
+)
+
+type answer struct {
+	peer  peerclient.Peer
+	avail peerclient.Availability
+	err   error
+}
+
+// drop removes a peer for the rest of the run.
+func (s *Syncer) drop(p peerclient.Peer, reason string) {
+	s.mu.Lock()
+	if _, done := s.dropped[p.Name()]; done {
+		s.mu.Unlock()
+		return
+	}
+	s.dropped[p.Name()] = reason
+	s.res.PeersDropped = append(s.res.PeersDropped, Dropped{Peer: p.Name(), Reason: reason})
+	s.mu.Unlock()
+	s.cfg.Observer.Dropped(p.Name(), reason)
+}
+
+func (s *Syncer) isDropped(p peerclient.Peer) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	_, ok := s.dropped[p.Name()]
+	return ok
+}
+
+// choose asks every live peer for its availability at once, collects the
+// answers for up to CollectTimeout, keeps those of our chain that can serve
+// the request, and picks one at random. A nil peer with a nil error means
+// every answering peer is at or below our Top: the store is synced.
+func (s *Syncer) choose(ctx context.Context, st store.State, req request) (peerclient.Peer, peerclient.Availability, error) {
+	var live []peerclient.Peer
+	for _, p := range s.cfg.Peers {
+		if !s.isDropped(p) {
+			live = append(live, p)
+		}
+	}
+	cctx, cancel := context.WithTimeout(ctx, s.cfg.CollectTimeout)
+	defer cancel()
+	answers := make(chan answer, len(live))
+	for _, p := range live {
+		go func() {
+			a, err := p.Availability(cctx)
+			answers <- answer{p, a, err}
+		}()
+	}
+	var (
+		candidates []answer
+		why        []string
+		answered   int
+	)
+	id := s.cfg.Store.Identity()
+collect:
+	for range live {
+		select {
+		case a := <-answers:
+			switch {
+			case a.err != nil:
+				s.drop(a.peer, fmt.Sprintf("unreachable: %v", a.err))
+			case a.avail.Identity() != id:
+				s.drop(a.peer, fmt.Sprintf("serves %s, the store holds %s", a.avail.Identity(), id))
+			case a.avail.ServeFrom > a.avail.ServeTo || (a.avail.ServeTo > 0 && a.avail.ServeFrom == 0):
+				s.drop(a.peer, fmt.Sprintf("advertised an impossible range %d-%d", a.avail.ServeFrom, a.avail.ServeTo))
+			default:
+				answered++
+				if serves(a.avail, st, req) {
+					candidates = append(candidates, a)
+				} else {
+					why = append(why, fmt.Sprintf("%s serves %d-%d", a.peer.Name(), a.avail.ServeFrom, a.avail.ServeTo))
+				}
+			}
+		case <-cctx.Done():
+			break collect
+		}
+	}
+	if err := ctx.Err(); err != nil {
+		return nil, peerclient.Availability{}, err
+	}
+	if len(candidates) == 0 {
+		if req.from == 0 && len(s.carry) == 0 && answered > 0 {
+			return nil, peerclient.Availability{}, nil // nobody is ahead of us
+		}
+		return nil, peerclient.Availability{}, s.noPeer(st, req, why)
+	}
+	// Sort before the random pick so that --seed reproduces the choice
+	// whatever order the answers arrived in.
+	sort.Slice(candidates, func(i, j int) bool { return candidates[i].peer.Name() < candidates[j].peer.Name() })
+	c := candidates[s.cfg.Rand.Intn(len(candidates))]
+	return c.peer, c.avail, nil
+}
+
+// serves reports whether a peer can give the first block a request needs.
+func serves(a peerclient.Availability, st store.State, req request) bool {
+	if req.from == 0 {
+		return a.ServeTo > st.Top
+	}
+	return a.ServeFrom <= req.from && req.from <= a.ServeTo
+}
+
+func (s *Syncer) noPeer(st store.State, req request, why []string) error {
+	want := "a height above Top " + fmt.Sprint(st.Top)
+	if req.from != 0 {
+		want = fmt.Sprintf("height %d", req.from)
+	}
+	s.mu.Lock()
+	for name, reason := range s.dropped {
+		why = append(why, fmt.Sprintf("%s dropped: %s", name, reason))
+	}
+	s.mu.Unlock()
+	sort.Strings(why)
+	if len(why) == 0 {
+		why = []string{"no peer answered within the collect timeout"}
+	}
+	return fmt.Errorf("%w: none serves %s (%s)", ErrNoPeer, want, strings.Join(why, "; "))
+}

@@ -1,0 +1,357 @@
+package syncer_test
+
+import (
+	"context"
+	"errors"
+	"math/rand"
+	"net/http"
+	"net/http/httptest"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/vcsync/vcsync/block"
+	"github.com/vcsync/vcsync/devnet"
+	"github.com/vcsync/vcsync/peerclient"
+	"github.com/vcsync/vcsync/peerserver"
+	"github.com/vcsync/vcsync/store"
+	"github.com/vcsync/vcsync/syncer"
+	"github.com/vcsync/vcsync/verify"
+)
+
+// fixture is a signed devnet chain written to a source store.
+type fixture struct {
+	net   *devnet.Network
+	chain []*block.Block
+	src   string // path of a store holding the whole chain
+	dir   string
+}
+
+func newFixture(t *testing.T, blocks uint64) *fixture {
+	t.Helper()
+	n, err := devnet.New(devnet.Config{Seed: "sync-" + t.Name(), Blocks: blocks, RotateEvery: 200})
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	files, chain, err := n.Generate(filepath.Join(dir, "src"), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &fixture{net: n, chain: chain, src: files.Store, dir: dir}
+}
+
+func (f *fixture) verifier(t *testing.T) *verify.Verifier {
+	src, err := verify.NewDocSource(f.net.ManagementDoc(), f.net.ChainID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &verify.Verifier{Source: src, ChainID: f.net.ChainID, NetworkType: f.net.NetworkType}
+}
+
+// serve starts a peer server on 127.0.0.1 for a store reader (wrapped by wrap, if set).
+func (f *fixture) serve(t *testing.T, wrap func(devnet.BlockReader) peerserver.Source, mw func(http.Handler) http.Handler) peerclient.Peer {
+	t.Helper()
+	s, err := store.Open(f.src, store.Options{ReadOnly: true, LockTimeout: 5 * time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
+	var src peerserver.Source = s
+	if wrap != nil {
+		src = wrap(s)
+	}
+	h := peerserver.New(src, peerserver.Options{}).Handler()
+	if mw != nil {
+		h = mw(h)
+	}
+	srv := httptest.NewServer(h)
+	t.Cleanup(srv.Close)
+	return peerclient.NewHTTP(srv.URL, peerclient.Options{ChunkTimeout: 500 * time.Millisecond})
+}
+
+func (f *fixture) forger(every uint64) func(devnet.BlockReader) peerserver.Source {
+	return func(r devnet.BlockReader) peerserver.Source { return devnet.Forger{BlockReader: r, Net: f.net, Every: every} }
+}
+
+func (f *fixture) emptyStore(t *testing.T) *store.Store {
+	t.Helper()
+	id := store.Identity{NetworkType: f.net.NetworkType, ChainID: f.net.ChainID}
+	s, err := store.Open(filepath.Join(t.TempDir(), "node.db"), store.Options{Create: true, Identity: &id})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
+	return s
+}
+
+func (f *fixture) syncer(t *testing.T, s *store.Store, seed int64, peers ...peerclient.Peer) *syncer.Syncer {
+	return syncer.New(syncer.Config{
+		Store: s, Verifier: f.verifier(t), Peers: peers, Batch: 300, Chunk: 40,
+		CollectTimeout: 2 * time.Second, Rand: rand.New(rand.NewSource(seed)),
+	})
+}
+
+// mustBeSynced checks indices, the consistency walk and every stored hash against the chain.
+func (f *fixture) mustBeSynced(t *testing.T, s *store.Store) {
+	t.Helper()
+	st, _ := s.State()
+	n := uint64(len(f.chain))
+	if st.InOrder != n || st.Top != n || st.LastSynced != n {
+		t.Fatalf("indices %+v, want all at %d", st, n)
+	}
+	if err := s.Check(nil); err != nil {
+		t.Fatal(err)
+	}
+	for _, h := range []uint64{1, n / 2, n} {
+		got, _ := s.Hash(h)
+		if got != f.chain[h-1].Hash() {
+			t.Fatalf("block %d differs from the chain", h)
+		}
+	}
+}
+
+func TestSyncEmptyStoreToTip(t *testing.T) {
+	f := newFixture(t, 1500)
+	s := f.emptyStore(t)
+	res, err := f.syncer(t, s, 1, f.serve(t, nil, nil), f.serve(t, nil, nil)).Sync(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.mustBeSynced(t, s)
+	if res.Blocks != 1500 || res.SyncedFrom != 1 || res.SyncedTo != 1500 || res.Bytes == 0 || len(res.PeersUsed) == 0 || len(res.PeersDropped) != 0 {
+		t.Fatalf("result %+v", res)
+	}
+	// Every block is verified in the store, too.
+	if _, err := f.verifier(t).Audit(context.Background(), s, 1, 1500, nil); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestCloseGapOnly(t *testing.T) {
+	f := newFixture(t, 900)
+	path := filepath.Join(t.TempDir(), "node.db")
+	if err := f.net.WriteStore(path, f.chain[:850], []store.Range{{From: 1, To: 100}, {From: 601, To: 850}}); err != nil {
+		t.Fatal(err)
+	}
+	s, _ := store.Open(path, store.Options{})
+	defer s.Close()
+	res, err := f.syncer(t, s, 1, f.serve(t, nil, nil)).CloseGap(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	st, _ := s.State()
+	// The gap 101-600 is closed; blocks above 850 are left to sync.
+	if st.InOrder != 850 || st.Top != 850 || res.Blocks != 500 || res.SyncedFrom != 101 || res.SyncedTo != 600 {
+		t.Fatalf("state %+v result %+v", st, res)
+	}
+	if err := s.Check(nil); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestForgingPeerIsDroppedAndNothingForgedIsCommitted(t *testing.T) {
+	f := newFixture(t, 1000)
+	s := f.emptyStore(t)
+	forger := f.serve(t, f.forger(250), nil) // forges 250, 500, 750, 1000
+
+	// Alone, the forger gets nowhere: its tip (1000) is forged.
+	res, err := f.syncer(t, s, 1, forger).Sync(context.Background())
+	if !errors.Is(err, syncer.ErrNoPeer) || len(res.PeersDropped) != 1 || !strings.Contains(res.PeersDropped[0].Reason, "block 1000") {
+		t.Fatalf("forger alone: %v %+v", err, res)
+	}
+	if st, _ := s.State(); st.Top != 0 {
+		t.Fatalf("forged tip was committed: %+v", st)
+	}
+
+	// With an honest peer beside it, sync completes whichever is chosen, and
+	// a forger that was used is always dropped.
+	forgerUsed := false
+	for seed := int64(1); seed <= 4; seed++ {
+		s := f.emptyStore(t)
+		forger := f.serve(t, f.forger(250), nil)
+		res, err := f.syncer(t, s, seed, forger, f.serve(t, nil, nil)).Sync(context.Background())
+		if err != nil {
+			t.Fatalf("seed %d: %v", seed, err)
+		}
+		f.mustBeSynced(t, s)
+		for _, used := range res.PeersUsed {
+			if used == forger.Name() {
+				forgerUsed = true
+				if len(res.PeersDropped) != 1 || res.PeersDropped[0].Peer != forger.Name() {
+					t.Fatalf("seed %d: the forger was used but not dropped: %+v", seed, res)
+				}
+			}
+		}
+	}
+	if !forgerUsed {
+		t.Fatal("no seed chose the forger; the test proves nothing")
+	}
+}
+
+func TestForgedBlockMidBatchKeepsVerifiedPrefix(t *testing.T) {
+	f := newFixture(t, 600)
+	path := filepath.Join(t.TempDir(), "node.db")
+	if err := f.net.WriteStore(path, f.chain, []store.Range{{From: 1, To: 100}, {From: 501, To: 600}}); err != nil {
+		t.Fatal(err)
+	}
+	s, _ := store.Open(path, store.Options{})
+	defer s.Close()
+	res, err := f.syncer(t, s, 1, f.serve(t, f.forger(420), nil)).CloseGap(context.Background())
+	if !errors.Is(err, syncer.ErrNoPeer) {
+		t.Fatalf("err %v", err)
+	}
+	st, _ := s.State()
+	// 500..421 verified and committed; 420 is forged and nothing at or below it is.
+	if st.LastSynced != 421 || st.InOrder != 100 || res.Blocks != 80 {
+		t.Fatalf("state %+v result %+v", st, res)
+	}
+	if err := s.Check(nil); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestStallingAndLyingPeersAreDropped(t *testing.T) {
+	f := newFixture(t, 500)
+	stall := func(h http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if r.URL.Path == peerclient.PathBlocks {
+				select { // never answers; the client's chunk timeout must end it
+				case <-r.Context().Done():
+				case <-time.After(10 * time.Second):
+				}
+				return
+			}
+			h.ServeHTTP(w, r)
+		})
+	}
+	lie := func(h http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if r.URL.Path == peerclient.PathAvailability {
+				w.Write([]byte(`{"network_type":2,"chain_id":42,"in_order":9000,"top":9000,"serve_from":1,"serve_to":9000,"max_batch":1000,"max_chunk":100,"max_frame_bytes":1048576}`))
+				return
+			}
+			h.ServeHTTP(w, r)
+		})
+	}
+	// Alone, each is dropped with its reason.
+	start := time.Now()
+	res, err := f.syncer(t, f.emptyStore(t), 1, f.serve(t, nil, stall)).Sync(context.Background())
+	if !errors.Is(err, syncer.ErrNoPeer) || len(res.PeersDropped) != 1 || !strings.Contains(res.PeersDropped[0].Reason, "stalled") {
+		t.Fatalf("staller: %v %+v", err, res)
+	}
+	if time.Since(start) > 5*time.Second {
+		t.Fatalf("dropping the staller took %v", time.Since(start))
+	}
+	// The liar's blocks are real, so it may fill the store, but it is caught
+	// asking for heights it claimed and does not have.
+	res, err = f.syncer(t, f.emptyStore(t), 1, f.serve(t, nil, lie)).Sync(context.Background())
+	if !errors.Is(err, syncer.ErrNoPeer) || len(res.PeersDropped) != 1 || !strings.Contains(res.PeersDropped[0].Reason, "nothing at or above height 501") {
+		t.Fatalf("liar: %v %+v", err, res)
+	}
+	// Beside an honest peer, the job gets done whoever is chosen first.
+	for seed := int64(1); seed <= 4; seed++ {
+		s := f.emptyStore(t)
+		if _, err := f.syncer(t, s, seed, f.serve(t, nil, stall), f.serve(t, nil, nil)).Sync(context.Background()); err != nil {
+			t.Fatalf("seed %d: %v", seed, err)
+		}
+		f.mustBeSynced(t, s)
+	}
+}
+
+func TestFilePeer(t *testing.T) {
+	f := newFixture(t, 700)
+	s := f.emptyStore(t)
+	peer, err := peerclient.Open("file://"+f.src, peerclient.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer peer.(*peerclient.StorePeer).Close()
+	if _, err := f.syncer(t, s, 1, peer).Sync(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	f.mustBeSynced(t, s)
+}
+
+func TestExportThenImport(t *testing.T) {
+	f := newFixture(t, 800)
+	src, _ := store.Open(f.src, store.Options{ReadOnly: true})
+	out := filepath.Join(t.TempDir(), "blocks.vcx")
+	if _, err := peerserver.Export(src, out, 1, 800, 64); err != nil {
+		t.Fatal(err)
+	}
+	src.Close()
+	s := f.emptyStore(t)
+	res, err := f.syncer(t, s, 1, peerclient.NewExportPeer(out, peerclient.Options{})).Sync(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.mustBeSynced(t, s)
+	if res.Blocks != 800 {
+		t.Fatalf("imported %d", res.Blocks)
+	}
+	// Importing again finds nothing missing.
+	if res, err := f.syncer(t, s, 1, peerclient.NewExportPeer(out, peerclient.Options{})).Sync(context.Background()); err != nil || res.Blocks != 0 {
+		t.Fatalf("second import: %d blocks, %v", res.Blocks, err)
+	}
+}
+
+// cancelAfter cancels the run after its first committed chunk.
+type cancelAfter struct {
+	once   sync.Once
+	cancel context.CancelFunc
+}
+
+func (c *cancelAfter) Target(uint64)                    {}
+func (c *cancelAfter) Batch(string, peerclient.Grant)   {}
+func (c *cancelAfter) Dropped(string, string)           {}
+func (c *cancelAfter) Committed(store.State, int, int) { c.once.Do(c.cancel) }
+
+func TestInterruptedRunResumes(t *testing.T) {
+	f := newFixture(t, 1200)
+	s := f.emptyStore(t)
+	peer := f.serve(t, nil, nil)
+	ctx, cancel := context.WithCancel(context.Background())
+	sy := syncer.New(syncer.Config{Store: s, Verifier: f.verifier(t), Peers: []peerclient.Peer{peer}, Batch: 300, Chunk: 20,
+		Observer: &cancelAfter{cancel: cancel}})
+	res, err := sy.Sync(ctx)
+	if !errors.Is(err, context.Canceled) {
+		t.Fatalf("interrupted run: %v", err)
+	}
+	st, _ := s.State()
+	if res.Blocks == 0 || st.Top != 1200 || st.InOrder != 0 {
+		t.Fatalf("after interrupt: %+v %+v", st, res)
+	}
+	if err := s.Check(nil); err != nil {
+		t.Fatalf("store after interrupt: %v", err)
+	}
+	res2, err := f.syncer(t, s, 1, peer).Sync(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.mustBeSynced(t, s)
+	if res.Blocks+res2.Blocks != 1200 {
+		t.Fatalf("blocks %d + %d, want 1200 with nothing fetched twice into the store", res.Blocks, res2.Blocks)
+	}
+}
+
+func TestPullOneBatch(t *testing.T) {
+	f := newFixture(t, 1000)
+	s := f.emptyStore(t)
+	peer := f.serve(t, nil, nil)
+	res, err := f.syncer(t, s, 1, peer).Pull(context.Background(), 0, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	st, _ := s.State()
+	// From the tip, one batch of 300; the lowest received block waits for its parent.
+	if st.Top != 1000 || st.LastSynced != 702 || res.Blocks != 299 {
+		t.Fatalf("state %+v result %+v", st, res)
+	}
+	if _, err := f.syncer(t, s, 1, peer).Pull(context.Background(), 500, 0); err == nil || !strings.Contains(err.Error(), "must start at "+strconv.Itoa(701)) {
+		t.Fatalf("pull inside a gap from the wrong height: %v", err)
+	}
+}
