@@ -3,14 +3,22 @@
 package main
 
 import (
+	"context"
 	"fmt"
 	"os"
+	"os/signal"
+	"syscall"
 
 	"github.com/vcsync/vcsync/commands"
 )
 
 func main() {
-	if err := commands.NewApp().Run(os.Args); err != nil {
+	// SIGINT/SIGTERM cancel the context: sync stops after the current
+	// chunk and serve shuts down gracefully.
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	err := commands.NewApp().RunContext(ctx, os.Args)
+	stop()
+	if err != nil {
 		fmt.Fprintln(os.Stderr, "vcsync:", err)
 		os.Exit(commands.ExitCode(err))
 	}

@@ -30,6 +30,13 @@ func NewApp() *cli.App {
 			devnetCommand(),
 			verifyCommand(),
 			committeeCommand(),
+			syncCommand(),
+			pullCommand(),
+			closeGapsCommand(),
+			serveCommand(),
+			exportCommand(),
+			importCommand(),
+			demoCommand(),
 		},
 		// main prints the error and picks the exit code; cli must not exit itself.
 		ExitErrHandler: func(*cli.Context, error) {},

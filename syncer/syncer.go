@@ -36,10 +36,10 @@ var ErrNoPeer = errors.New("no peer can help")
 
 // Observer hears about progress; every method may be called from any goroutine.
 type Observer interface {
-	Target(blocks uint64)                         // how many blocks the run expects to add, as far as known
-	Batch(peer string, g peerclient.Grant)        // a batch starts
+	Target(blocks uint64)                        // how many blocks the run expects to add, as far as known
+	Batch(peer string, g peerclient.Grant)       // a batch starts
 	Committed(st store.State, blocks, bytes int) // a chunk was committed
-	Dropped(peer, reason string)                  // a peer was dropped for the rest of the run
+	Dropped(peer, reason string)                 // a peer was dropped for the rest of the run
 }
 
 // Config wires a Syncer.
@@ -110,10 +110,10 @@ func New(cfg Config) *Syncer {
 
 type nopObserver struct{}
 
-func (nopObserver) Target(uint64)                    {}
-func (nopObserver) Batch(string, peerclient.Grant)   {}
+func (nopObserver) Target(uint64)                   {}
+func (nopObserver) Batch(string, peerclient.Grant)  {}
 func (nopObserver) Committed(store.State, int, int) {}
-func (nopObserver) Dropped(string, string)           {}
+func (nopObserver) Dropped(string, string)          {}
 
 // Sync runs the flow until the store holds 1..tip with no gap: the gap
 // first, then from the best peer's tip down to Top+1, and so on.

@@ -74,7 +74,9 @@ func (f *fixture) serve(t *testing.T, wrap func(devnet.BlockReader) peerserver.S
 }
 
 func (f *fixture) forger(every uint64) func(devnet.BlockReader) peerserver.Source {
-	return func(r devnet.BlockReader) peerserver.Source { return devnet.Forger{BlockReader: r, Net: f.net, Every: every} }
+	return func(r devnet.BlockReader) peerserver.Source {
+		return devnet.Forger{BlockReader: r, Net: f.net, Every: every}
+	}
 }
 
 func (f *fixture) emptyStore(t *testing.T) *store.Store {
@@ -305,9 +307,9 @@ type cancelAfter struct {
 	cancel context.CancelFunc
 }
 
-func (c *cancelAfter) Target(uint64)                    {}
-func (c *cancelAfter) Batch(string, peerclient.Grant)   {}
-func (c *cancelAfter) Dropped(string, string)           {}
+func (c *cancelAfter) Target(uint64)                   {}
+func (c *cancelAfter) Batch(string, peerclient.Grant)  {}
+func (c *cancelAfter) Dropped(string, string)          {}
 func (c *cancelAfter) Committed(store.State, int, int) { c.once.Do(c.cancel) }
 
 func TestInterruptedRunResumes(t *testing.T) {

@@ -1,0 +1,202 @@
+package commands
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"math/rand"
+	"os"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/urfave/cli/v2"
+
+	"github.com/vcsync/vcsync/block"
+	"github.com/vcsync/vcsync/peerclient"
+	"github.com/vcsync/vcsync/store"
+	"github.com/vcsync/vcsync/syncer"
+)
+
+// Flags of the commands that sync from peers.
+var (
+	peerFlag = &cli.StringSliceFlag{
+		Name: "peer", Category: "Peers", EnvVars: []string{"VCSYNC_PEERS"},
+		Usage: "peer `URL`, repeatable: http://host:port, or file:///path/blocks.db for another store",
+	}
+	peersFileFlag  = &cli.StringFlag{Name: "peers-file", Category: "Peers", Usage: "file with one peer URL per line (# comments)"}
+	batchFlag      = &cli.Uint64Flag{Name: "batch", Value: syncer.DefaultBatch, Category: "Peers", Usage: "blocks to ask for per batch"}
+	chunkFlag      = &cli.IntFlag{Name: "chunk", Value: syncer.DefaultChunk, Category: "Peers", Usage: "blocks per streamed chunk"}
+	collectFlag    = &cli.DurationFlag{Name: "collect-timeout", Value: syncer.DefaultCollectTimeout, Category: "Peers", Usage: "how long to collect availability answers"}
+	chunkTimeFlag  = &cli.DurationFlag{Name: "chunk-timeout", Value: peerclient.DefaultChunkTimeout, Category: "Peers", Usage: "a peer that delivers no chunk for this long is dropped"}
+	seedFlag       = &cli.Int64Flag{Name: "seed", Category: "Peers", Usage: "seed for the random peer choice (0: random); makes a run reproducible"}
+	maxBlockFlag   = &cli.IntFlag{Name: "max-block-bytes", Value: block.DefaultMaxSize, Category: "Peers", Usage: "largest block accepted from a peer"}
+	staleAfterFlag = &cli.DurationFlag{Name: "stale-after", Value: syncer.DefaultStaleAfter, Usage: "with --follow: run again when no block was committed for this long"}
+)
+
+func syncFlags() []cli.Flag {
+	return append([]cli.Flag{storeFlag, lockTimeoutFlag, jsonFlag, chainIDFlag, networkTypeFlag,
+		peerFlag, peersFileFlag, batchFlag, chunkFlag, collectFlag, chunkTimeFlag, seedFlag, maxBlockFlag}, verifierFlags()...)
+}
+
+func peerOptions(c *cli.Context) peerclient.Options {
+	return peerclient.Options{MaxBlock: c.Int(maxBlockFlag.Name), ChunkTimeout: c.Duration(chunkTimeFlag.Name)}
+}
+
+// openPeers builds the peers named by --peer and --peers-file.
+func openPeers(c *cli.Context) ([]peerclient.Peer, error) {
+	addrs := append([]string(nil), c.StringSlice(peerFlag.Name)...)
+	if path := c.String(peersFileFlag.Name); path != "" {
+		f, err := os.Open(path)
+		if err != nil {
+			return nil, fmt.Errorf("--peers-file: %w", err)
+		}
+		defer f.Close()
+		sc := bufio.NewScanner(f)
+		for sc.Scan() {
+			line := strings.TrimSpace(sc.Text())
+			if line != "" && !strings.HasPrefix(line, "#") {
+				addrs = append(addrs, line)
+			}
+		}
+		if err := sc.Err(); err != nil {
+			return nil, fmt.Errorf("--peers-file: %w", err)
+		}
+	}
+	if len(addrs) == 0 {
+		return nil, errors.New("no peers: give --peer URL (repeatable) or --peers-file")
+	}
+	var peers []peerclient.Peer
+	for _, a := range addrs {
+		p, err := peerclient.Open(a, peerOptions(c))
+		if err != nil {
+			return nil, err
+		}
+		peers = append(peers, p)
+	}
+	return peers, nil
+}
+
+// openWritableStore opens (or creates, given --chain-id) the store to sync into.
+func openWritableStore(c *cli.Context) (*store.Store, error) {
+	opts := store.Options{Create: true, LockTimeout: c.Duration(lockTimeoutFlag.Name), MaxBlock: c.Int(maxBlockFlag.Name)}
+	if c.IsSet(chainIDFlag.Name) {
+		opts.Identity = &store.Identity{ChainID: uint32(c.Uint(chainIDFlag.Name)), NetworkType: uint32(c.Uint(networkTypeFlag.Name))}
+	}
+	return store.Open(c.String(storeFlag.Name), opts)
+}
+
+// newSyncer wires the sync core from the flags.
+func newSyncer(c *cli.Context, s *store.Store, peers []peerclient.Peer, obs syncer.Observer) (syncer.Config, error) {
+	v, err := newVerifier(c, s.Identity())
+	if err != nil {
+		return syncer.Config{}, err
+	}
+	seed := c.Int64(seedFlag.Name)
+	if seed == 0 {
+		seed = time.Now().UnixNano()
+	}
+	return syncer.Config{
+		Store: s, Verifier: v, Peers: peers, Batch: c.Uint64(batchFlag.Name), Chunk: c.Int(chunkFlag.Name),
+		CollectTimeout: c.Duration(collectFlag.Name), Rand: rand.New(rand.NewSource(seed)), Observer: obs,
+	}, nil
+}
+
+// reporter shows sync progress: a bar when stderr is a terminal, plain log
+// lines (at most one progress line a second) otherwise.
+type reporter struct {
+	mu       sync.Mutex
+	w        io.Writer
+	bar      progress
+	tty      bool
+	done     uint64
+	lastLine time.Time
+}
+
+func newReporter(w io.Writer) *reporter {
+	return &reporter{w: w, tty: stderrIsTerminal(w)}
+}
+
+func (r *reporter) Target(blocks uint64) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.tty && r.bar.bar == nil {
+		r.bar = newProgress(r.w, r.done+blocks, "syncing")
+		r.bar.Set(r.done)
+	} else if r.bar.bar != nil {
+		r.bar.bar.ChangeMax64(int64(r.done + blocks))
+	}
+}
+
+func (r *reporter) logf(format string, args ...any) {
+	if r.bar.bar != nil {
+		r.bar.bar.Clear()
+	}
+	fmt.Fprintf(r.w, format+"\n", args...)
+}
+
+func (r *reporter) Batch(peer string, g peerclient.Grant) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if !r.tty {
+		r.logf("batch %d-%d (%d blocks, chunks of %d) from %s", g.From, g.To, g.Blocks(), g.Chunk, peer)
+	}
+}
+
+func (r *reporter) Committed(st store.State, blocks, _ int) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.done += uint64(blocks)
+	r.bar.Set(r.done)
+	if !r.tty && time.Since(r.lastLine) >= time.Second {
+		r.lastLine = time.Now()
+		r.logf("committed %d blocks; InOrder %d, LastSynced %d, Top %d", r.done, st.InOrder, st.LastSynced, st.Top)
+	}
+}
+
+func (r *reporter) Dropped(peer, reason string) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.logf("dropped peer %s: %s", peer, reason)
+}
+
+func (r *reporter) finish() {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.bar.Done()
+}
+
+// printResult prints a run's summary.
+func printResult(c *cli.Context, res syncer.Result) error {
+	if c.Bool(jsonFlag.Name) {
+		return printJSON(c.App.Writer, res)
+	}
+	w := c.App.Writer
+	rate := 0.0
+	if res.Seconds > 0 {
+		rate = float64(res.Blocks) / res.Seconds
+	}
+	if res.Blocks == 0 {
+		fmt.Fprintf(w, "nothing to sync: no peer had blocks this store is missing (%.1fs)\n", res.Seconds)
+	} else {
+		fmt.Fprintf(w, "synced %d blocks (%d-%d), %s in %.1fs: %.0f blocks/s\n",
+			res.Blocks, res.SyncedFrom, res.SyncedTo, humanBytes(int64(res.Bytes)), res.Seconds, rate)
+	}
+	if len(res.PeersUsed) > 0 {
+		fmt.Fprintf(w, "peers used: %s\n", strings.Join(res.PeersUsed, ", "))
+	}
+	for _, d := range res.PeersDropped {
+		fmt.Fprintf(w, "peer dropped: %s: %s\n", d.Peer, d.Reason)
+	}
+	return nil
+}
+
+// syncFailure maps sync errors: a run that could not finish exits 1.
+func syncFailure(err error) error {
+	if errors.Is(err, syncer.ErrNoPeer) || errors.Is(err, context.Canceled) {
+		return failed(err)
+	}
+	return err
+}

@@ -1,0 +1,56 @@
+package commands
+
+import (
+	"fmt"
+	"log"
+	"net"
+
+	"github.com/urfave/cli/v2"
+
+	"github.com/vcsync/vcsync/peerclient"
+	"github.com/vcsync/vcsync/peerserver"
+)
+
+func serveCommand() *cli.Command {
+	return &cli.Command{
+		Name:  "serve",
+		Usage: "serve a store's blocks to peers over HTTP (read-only)",
+		Description: "Serves only the heights the store holds with no gap (1..InOrder). Stops cleanly on\n" +
+			"SIGINT/SIGTERM. Example: vcsync serve --store blocks.db --listen 127.0.0.1:7700\n" +
+			"Try it: curl http://127.0.0.1:7700/v1/availability",
+		Flags: []cli.Flag{
+			storeFlag, lockTimeoutFlag,
+			&cli.StringFlag{Name: "listen", Value: "127.0.0.1:7700", Usage: "`ADDR` to listen on"},
+			&cli.Uint64Flag{Name: "max-batch", Value: peerclient.DefaultMaxBatch, Usage: "most blocks granted per request"},
+			&cli.IntFlag{Name: "max-chunk", Value: peerclient.DefaultMaxChunk, Usage: "most blocks per streamed chunk"},
+			&cli.IntFlag{Name: "max-frame-bytes", Value: peerclient.DefaultMaxFrameBytes, Usage: "most bytes per chunk frame"},
+			&cli.IntFlag{Name: "max-streams", Value: peerserver.DefaultMaxStreams, Usage: "concurrent block streams"},
+		},
+		Action: runServe,
+	}
+}
+
+func runServe(c *cli.Context) error {
+	s, err := openStore(c, true)
+	if err != nil {
+		return err
+	}
+	defer s.Close()
+	logger := log.New(c.App.ErrWriter, "serve: ", log.LstdFlags)
+	srv := peerserver.New(s, peerserver.Options{
+		MaxBatch: c.Uint64("max-batch"), MaxChunk: c.Int("max-chunk"), MaxFrameBytes: c.Int("max-frame-bytes"),
+		MaxStreams: c.Int("max-streams"), Log: logger,
+	})
+	ln, err := net.Listen("tcp", c.String("listen"))
+	if err != nil {
+		return fmt.Errorf("listen: %w", err)
+	}
+	st, err := s.State()
+	if err != nil {
+		return err
+	}
+	logger.Printf("serving %s heights 1-%d on http://%s", s.Identity(), st.InOrder, ln.Addr())
+	err = peerserver.Serve(c.Context, ln, srv.Handler())
+	logger.Printf("stopped")
+	return err
+}

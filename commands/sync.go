@@ -1,0 +1,99 @@
+package commands
+
+import (
+	"github.com/urfave/cli/v2"
+
+	"github.com/vcsync/vcsync/peerclient"
+	"github.com/vcsync/vcsync/syncer"
+)
+
+func syncCommand() *cli.Command {
+	return &cli.Command{
+		Name:  "sync",
+		Usage: "sync the store from peers until it holds 1..tip with no gap",
+		Description: "Closes the gap first, then syncs from the network tip down, verifying every block.\n" +
+			"Example: vcsync sync --store blocks.db --chain-id 42 --network-type 2 \\\n" +
+			"           --management management.json --peer http://10.0.0.5:7700 --peer file:///mnt/old/blocks.db\n" +
+			"With --follow it keeps going: when no block was committed for --stale-after, it syncs again.",
+		Flags:  append(syncFlags(), &cli.BoolFlag{Name: "follow", Usage: "keep syncing whenever the store goes stale"}, staleAfterFlag),
+		Action: runSync,
+	}
+}
+
+func pullCommand() *cli.Command {
+	return &cli.Command{
+		Name:  "pull",
+		Usage: "pull one batch from a peer (the gap first, unless --from says where)",
+		Description: "Example: vcsync pull --store blocks.db --management m.json --peer http://10.0.0.5:7700 --batch 500\n" +
+			"--from must be LastSynced-1 while a gap is open, or above Top.",
+		Flags: append(syncFlags(),
+			&cli.Uint64Flag{Name: "from", Usage: "highest height to pull (0: plan like sync)"},
+			&cli.Uint64Flag{Name: "to", Usage: "lowest height to pull (0: as far as the batch goes)"}),
+		Action: runSync,
+	}
+}
+
+func closeGapsCommand() *cli.Command {
+	return &cli.Command{
+		Name:        "close-gaps",
+		Usage:       "only close the gap between InOrder and LastSynced",
+		Description: "Example: vcsync close-gaps --store blocks.db --committee-file m.json --peer file:///mnt/backup/blocks.db",
+		Flags:       syncFlags(),
+		Action:      runSync,
+	}
+}
+
+// runSync serves sync, pull and close-gaps: they differ only in how much of
+// the flow they run.
+func runSync(c *cli.Context) error {
+	peers, err := openPeers(c)
+	if err != nil {
+		return err
+	}
+	return withSyncer(c, peers, func(cfg syncer.Config) (syncer.Result, error) {
+		switch c.Command.Name {
+		case "pull":
+			return syncer.New(cfg).Pull(c.Context, c.Uint64("from"), c.Uint64("to"))
+		case "close-gaps":
+			return syncer.New(cfg).CloseGap(c.Context)
+		}
+		if c.Bool("follow") {
+			err := syncer.Follow(c.Context, cfg, c.Duration(staleAfterFlag.Name), func(res syncer.Result, err error) {
+				if err != nil {
+					cfg.Observer.(*reporter).logf("sync round: %v", err)
+				}
+				printResult(c, res)
+			})
+			return syncer.Result{PeersUsed: []string{}, PeersDropped: []syncer.Dropped{}}, err
+		}
+		return syncer.New(cfg).Sync(c.Context)
+	})
+}
+
+// withSyncer opens the store, wires the core and prints the run's result.
+func withSyncer(c *cli.Context, peers []peerclient.Peer, run func(syncer.Config) (syncer.Result, error)) error {
+	s, err := openWritableStore(c)
+	if err != nil {
+		return err
+	}
+	defer s.Close()
+	rep := newReporter(c.App.ErrWriter)
+	cfg, err := newSyncer(c, s, peers, rep)
+	if err != nil {
+		return err
+	}
+	res, runErr := run(cfg)
+	rep.finish()
+	if c.Bool("follow") {
+		return syncFailure(runErr)
+	}
+	if err := printResult(c, res); err != nil {
+		return err
+	}
+	if !c.Bool(jsonFlag.Name) && runErr == nil {
+		if r, err := stateReport(s); err == nil {
+			printState(c.App.Writer, r)
+		}
+	}
+	return syncFailure(runErr)
+}
