@@ -1,0 +1,247 @@
+package verify_test
+
+import (
+	"context"
+	"crypto/ecdsa"
+	"encoding/hex"
+	"math/big"
+	"os"
+	"strconv"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/ethereum/go-ethereum"
+	"github.com/ethereum/go-ethereum/accounts/abi"
+	"github.com/ethereum/go-ethereum/common"
+	"github.com/ethereum/go-ethereum/core/types"
+	"github.com/ethereum/go-ethereum/crypto"
+	"github.com/ethereum/go-ethereum/ethclient/simulated"
+
+	"github.com/vcsync/vcsync/devnet"
+	"github.com/vcsync/vcsync/verify"
+)
+
+// posChain is a simulated Ethereum chain with the TestPoS contract
+// (testdata/pos) deployed, standing in for both Committee and
+// GuardiansRegistration.
+type posChain struct {
+	t       *testing.T
+	backend *simulated.Backend
+	client  simulated.Client
+	key     *ecdsa.PrivateKey
+	abi     abi.ABI
+	addr    common.Address
+}
+
+func readTestdata(t *testing.T, name string) []byte {
+	t.Helper()
+	data, err := os.ReadFile("../testdata/pos/" + name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return data
+}
+
+func newPosChain(t *testing.T) *posChain {
+	t.Helper()
+	key, _ := crypto.GenerateKey()
+	from := crypto.PubkeyToAddress(key.PublicKey)
+	backend := simulated.NewBackend(types.GenesisAlloc{from: {Balance: new(big.Int).Lsh(big.NewInt(1), 100)}})
+	t.Cleanup(func() { backend.Close() })
+	parsed, err := abi.JSON(strings.NewReader(string(readTestdata(t, "TestPoS.abi"))))
+	if err != nil {
+		t.Fatal(err)
+	}
+	code, err := hex.DecodeString(strings.TrimSpace(string(readTestdata(t, "TestPoS.bin"))))
+	if err != nil {
+		t.Fatal(err)
+	}
+	pc := &posChain{t: t, backend: backend, client: backend.Client(), key: key, abi: parsed}
+	pc.addr = pc.send(nil, code).ContractAddress
+	return pc
+}
+
+// send mines one transaction and returns its receipt.
+func (pc *posChain) send(to *common.Address, data []byte) *types.Receipt {
+	pc.t.Helper()
+	ctx := context.Background()
+	from := crypto.PubkeyToAddress(pc.key.PublicKey)
+	nonce, err := pc.client.PendingNonceAt(ctx, from)
+	if err != nil {
+		pc.t.Fatal(err)
+	}
+	chainID, _ := pc.client.ChainID(ctx)
+	head, _ := pc.client.HeaderByNumber(ctx, nil)
+	tip := big.NewInt(1_000_000_000)
+	tx := types.NewTx(&types.DynamicFeeTx{
+		ChainID: chainID, Nonce: nonce, GasTipCap: tip, GasFeeCap: new(big.Int).Add(new(big.Int).Mul(head.BaseFee, big.NewInt(2)), tip),
+		Gas: 5_000_000, To: to, Data: data,
+	})
+	signed, err := types.SignTx(tx, types.LatestSignerForChainID(chainID), pc.key)
+	if err != nil {
+		pc.t.Fatal(err)
+	}
+	if err := pc.client.SendTransaction(ctx, signed); err != nil {
+		pc.t.Fatal(err)
+	}
+	pc.backend.Commit()
+	rcpt, err := pc.client.TransactionReceipt(ctx, signed.Hash())
+	if err != nil || rcpt.Status != types.ReceiptStatusSuccessful {
+		pc.t.Fatalf("transaction failed: %v %+v", err, rcpt)
+	}
+	return rcpt
+}
+
+func (pc *posChain) call(method string, args ...any) *types.Receipt {
+	pc.t.Helper()
+	data, err := pc.abi.Pack(method, args...)
+	if err != nil {
+		pc.t.Fatal(err)
+	}
+	return pc.send(&pc.addr, data)
+}
+
+func (pc *posChain) blockTime(n uint64) uint32 {
+	h, err := pc.client.HeaderByNumber(context.Background(), new(big.Int).SetUint64(n))
+	if err != nil {
+		pc.t.Fatal(err)
+	}
+	return uint32(h.Time)
+}
+
+// countingReader counts RPCs made through it.
+type countingReader struct {
+	verify.EthReader
+	calls atomic.Int64
+}
+
+func (c *countingReader) CallContract(ctx context.Context, m ethereum.CallMsg, n *big.Int) ([]byte, error) {
+	c.calls.Add(1)
+	return c.EthReader.CallContract(ctx, m, n)
+}
+
+func (c *countingReader) FilterLogs(ctx context.Context, q ethereum.FilterQuery) ([]types.Log, error) {
+	c.calls.Add(1)
+	return c.EthReader.FilterLogs(ctx, q)
+}
+
+func (c *countingReader) HeaderByNumber(ctx context.Context, n *big.Int) (*types.Header, error) {
+	c.calls.Add(1)
+	return c.EthReader.HeaderByNumber(ctx, n)
+}
+
+// TestEthSourceAgreesWithManagementDoc writes a devnet's rotating committees
+// to the contract, builds the management document of the same history, and
+// checks that both sources answer every reference time alike.
+func TestEthSourceAgreesWithManagementDoc(t *testing.T) {
+	pc := newPosChain(t)
+	n, _ := devnet.New(devnet.Config{Seed: "eth", Blocks: 600, RotateEvery: 200})
+
+	// Register every devnet member's node (Orbs) address.
+	for _, h := range []uint64{1, 201, 401} {
+		for _, m := range n.Committee(h).Members {
+			pc.call("setOrbsAddress", m.EthAddress, m.NodeAddress)
+		}
+	}
+	vc := &verify.VirtualChain{VirtualChainId: n.ChainID}
+	addEvent := func(block uint64, members []verify.Member) {
+		ev := verify.CommitteeEvent{RefTime: pc.blockTime(block)}
+		for _, m := range members {
+			ev.Committee = append(ev.Committee, verify.CommitteeMember{
+				EthAddress: verify.Address(m.EthAddress), OrbsAddress: verify.Address(m.NodeAddress), Weight: m.Weight})
+		}
+		vc.CommitteeEvents = append(vc.CommitteeEvents, ev)
+	}
+	// Three epochs as snapshots, ten minutes apart.
+	var last []verify.Member
+	for _, h := range []uint64{1, 201, 401} {
+		pc.backend.AdjustTime(10 * time.Minute)
+		last = n.Committee(h).Members
+		var addrs []common.Address
+		var weights []*big.Int
+		var certs []bool
+		for _, m := range last {
+			addrs, weights, certs = append(addrs, m.EthAddress), append(weights, m.Weight), append(certs, true)
+		}
+		rcpt := pc.call("setCommittee", addrs, weights, certs)
+		addEvent(rcpt.BlockNumber.Uint64(), last)
+	}
+	// Then one member leaves with a CommitteeChange event.
+	pc.backend.AdjustTime(10 * time.Minute)
+	leaving := last[0]
+	rcpt := pc.call("changeMember", leaving.EthAddress, leaving.Weight, true, false)
+	addEvent(rcpt.BlockNumber.Uint64(), last[1:])
+	pc.backend.AdjustTime(10 * time.Minute)
+	pc.backend.Commit()
+
+	genesis := vc.CommitteeEvents[0].RefTime
+	vc.GenesisRefTime = genesis
+	head, _ := pc.client.HeaderByNumber(context.Background(), nil)
+	doc := &verify.ManagementDoc{CurrentRefTime: uint32(head.Time), PageEndRefTime: uint32(head.Time),
+		VirtualChains: map[string]*verify.VirtualChain{strconv.Itoa(int(n.ChainID)): vc}}
+	docSrc, err := verify.NewDocSource(doc, n.ChainID)
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	for _, replay := range []bool{false, true} {
+		reader := &countingReader{EthReader: pc.client}
+		eth := verify.NewEthSource(reader, verify.EthConfig{Committee: pc.addr, Registry: pc.addr, GenesisRefTime: genesis, ReplayOnly: replay})
+		ctx := context.Background()
+		queries := 0
+		for T := genesis; T <= uint32(head.Time); T += 7 {
+			want, _ := docSrc.CommitteeAt(ctx, T)
+			got, err := eth.CommitteeAt(ctx, T)
+			if err != nil {
+				t.Fatalf("replay=%v T=%d: %v", replay, T, err)
+			}
+			sameCommittee(t, T, got, want)
+			queries++
+		}
+		cur, err := eth.Current(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		want, _ := docSrc.Current(ctx)
+		sameCommittee(t, head.Time, cur, want)
+		// 4 committee changes: a few RPCs each, not one per query.
+		if calls := reader.calls.Load(); calls > 25 {
+			t.Fatalf("replay=%v: %d RPCs for %d lookups", replay, calls, queries)
+		}
+		t.Logf("replay=%v: %d lookups, %d RPCs", replay, queries, reader.calls.Load())
+	}
+
+	eth := verify.NewEthSource(pc.client, verify.EthConfig{Committee: pc.addr, Registry: pc.addr})
+	if _, err := eth.CommitteeAt(context.Background(), genesis-1); err == nil || !strings.Contains(err.Error(), "no committee event at or before") {
+		t.Fatalf("before the first event: %v", err)
+	}
+	if _, err := eth.CommitteeAt(context.Background(), uint32(head.Time)+3600); err == nil || !strings.Contains(err.Error(), "after the Ethereum head's time") {
+		t.Fatalf("after the head: %v", err)
+	}
+
+	// The binary search over headers finds the last block at or before a time.
+	for _, ev := range vc.CommitteeEvents {
+		b, err := verify.BlockAtTime(context.Background(), pc.client, uint64(ev.RefTime)+1)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if pc.blockTime(b) > ev.RefTime+1 || pc.blockTime(b+1) <= ev.RefTime+1 {
+			t.Fatalf("BlockAtTime(%d) = %d (time %d, next %d)", ev.RefTime+1, b, pc.blockTime(b), pc.blockTime(b+1))
+		}
+	}
+}
+
+func sameCommittee(t *testing.T, at any, got, want *verify.Committee) {
+	t.Helper()
+	if got.RefTime != want.RefTime || len(got.Members) != len(want.Members) {
+		t.Fatalf("at %v: eth committee from %d with %d members, doc from %d with %d", at, got.RefTime, len(got.Members), want.RefTime, len(want.Members))
+	}
+	for _, w := range want.Members {
+		g, ok := got.Lookup(w.NodeAddress)
+		if !ok || g.EthAddress != w.EthAddress || g.Weight.Cmp(w.Weight) != 0 {
+			t.Fatalf("at %v: member %s differs: %+v vs %+v", at, w.NodeAddress.Hex(), g, w)
+		}
+	}
+}
