@@ -1,0 +1,119 @@
+package peerclient
+
+import (
+	"bytes"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"io"
+	"strings"
+	"testing"
+
+	"github.com/ethereum/go-ethereum/rlp"
+
+	"github.com/vcsync/vcsync/block"
+)
+
+func testBlock(h uint64, body int) []byte {
+	b := &block.Block{Header: block.Header{Height: h}, Body: make([]byte, body)}
+	b.Seal()
+	enc, _ := b.Encode()
+	return enc
+}
+
+func TestGrantFor(t *testing.T) {
+	a := Availability{ServeFrom: 1, ServeTo: 5000, MaxBatch: 1000, MaxChunk: 100, MaxFrameBytes: 1 << 20}
+	cases := []struct {
+		req            Request
+		from, to       uint64
+		chunk          int
+		wantErrContain string
+	}{
+		{Request{}, 5000, 4001, 100, ""},
+		{Request{To: 4500, Batch: 200, Chunk: 30}, 5000, 4801, 30, ""},
+		{Request{From: 300, To: 1, Chunk: 500}, 300, 1, 100, ""},
+		{Request{From: 6000}, 0, 0, 0, "outside what this peer serves (1-5000)"},
+		{Request{To: 5001}, 0, 0, 0, "nothing at or above height 5001"},
+		{Request{From: 10, To: 20}, 0, 0, 0, "not descending"},
+	}
+	for _, tc := range cases {
+		g, err := GrantFor(a, tc.req)
+		if tc.wantErrContain != "" {
+			var re *RangeError
+			if !errors.As(err, &re) || !strings.Contains(err.Error(), tc.wantErrContain) {
+				t.Errorf("%+v: error %v, want %q", tc.req, err, tc.wantErrContain)
+			}
+			continue
+		}
+		if err != nil || g.From != tc.from || g.To != tc.to || g.Chunk != tc.chunk {
+			t.Errorf("%+v: grant %+v %v, want %d-%d chunk %d", tc.req, g, err, tc.from, tc.to, tc.chunk)
+		}
+	}
+}
+
+func TestFramesRespectChunkAndByteLimits(t *testing.T) {
+	var buf bytes.Buffer
+	g := Grant{From: 10, To: 1, Chunk: 4, MaxFrameBytes: 3000}
+	fw := NewFrameWriter(&buf, g)
+	for h := uint64(10); h >= 1; h-- {
+		size := 200
+		if h == 5 {
+			size = 5000 // larger than a frame: travels alone
+		}
+		if err := fw.Add(testBlock(h, size)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	fw.Flush()
+	var heights [][]uint64
+	for {
+		blocks, _, err := readFrame(&buf, frameLimit(g, 0), g.Chunk, 0)
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		var hs []uint64
+		for _, b := range blocks {
+			hs = append(hs, b.Height())
+		}
+		heights = append(heights, hs)
+	}
+	// Chunks of at most 4 blocks and 3000 bytes; block 5 is larger than a frame and goes alone.
+	if got, want := fmt.Sprint(heights), "[[10 9 8 7] [6] [5] [4 3 2 1]]"; got != want {
+		t.Fatalf("frames %s, want %s", got, want)
+	}
+}
+
+func TestReadFrameRefusesBeforeAllocating(t *testing.T) {
+	// A length prefix of 4 GiB with no payload: refused from the header alone.
+	var hdr [4]byte
+	binary.BigEndian.PutUint32(hdr[:], 0xffffffff)
+	_, _, err := readFrame(bytes.NewReader(hdr[:]), 1<<20, 100, 0)
+	if !errors.Is(err, ErrProtocol) || !strings.Contains(err.Error(), "over the 1048576-byte limit") {
+		t.Fatalf("oversized frame: %v", err)
+	}
+	// More blocks than the granted chunk.
+	payload, _ := rlp.EncodeToBytes([]rlp.RawValue{testBlock(3, 1), testBlock(2, 1), testBlock(1, 1)})
+	var frame bytes.Buffer
+	binary.BigEndian.PutUint32(hdr[:], uint32(len(payload)))
+	frame.Write(hdr[:])
+	frame.Write(payload)
+	if _, _, err := readFrame(&frame, 1<<20, 2, 0); !errors.Is(err, ErrProtocol) || !strings.Contains(err.Error(), "holds 3 blocks, chunk is 2") {
+		t.Fatalf("overfull frame: %v", err)
+	}
+	// A block over the block limit inside a frame.
+	payload, _ = rlp.EncodeToBytes([]rlp.RawValue{testBlock(1, 4000)})
+	frame.Reset()
+	binary.BigEndian.PutUint32(hdr[:], uint32(len(payload)))
+	frame.Write(hdr[:])
+	frame.Write(payload)
+	if _, _, err := readFrame(&frame, 1<<20, 2, 1000); !errors.Is(err, block.ErrTooLarge) && !strings.Contains(err.Error(), "too large") {
+		t.Fatalf("oversized block: %v", err)
+	}
+	// A truncated frame is an error, not a clean end.
+	if _, _, err := readFrame(bytes.NewReader(append(hdr[:], 1, 2)), 1<<20, 2, 0); err == nil || errors.Is(err, io.EOF) {
+		t.Fatalf("truncated frame: %v", err)
+	}
+}

@@ -1,0 +1,97 @@
+package peerserver_test
+
+import (
+	"encoding/json"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/vcsync/vcsync/devnet"
+	"github.com/vcsync/vcsync/peerclient"
+	"github.com/vcsync/vcsync/peerserver"
+	"github.com/vcsync/vcsync/store"
+)
+
+func serveGapStore(t *testing.T) *httptest.Server {
+	t.Helper()
+	n, _ := devnet.New(devnet.Config{Seed: "srv", Blocks: 300})
+	files, _, err := n.Generate(filepath.Join(t.TempDir(), "n"), []store.Range{{From: 1, To: 120}, {From: 201, To: 300}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err := store.Open(files.Store, store.Options{ReadOnly: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
+	srv := httptest.NewServer(peerserver.New(s, peerserver.Options{MaxBatch: 50, MaxChunk: 20}).Handler())
+	t.Cleanup(srv.Close)
+	return srv
+}
+
+func TestAvailabilityServesOnlyTheContiguousPart(t *testing.T) {
+	srv := serveGapStore(t)
+	resp, err := http.Get(srv.URL + peerclient.PathAvailability)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var a peerclient.Availability
+	json.NewDecoder(resp.Body).Decode(&a)
+	if a.ServeFrom != 1 || a.ServeTo != 120 || a.Top != 300 || a.MaxBatch != 50 || a.MaxChunk != 20 || a.ChainID != 42 {
+		t.Fatalf("availability %+v", a)
+	}
+}
+
+func TestBlocksErrorsAndGrant(t *testing.T) {
+	srv := serveGapStore(t)
+	get := func(q string) (*http.Response, string) {
+		resp, err := http.Get(srv.URL + peerclient.PathBlocks + q)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		body, _ := io.ReadAll(resp.Body)
+		return resp, string(body)
+	}
+	if resp, body := get("?from=250"); resp.StatusCode != http.StatusRequestedRangeNotSatisfiable || !strings.Contains(body, "outside what this peer serves (1-120)") {
+		t.Fatalf("a height in the high run: %d %s", resp.StatusCode, body)
+	}
+	if resp, body := get("?from=abc"); resp.StatusCode != http.StatusBadRequest || !strings.Contains(body, "not a number") {
+		t.Fatalf("bad parameter: %d %s", resp.StatusCode, body)
+	}
+	resp, _ := get("?from=100&to=1&chunk=500")
+	if resp.StatusCode != http.StatusOK || resp.Header.Get(peerclient.HeaderFrom) != "100" || resp.Header.Get(peerclient.HeaderTo) != "51" || resp.Header.Get(peerclient.HeaderChunk) != "20" {
+		t.Fatalf("grant %d %v", resp.StatusCode, resp.Header)
+	}
+
+	// The client reads the same grant and exactly the granted heights, in frames of 20.
+	st, err := peerclient.NewHTTP(srv.URL, peerclient.Options{}).Blocks(t.Context(), peerclient.Request{From: 100, To: 1, Chunk: 500})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	next, frames := uint64(100), 0
+	for {
+		blocks, _, err := st.Next()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		frames++
+		for _, b := range blocks {
+			if b.Height() != next {
+				t.Fatalf("height %d, want %d", b.Height(), next)
+			}
+			next--
+		}
+	}
+	if next != 50 || frames != 3 {
+		t.Fatalf("stream ended at %d after %d frames", next+1, frames)
+	}
+}
