@@ -46,11 +46,20 @@ func (s *Store) AppendForward(blocks []*block.Block) (State, error) {
 	return s.write(blocks, s.applyForward)
 }
 
+// pageFill is bbolt's FillPercent for the block buckets. On commit bbolt
+// cuts an overfull page from the left into pieces of this size; within one
+// transaction our keys arrive in order (a chunk of a descending run is still
+// an ascending key range), so full pieces are right. bbolt's default of 50%
+// left a reverse-synced store twice the size of its blocks.
+const pageFill = 1.0
+
 type applyFunc func(tx *bolt.Tx, st *State, b *block.Block, hash common.Hash) error
 
 func (s *Store) write(blocks []*block.Block, apply applyFunc) (State, error) {
 	var out State
 	err := s.db.Update(func(tx *bolt.Tx) error {
+		tx.Bucket(bucketBlocks).FillPercent = pageFill
+		tx.Bucket(bucketHashes).FillPercent = pageFill
 		meta := tx.Bucket(bucketMeta)
 		st := readState(meta)
 		for _, b := range blocks {
