@@ -4,29 +4,22 @@ import (
 	"fmt"
 
 	"github.com/vcsync/vcsync/block"
-	"github.com/vcsync/vcsync/store"
+	"github.com/vcsync/vcsync/peerserver"
 )
-
-// BlockReader is the read side of a store that peerserver serves from.
-type BlockReader interface {
-	Identity() store.Identity
-	State() (store.State, error)
-	ReadRange(hi, lo uint64, fn func(h uint64, raw []byte) error) error
-}
 
 // Forger serves a store as a dishonest peer would: every block whose height
 // is a multiple of Every carries a proof signed by keys outside the
 // committee. The header, and so the hash link, is untouched: only proof
 // verification can catch it.
 type Forger struct {
-	BlockReader
+	peerserver.Source
 	Net   *Network
 	Every uint64
 }
 
 // ReadRange passes blocks through, forging the chosen heights.
 func (f Forger) ReadRange(hi, lo uint64, fn func(h uint64, raw []byte) error) error {
-	return f.BlockReader.ReadRange(hi, lo, func(h uint64, raw []byte) error {
+	return f.Source.ReadRange(hi, lo, func(h uint64, raw []byte) error {
 		if f.Every == 0 || h%f.Every != 0 {
 			return fn(h, raw)
 		}

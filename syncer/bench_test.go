@@ -5,12 +5,8 @@ import (
 	"math/rand"
 	"net/http/httptest"
 	"path/filepath"
-	"runtime"
-	"sync"
 	"testing"
 	"time"
-
-	"github.com/ethereum/go-ethereum/crypto"
 
 	"github.com/vcsync/vcsync/devnet"
 	"github.com/vcsync/vcsync/peerclient"
@@ -19,28 +15,6 @@ import (
 	"github.com/vcsync/vcsync/syncer"
 	"github.com/vcsync/vcsync/verify"
 )
-
-// bareRecoverRate is signature recoveries per second on every core, the
-// floor cost of verifying anything.
-func bareRecoverRate(total int) float64 {
-	key, _ := crypto.GenerateKey()
-	digest := crypto.Keccak256([]byte("bench"))
-	sig, _ := crypto.Sign(digest, key)
-	workers := runtime.GOMAXPROCS(0)
-	var wg sync.WaitGroup
-	start := time.Now()
-	for w := 0; w < workers; w++ {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for i := 0; i < total/workers; i++ {
-				crypto.Ecrecover(digest, sig)
-			}
-		}()
-	}
-	wg.Wait()
-	return float64(total/workers*workers) / time.Since(start).Seconds()
-}
 
 // BenchmarkSync20k syncs 20,000 blocks into an empty store from a peer on
 // 127.0.0.1 with full verification, and reports blocks/s next to bare
@@ -85,7 +59,7 @@ func BenchmarkSync20k(b *testing.B) {
 		s.Close()
 	}
 	rate := float64(synced) / elapsed.Seconds()
-	rec := bareRecoverRate(40000)
+	rec := devnet.BareRecoverRate(40000)
 	b.ReportMetric(rate, "blocks/s")
 	b.ReportMetric(rec, "recovers/s")
 	b.ReportMetric(rate/rec, "blocks_per_recover")

@@ -53,7 +53,7 @@ func (f *fixture) verifier(t *testing.T) *verify.Verifier {
 }
 
 // serve starts a peer server on 127.0.0.1 for a store reader (wrapped by wrap, if set).
-func (f *fixture) serve(t *testing.T, wrap func(devnet.BlockReader) peerserver.Source, mw func(http.Handler) http.Handler) peerclient.Peer {
+func (f *fixture) serve(t *testing.T, wrap func(peerserver.Source) peerserver.Source, mw func(http.Handler) http.Handler) peerclient.Peer {
 	t.Helper()
 	s, err := store.Open(f.src, store.Options{ReadOnly: true, LockTimeout: 5 * time.Second})
 	if err != nil {
@@ -73,9 +73,9 @@ func (f *fixture) serve(t *testing.T, wrap func(devnet.BlockReader) peerserver.S
 	return peerclient.NewHTTP(srv.URL, peerclient.Options{ChunkTimeout: 500 * time.Millisecond})
 }
 
-func (f *fixture) forger(every uint64) func(devnet.BlockReader) peerserver.Source {
-	return func(r devnet.BlockReader) peerserver.Source {
-		return devnet.Forger{BlockReader: r, Net: f.net, Every: every}
+func (f *fixture) forger(every uint64) func(peerserver.Source) peerserver.Source {
+	return func(r peerserver.Source) peerserver.Source {
+		return devnet.Forger{Source: r, Net: f.net, Every: every}
 	}
 }
 
@@ -172,7 +172,10 @@ func TestForgingPeerIsDroppedAndNothingForgedIsCommitted(t *testing.T) {
 	// With an honest peer beside it, sync completes whichever is chosen, and
 	// a forger that was used is always dropped.
 	forgerUsed := false
-	for seed := int64(1); seed <= 4; seed++ {
+	// Peers are sorted by URL before the seeded pick, and loopback ports
+	// change every run; with 6 seeds the forger goes unchosen about once in
+	// (1/8)^6 runs.
+	for seed := int64(1); seed <= 6; seed++ {
 		s := f.emptyStore(t)
 		forger := f.serve(t, f.forger(250), nil)
 		res, err := f.syncer(t, s, seed, forger, f.serve(t, nil, nil)).Sync(context.Background())

@@ -3,39 +3,13 @@ package verify_test
 import (
 	"context"
 	"path/filepath"
-	"runtime"
-	"sync"
 	"testing"
 	"time"
-
-	"github.com/ethereum/go-ethereum/crypto"
 
 	"github.com/vcsync/vcsync/devnet"
 	"github.com/vcsync/vcsync/store"
 	"github.com/vcsync/vcsync/verify"
 )
-
-// recoverRate measures bare signature recovery per second on every core:
-// the floor cost verification cannot beat.
-func recoverRate(sigs int) float64 {
-	key, _ := crypto.GenerateKey()
-	digest := crypto.Keccak256([]byte("bench"))
-	sig, _ := crypto.Sign(digest, key)
-	workers := runtime.GOMAXPROCS(0)
-	start := time.Now()
-	var wg sync.WaitGroup
-	for w := 0; w < workers; w++ {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for i := 0; i < sigs/workers; i++ {
-				crypto.Ecrecover(digest, sig)
-			}
-		}()
-	}
-	wg.Wait()
-	return float64(sigs/workers*workers) / time.Since(start).Seconds()
-}
 
 // BenchmarkAuditVsRecover reports `verify all` blocks/s next to bare
 // signature recoveries/s measured in the same run, and their ratio.
@@ -68,7 +42,7 @@ func BenchmarkAuditVsRecover(b *testing.B) {
 	}
 	rate := float64(verified) / time.Since(start).Seconds()
 	b.StopTimer()
-	rec := recoverRate(20000)
+	rec := devnet.BareRecoverRate(20000)
 	b.ReportMetric(rate, "blocks/s")
 	b.ReportMetric(rec, "recovers/s")
 	b.ReportMetric(rate/rec, "blocks_per_recover")
