@@ -29,9 +29,10 @@ func committeeCommand() *cli.Command {
 
 // CommitteeReport is `committee --json`.
 type CommitteeReport struct {
-	RefTime     uint32            `json:"ref_time"`
-	TotalWeight string            `json:"total_weight"`
-	Members     []CommitteeMember `json:"members"`
+	RefTime       uint32            `json:"ref_time"`
+	EthereumBlock uint64            `json:"ethereum_block,omitempty"` // with --eth-rpc and --at
+	TotalWeight   string            `json:"total_weight"`
+	Members       []CommitteeMember `json:"members"`
 }
 
 // CommitteeMember is one row of CommitteeReport.
@@ -60,6 +61,11 @@ func runCommittee(c *cli.Context) error {
 		return err
 	}
 	r := CommitteeReport{RefTime: cm.RefTime, TotalWeight: cm.TotalWeight().String()}
+	if eth, ok := src.(*verify.EthSource); ok && c.IsSet("at") {
+		if r.EthereumBlock, err = eth.BlockAt(c.Context, uint32(c.Uint64("at"))); err != nil {
+			return err
+		}
+	}
 	for _, m := range cm.Members {
 		r.Members = append(r.Members, CommitteeMember{
 			NodeAddress: m.NodeAddress.Hex(), EthAddress: m.EthAddress.Hex(), Weight: m.Weight.String(), Share: cm.Share(m.Weight),
@@ -73,6 +79,9 @@ func runCommittee(c *cli.Context) error {
 
 func printCommittee(w io.Writer, r CommitteeReport) error {
 	fmt.Fprintf(w, "committee in effect from ref time %d, total weight %s\n", r.RefTime, r.TotalWeight)
+	if r.EthereumBlock != 0 {
+		fmt.Fprintf(w, "contract state at Ethereum block %d\n", r.EthereumBlock)
+	}
 	rows := [][2]string{{"NODE ADDRESS", "ETH ADDRESS\tWEIGHT\tSHARE"}}
 	for _, m := range r.Members {
 		rows = append(rows, [2]string{m.NodeAddress, fmt.Sprintf("%s\t%s\t%.1f%%", m.EthAddress, m.Weight, m.Share)})

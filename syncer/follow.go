@@ -24,14 +24,9 @@ func Follow(ctx context.Context, cfg Config, staleAfter time.Duration, onRound f
 			return nil
 		}
 		onRound(res, err)
-		st, serr := cfg.Store.State()
-		if serr != nil {
-			return serr
-		}
+		// vcsync holds the store's lock, so every commit is its own: the
+		// store is next stale staleAfter after this round.
 		wait := staleAfter
-		if !st.LastCommit.IsZero() {
-			wait = max(time.Until(st.LastCommit.Add(staleAfter)), time.Second)
-		}
 		select {
 		case <-ctx.Done():
 			return nil

@@ -339,3 +339,9 @@ func BlockAtTime(ctx context.Context, client EthReader, t uint64) (uint64, error
 	}
 	return uint64(n - 1), nil
 }
+
+// BlockAt is the last Ethereum block whose timestamp is <= t: the block
+// whose contract state is the committee at reference time t.
+func (s *EthSource) BlockAt(ctx context.Context, t uint32) (uint64, error) {
+	return BlockAtTime(ctx, s.client, uint64(t))
+}
