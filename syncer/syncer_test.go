@@ -360,3 +360,48 @@ func TestPullOneBatch(t *testing.T) {
 		t.Fatalf("pull inside a gap from the wrong height: %v", err)
 	}
 }
+
+// cutAfter passes a response through until n body bytes, then aborts the
+// connection, as a peer that dies mid-stream would.
+type cutAfter struct {
+	http.ResponseWriter
+	left int
+}
+
+func (c *cutAfter) Write(p []byte) (int, error) {
+	if len(p) > c.left {
+		c.ResponseWriter.Write(p[:c.left])
+		c.ResponseWriter.(http.Flusher).Flush()
+		panic(http.ErrAbortHandler)
+	}
+	c.left -= len(p)
+	return c.ResponseWriter.Write(p)
+}
+
+func (c *cutAfter) Flush() { c.ResponseWriter.(http.Flusher).Flush() }
+
+func TestPeerDisconnectingMidStreamIsDropped(t *testing.T) {
+	f := newFixture(t, 600)
+	cut := func(h http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if r.URL.Path == peerclient.PathBlocks {
+				w = &cutAfter{ResponseWriter: w, left: 50_000} // a few chunks, then gone
+			}
+			h.ServeHTTP(w, r)
+		})
+	}
+	s := f.emptyStore(t)
+	res, err := f.syncer(t, s, 1, f.serve(t, nil, cut)).Sync(context.Background())
+	if !errors.Is(err, syncer.ErrNoPeer) || len(res.PeersDropped) != 1 || !strings.Contains(res.PeersDropped[0].Reason, "read frame") {
+		t.Fatalf("err %v result %+v", err, res)
+	}
+	// What arrived whole and verified is kept; the store is consistent.
+	st, _ := s.State()
+	if res.Blocks == 0 || st.Top != 600 || s.Check(nil) != nil {
+		t.Fatalf("after the cut: %+v %+v", st, res)
+	}
+	if _, err := f.syncer(t, s, 1, f.serve(t, nil, nil)).Sync(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	f.mustBeSynced(t, s)
+}
