@@ -74,27 +74,27 @@ func runVerifyTip(c *cli.Context) error {
 			parent = &p.Header
 		}
 	}
-	err2 := v.VerifyTip(c.Context, tip, parent)
+	tipErr := v.VerifyTip(c.Context, tip, parent)
 	r := struct {
 		Height uint64 `json:"height"`
 		Hash   string `json:"hash"`
 		OK     bool   `json:"ok"`
 		Reason string `json:"reason,omitempty"`
-	}{Height: st.Top, Hash: tip.Hash().Hex(), OK: err2 == nil}
-	if err2 != nil && !errors.Is(err2, verify.ErrInvalidBlock) {
-		return err2
+	}{Height: st.Top, Hash: tip.Hash().Hex(), OK: tipErr == nil}
+	if tipErr != nil && !errors.Is(tipErr, verify.ErrInvalidBlock) {
+		return tipErr
 	}
-	if err2 != nil {
-		r.Reason = err2.Error()
+	if tipErr != nil {
+		r.Reason = tipErr.Error()
 	}
 	if c.Bool(jsonFlag.Name) {
 		if err := printJSON(c.App.Writer, r); err != nil {
 			return err
 		}
-	} else if err2 == nil {
+	} else if tipErr == nil {
 		fmt.Fprintf(c.App.Writer, "tip %d %s is trusted\n", r.Height, r.Hash)
 	}
-	return failed(err2)
+	return failed(tipErr)
 }
 
 func runVerifyRange(c *cli.Context) error {
@@ -114,8 +114,8 @@ func runVerifyRange(c *cli.Context) error {
 			return fmt.Errorf("verify range takes two heights: A B")
 		}
 		a, err1 := strconv.ParseUint(c.Args().Get(0), 10, 64)
-		b, err2 := strconv.ParseUint(c.Args().Get(1), 10, 64)
-		if err1 != nil || err2 != nil || a == 0 || a > b {
+		b, tipErr := strconv.ParseUint(c.Args().Get(1), 10, 64)
+		if err1 != nil || tipErr != nil || a == 0 || a > b {
 			return fmt.Errorf("verify range: %q %q are not heights A <= B", c.Args().Get(0), c.Args().Get(1))
 		}
 		spans = []span{{a, b}}

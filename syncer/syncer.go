@@ -129,8 +129,7 @@ func (s *Syncer) CloseGap(ctx context.Context) (Result, error) {
 // Pull runs one batch. With from == 0 it plans the batch like sync (the gap
 // first); otherwise it asks for from down to to (to 0: as far as granted).
 func (s *Syncer) Pull(ctx context.Context, from, to uint64) (Result, error) {
-	s.begin()
-	defer s.finish()
+	s.start = time.Now()
 	st, err := s.cfg.Store.State()
 	if err != nil {
 		return s.result(), err
@@ -143,21 +142,12 @@ func (s *Syncer) Pull(ctx context.Context, from, to uint64) (Result, error) {
 		if !st.GapOpen() && from <= st.Top {
 			return s.result(), fmt.Errorf("height %d is already stored (Top %d): a pull starts above Top or at the gap", from, st.Top)
 		}
-		req.from, req.to = from, max(to, req.floor+1)
-		req.tip = !st.GapOpen() && from > st.Top+1
+		// Above Top with no gap, the first block is a new run's top: it has
+		// nothing trusted above it and must pass the tip rule.
+		req.from, req.to, req.tip = from, max(to, req.floor+1), !st.GapOpen()
 	}
 	_, err = s.batch(ctx, st, req)
 	return s.result(), err
-}
-
-func (s *Syncer) begin() {
-	s.start = time.Now()
-}
-
-func (s *Syncer) finish() {
-	s.mu.Lock()
-	s.res.Seconds = time.Since(s.start).Seconds()
-	s.mu.Unlock()
 }
 
 func (s *Syncer) result() Result {
@@ -170,8 +160,7 @@ func (s *Syncer) result() Result {
 
 // run repeats batches while more(state) and there is something to fetch.
 func (s *Syncer) run(ctx context.Context, more func(store.State) bool) (Result, error) {
-	s.begin()
-	defer s.finish()
+	s.start = time.Now()
 	for {
 		if err := ctx.Err(); err != nil {
 			return s.result(), fmt.Errorf("interrupted; the store is consistent and the next run resumes: %w", err)

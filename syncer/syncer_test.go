@@ -405,3 +405,39 @@ func TestPeerDisconnectingMidStreamIsDropped(t *testing.T) {
 	}
 	f.mustBeSynced(t, s)
 }
+
+// otherCurrent answers Current with a committee of its own.
+type otherCurrent struct {
+	verify.Source
+	cur *verify.Committee
+}
+
+func (o otherCurrent) Current(context.Context) (*verify.Committee, error) { return o.cur, nil }
+
+func TestPullAboveTopUsesTheTipRule(t *testing.T) {
+	f := newFixture(t, 500)
+	path := filepath.Join(t.TempDir(), "node.db")
+	if err := f.net.WriteStore(path, f.chain[:300], nil); err != nil {
+		t.Fatal(err)
+	}
+	s, _ := store.Open(path, store.Options{})
+	defer s.Close()
+	peer := f.serve(t, nil, nil)
+	// Top+1 exactly: block 301 is the new top, trusted by the tip rule with its stored parent.
+	if res, err := f.syncer(t, s, 1, peer).Pull(context.Background(), 301, 0); err != nil || res.Blocks != 1 {
+		t.Fatalf("pull 301: %v %+v", err, res)
+	}
+	// Past the honesty grace, with a current committee that never signed, a new top is refused.
+	other, _ := devnet.New(devnet.Config{Seed: "someone else", Blocks: 10})
+	v := f.verifier(t)
+	v.Source = otherCurrent{Source: v.Source, cur: other.Committee(1)}
+	v.Now = func() time.Time { return time.Now().Add(48 * time.Hour) }
+	sy := syncer.New(syncer.Config{Store: s, Verifier: v, Peers: []peerclient.Peer{peer}, Batch: 300, Chunk: 40})
+	res, err := sy.Pull(context.Background(), 450, 302)
+	if err != nil || res.Blocks != 0 || len(res.PeersDropped) != 1 || !strings.Contains(res.PeersDropped[0].Reason, "past the 12h0m0s honesty grace") {
+		t.Fatalf("stale pull: %v %+v", err, res)
+	}
+	if st, _ := s.State(); st.Top != 301 {
+		t.Fatalf("a refused tip moved the store: %+v", st)
+	}
+}
