@@ -4,8 +4,10 @@ import (
 	"bytes"
 	"encoding/json"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	bolt "go.etcd.io/bbolt"
 )
@@ -33,11 +35,18 @@ func mustRun(t *testing.T, args ...string) string {
 	return out
 }
 
+// tipRefTime pins every devnet a test makes to one chain: two stores made
+// a second apart from the default "now" would be different chains.
+var tipRefTime = strconv.FormatInt(time.Now().Unix(), 10)
+
 // genStore makes a devnet store in a temp dir and returns its directory.
 func genStore(t *testing.T, blocks, ranges string, extra ...string) string {
 	t.Helper()
 	dir := t.TempDir()
 	args := append([]string{"devnet", "gen", "--out", dir, "--blocks", blocks, "--ranges", ranges}, extra...)
+	if !strings.Contains(strings.Join(extra, " "), "--tip-ref-time") {
+		args = append(args, "--tip-ref-time", tipRefTime)
+	}
 	mustRun(t, args...)
 	return dir
 }
