@@ -86,7 +86,7 @@ func runImport(c *cli.Context) error {
 	if _, err := peer.Availability(c.Context); err != nil {
 		return err
 	}
-	return withSyncer(c, []peerclient.Peer{peer}, func(cfg syncer.Config) (syncer.Result, error) {
+	return withSyncer(c, []peerclient.Peer{peer}, func(cfg syncer.Config, _ *reporter) (syncer.Result, error) {
 		return syncer.New(cfg).Sync(c.Context)
 	})
 }

@@ -156,6 +156,13 @@ func (r *reporter) Committed(st store.State, blocks, _ int) {
 	}
 }
 
+// Note logs a line of the caller's, between progress updates.
+func (r *reporter) Note(format string, args ...any) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.logf(format, args...)
+}
+
 func (r *reporter) Dropped(peer, reason string) {
 	r.mu.Lock()
 	defer r.mu.Unlock()

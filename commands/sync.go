@@ -1,6 +1,8 @@
 package commands
 
 import (
+	"io"
+
 	"github.com/urfave/cli/v2"
 
 	"github.com/vcsync/vcsync/peerclient"
@@ -50,7 +52,7 @@ func runSync(c *cli.Context) error {
 	if err != nil {
 		return err
 	}
-	return withSyncer(c, peers, func(cfg syncer.Config) (syncer.Result, error) {
+	return withSyncer(c, peers, func(cfg syncer.Config, rep *reporter) (syncer.Result, error) {
 		switch c.Command.Name {
 		case "pull":
 			return syncer.New(cfg).Pull(c.Context, c.Uint64("from"), c.Uint64("to"))
@@ -60,7 +62,7 @@ func runSync(c *cli.Context) error {
 		if c.Bool("follow") {
 			err := syncer.Follow(c.Context, cfg, c.Duration(staleAfterFlag.Name), func(res syncer.Result, err error) {
 				if err != nil {
-					cfg.Observer.(*reporter).logf("sync round: %v", err)
+					rep.Note("sync round: %v", err)
 				}
 				printResult(c, res)
 			})
@@ -71,7 +73,14 @@ func runSync(c *cli.Context) error {
 }
 
 // withSyncer opens the store, wires the core and prints the run's result.
-func withSyncer(c *cli.Context, peers []peerclient.Peer, run func(syncer.Config) (syncer.Result, error)) error {
+func withSyncer(c *cli.Context, peers []peerclient.Peer, run func(syncer.Config, *reporter) (syncer.Result, error)) error {
+	defer func() {
+		for _, p := range peers {
+			if closer, ok := p.(io.Closer); ok {
+				closer.Close() // file:// peers hold a read lock on another store
+			}
+		}
+	}()
 	s, err := openWritableStore(c)
 	if err != nil {
 		return err
@@ -82,7 +91,7 @@ func withSyncer(c *cli.Context, peers []peerclient.Peer, run func(syncer.Config)
 	if err != nil {
 		return err
 	}
-	res, runErr := run(cfg)
+	res, runErr := run(cfg, rep)
 	rep.finish()
 	if c.Bool("follow") {
 		return syncFailure(runErr)

@@ -104,11 +104,7 @@ func (p *ExportPeer) Availability(context.Context) (Availability, error) {
 }
 
 func (p *ExportPeer) Blocks(ctx context.Context, req Request) (Stream, error) {
-	a, err := p.Availability(ctx)
-	if err != nil {
-		return nil, err
-	}
-	g, err := GrantFor(a, req)
+	g, err := localGrant(ctx, p, req)
 	if err != nil {
 		return nil, err
 	}
@@ -117,11 +113,12 @@ func (p *ExportPeer) Blocks(ctx context.Context, req Request) (Stream, error) {
 		return nil, err
 	}
 	r := bufio.NewReaderSize(f, 1<<20)
-	if _, err := readExportHeader(r); err != nil {
+	hdr, err := readExportHeader(r)
+	if err != nil {
 		f.Close()
 		return nil, err
 	}
-	return &exportStream{grant: g, f: f, r: r, opts: p.opts, next: a.ServeTo}, nil
+	return &exportStream{grant: g, f: f, r: r, opts: p.opts, next: hdr.To}, nil
 }
 
 // exportStream reads the file's frames in order, skipping heights above the

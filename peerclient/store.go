@@ -62,11 +62,7 @@ func (p *StorePeer) Availability(context.Context) (Availability, error) {
 }
 
 func (p *StorePeer) Blocks(ctx context.Context, req Request) (Stream, error) {
-	a, err := p.Availability(ctx)
-	if err != nil {
-		return nil, err
-	}
-	g, err := GrantFor(a, req)
+	g, err := localGrant(ctx, p, req)
 	if err != nil {
 		return nil, err
 	}
@@ -83,6 +79,16 @@ func (p *StorePeer) Blocks(ctx context.Context, req Request) (Stream, error) {
 		})
 		return out, size, err
 	}}, nil
+}
+
+// localGrant negotiates req with a peer read in-process (a store or an
+// export file), which answers with the same grant rules as a server.
+func localGrant(ctx context.Context, p Peer, req Request) (Grant, error) {
+	a, err := p.Availability(ctx)
+	if err != nil {
+		return Grant{}, err
+	}
+	return GrantFor(a, req)
 }
 
 // rangeStream hands out a grant chunk by chunk from a reader of height ranges.
