@@ -18,6 +18,7 @@ import (
 	"github.com/vcsync/vcsync/peerclient"
 	"github.com/vcsync/vcsync/store"
 	"github.com/vcsync/vcsync/syncer"
+	"github.com/vcsync/vcsync/wire"
 )
 
 // Flags of the commands that sync from peers.
@@ -137,7 +138,7 @@ func (r *reporter) logf(format string, args ...any) {
 	fmt.Fprintf(r.w, format+"\n", args...)
 }
 
-func (r *reporter) Batch(peer string, g peerclient.Grant) {
+func (r *reporter) Batch(peer string, g wire.Grant) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if !r.tty {

@@ -7,8 +7,8 @@ import (
 
 	"github.com/urfave/cli/v2"
 
-	"github.com/vcsync/vcsync/peerclient"
 	"github.com/vcsync/vcsync/peerserver"
+	"github.com/vcsync/vcsync/wire"
 )
 
 func serveCommand() *cli.Command {
@@ -21,9 +21,9 @@ func serveCommand() *cli.Command {
 		Flags: []cli.Flag{
 			storeFlag, lockTimeoutFlag,
 			&cli.StringFlag{Name: "listen", Value: "127.0.0.1:7700", Usage: "`ADDR` to listen on"},
-			&cli.Uint64Flag{Name: "max-batch", Value: peerclient.DefaultMaxBatch, Usage: "most blocks granted per request"},
-			&cli.IntFlag{Name: "max-chunk", Value: peerclient.DefaultMaxChunk, Usage: "most blocks per streamed chunk"},
-			&cli.IntFlag{Name: "max-frame-bytes", Value: peerclient.DefaultMaxFrameBytes, Usage: "most bytes per chunk frame"},
+			&cli.Uint64Flag{Name: "max-batch", Value: wire.DefaultMaxBatch, Usage: "most blocks granted per request"},
+			&cli.IntFlag{Name: "max-chunk", Value: wire.DefaultMaxChunk, Usage: "most blocks per streamed chunk"},
+			&cli.IntFlag{Name: "max-frame-bytes", Value: wire.DefaultMaxFrameBytes, Usage: "most bytes per chunk frame"},
 			&cli.IntFlag{Name: "max-streams", Value: peerserver.DefaultMaxStreams, Usage: "concurrent block streams"},
 		},
 		Action: runServe,

@@ -7,29 +7,29 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"strconv"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/vcsync/vcsync/block"
+	"github.com/vcsync/vcsync/wire"
 )
 
-// Paths and headers of the HTTP protocol (docs/PROTOCOL.md).
-const (
-	PathAvailability = "/v1/availability"
-	PathBlocks       = "/v1/blocks"
-	HeaderFrom       = "Vcsync-Batch-From"
-	HeaderTo         = "Vcsync-Batch-To"
-	HeaderChunk      = "Vcsync-Chunk"
-	HeaderMaxFrame   = "Vcsync-Max-Frame-Bytes"
-	FrameContentType = "application/x-vcsync-frames"
-	// maxAvailabilityBytes bounds the availability answer; it is a few hundred bytes.
-	maxAvailabilityBytes = 64 << 10
+// Errors a stream reports when a peer is too slow; match with errors.Is.
+var (
+	// ErrStalled: the peer sent nothing for a whole chunk timeout.
+	ErrStalled = errors.New("peer stalled")
+	// ErrSlow: the peer sent something, but less than a chunk's worth of
+	// blocks (or progressBytes) in a chunk timeout of waiting.
+	ErrSlow = errors.New("peer too slow")
+	// ErrRedirect: the peer answered with a redirect, which is never followed.
+	ErrRedirect = errors.New("peer answered with a redirect")
 )
 
-// ErrStalled marks a peer that did not deliver a chunk in time.
-var ErrStalled = errors.New("peer stalled")
+// progressBytes is the other way a peer shows progress: blocks can be
+// large, so this many bytes in a chunk timeout counts like a full chunk.
+// 1 MiB per 5s is 200 KiB/s, the slowest link an operator would still
+// choose to sync over.
+const progressBytes = 1 << 20
 
 // HTTPPeer is a peer reached over HTTP.
 type HTTPPeer struct {
@@ -43,14 +43,20 @@ func NewHTTP(base string, opts Options) *HTTPPeer {
 	if opts.ChunkTimeout <= 0 {
 		opts.ChunkTimeout = DefaultChunkTimeout
 	}
-	return &HTTPPeer{base: base, opts: opts, client: &http.Client{}}
+	return &HTTPPeer{base: base, opts: opts, client: &http.Client{
+		// A redirect could point the client at a host the operator never
+		// listed, or at an internal URL: refuse it and blame the peer.
+		CheckRedirect: func(req *http.Request, _ []*http.Request) error {
+			return fmt.Errorf("%w to %s", ErrRedirect, req.URL.Redacted())
+		},
+	}}
 }
 
 func (p *HTTPPeer) Name() string { return p.base }
 
-func (p *HTTPPeer) Availability(ctx context.Context) (Availability, error) {
-	var a Availability
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, p.base+PathAvailability, nil)
+func (p *HTTPPeer) Availability(ctx context.Context) (wire.Availability, error) {
+	var a wire.Availability
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, p.base+wire.PathAvailability, nil)
 	if err != nil {
 		return a, err
 	}
@@ -62,15 +68,16 @@ func (p *HTTPPeer) Availability(ctx context.Context) (Availability, error) {
 	if resp.StatusCode != http.StatusOK {
 		return a, fmt.Errorf("availability: HTTP %s", resp.Status)
 	}
-	if err := json.NewDecoder(io.LimitReader(resp.Body, maxAvailabilityBytes)).Decode(&a); err != nil {
-		return a, fmt.Errorf("%w: availability answer: %v", ErrProtocol, err)
+	dec := json.NewDecoder(io.LimitReader(resp.Body, wire.MaxAvailabilityBytes))
+	if err := dec.Decode(&a); err != nil {
+		return a, fmt.Errorf("%w: availability answer: %v", wire.ErrProtocol, err)
 	}
 	return a, nil
 }
 
-func (p *HTTPPeer) Blocks(ctx context.Context, r Request) (Stream, error) {
+func (p *HTTPPeer) Blocks(ctx context.Context, r wire.Request) (Stream, error) {
 	ctx, cancel := context.WithCancel(ctx)
-	url := fmt.Sprintf("%s%s?from=%d&to=%d&batch=%d&chunk=%d", p.base, PathBlocks, r.From, r.To, r.Batch, r.Chunk)
+	url := fmt.Sprintf("%s%s?from=%d&to=%d&batch=%d&chunk=%d", p.base, wire.PathBlocks, r.From, r.To, r.Batch, r.Chunk)
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
 	if err != nil {
 		cancel()
@@ -86,69 +93,79 @@ func (p *HTTPPeer) Blocks(ctx context.Context, r Request) (Stream, error) {
 		}
 		return nil, fmt.Errorf("blocks: %w", err)
 	}
-	if resp.StatusCode != http.StatusOK {
-		msg, _ := io.ReadAll(io.LimitReader(resp.Body, 1024))
-		resp.Body.Close()
-		stall.Stop()
-		cancel()
-		return nil, fmt.Errorf("blocks %d-%d: HTTP %s: %s", r.From, r.To, resp.Status, strings.TrimSpace(string(msg)))
-	}
-	g, err := parseGrant(resp.Header)
-	if err != nil {
+	fail := func(err error) (Stream, error) {
 		resp.Body.Close()
 		stall.Stop()
 		cancel()
 		return nil, err
 	}
+	if resp.StatusCode != http.StatusOK {
+		msg, _ := io.ReadAll(io.LimitReader(resp.Body, 1024))
+		return fail(fmt.Errorf("blocks %d-%d: HTTP %s: %s", r.From, r.To, resp.Status, strings.TrimSpace(string(msg))))
+	}
+	g, err := wire.ParseGrant(resp.Header)
+	if err != nil {
+		return fail(err)
+	}
 	stall.Stop()
-	return &httpStream{grant: g, body: resp.Body, cancel: cancel, stall: stall, opts: p.opts}, nil
+	want := r.Chunk
+	if want <= 0 || want > g.Chunk*16 {
+		want = g.Chunk
+	}
+	return &httpStream{grant: g, body: resp.Body, cancel: cancel, stall: stall, opts: p.opts,
+		left: p.opts.ChunkTimeout, wantBlocks: want}, nil
 }
 
-func parseGrant(h http.Header) (Grant, error) {
-	var g Grant
-	var err error
-	num := func(name string) uint64 {
-		if err != nil {
-			return 0
-		}
-		var v uint64
-		v, err = strconv.ParseUint(h.Get(name), 10, 64)
-		if err != nil {
-			err = fmt.Errorf("%w: header %s %q", ErrProtocol, name, h.Get(name))
-		}
-		return v
-	}
-	g.From, g.To = num(HeaderFrom), num(HeaderTo)
-	g.Chunk, g.MaxFrameBytes = int(num(HeaderChunk)), int(num(HeaderMaxFrame))
-	if err == nil && (g.To == 0 || g.To > g.From || g.Chunk <= 0 || g.MaxFrameBytes <= 0) {
-		err = fmt.Errorf("%w: grant %d-%d chunk %d frame %d is not valid", ErrProtocol, g.From, g.To, g.Chunk, g.MaxFrameBytes)
-	}
-	return g, err
-}
-
+// httpStream reads frames with a stall clock that runs only while the
+// client waits for bytes: not while it decodes, and not while the caller
+// verifies. The peer must show progress, a chunk's worth of blocks (the
+// chunk the client asked for) or progressBytes, within every chunk
+// timeout of waiting: a peer that drips one block per frame just inside
+// the timeout is dropped as slow (CometBFT: judge liveness in blocks).
 type httpStream struct {
-	grant  Grant
-	body   io.ReadCloser
-	cancel context.CancelFunc
-	stall  *time.Timer
-	opts   Options
-	mu     sync.Mutex
+	grant      wire.Grant
+	body       io.ReadCloser
+	cancel     context.CancelFunc
+	stall      *time.Timer
+	opts       Options
+	left       time.Duration // waiting time the peer has left to show progress
+	wantBlocks int           // blocks that count as progress
+	blocks     int           // progress since the clock was last wound
+	bytes      int
 }
 
-func (s *httpStream) Grant() Grant { return s.grant }
+func (s *httpStream) Grant() wire.Grant { return s.grant }
 
 func (s *httpStream) Next() ([]*block.Block, int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	// The clock runs only while we wait for the peer, not while the
-	// caller verifies what it already has.
-	s.stall.Reset(s.opts.ChunkTimeout)
-	blocks, n, err := readFrame(s.body, frameLimit(s.grant, s.opts.MaxBlock), s.grant.Chunk, s.opts.MaxBlock)
+	start := time.Now()
+	s.stall.Reset(s.left)
+	payload, err := wire.ReadFrameBytes(s.body, wire.FrameLimit(s.grant, s.opts.MaxBlock))
 	fired := !s.stall.Stop()
-	if err != nil && !errors.Is(err, io.EOF) && fired {
-		return nil, 0, fmt.Errorf("%w: no chunk within %s", ErrStalled, s.opts.ChunkTimeout)
+	s.left -= time.Since(start)
+	if fired {
+		// The timer cancelled the request: the stream is over either way.
+		if s.blocks > 0 || len(payload) > 0 {
+			return nil, 0, fmt.Errorf("%w: %d blocks in %s of waiting, under the %d-block chunk (or %d bytes) a peer must deliver in that time",
+				ErrSlow, s.blocks, s.opts.ChunkTimeout, s.wantBlocks, progressBytes)
+		}
+		return nil, 0, fmt.Errorf("%w: nothing within %s", ErrStalled, s.opts.ChunkTimeout)
 	}
-	return blocks, n, err
+	if err != nil {
+		return nil, 0, err
+	}
+	blocks, err := wire.DecodeFrame(payload, s.grant.Chunk, s.opts.MaxBlock)
+	if err != nil {
+		return nil, 0, err
+	}
+	s.blocks += len(blocks)
+	s.bytes += 4 + len(payload)
+	if s.blocks >= s.wantBlocks || s.bytes >= progressBytes {
+		s.left, s.blocks, s.bytes = s.opts.ChunkTimeout, 0, 0
+	} else if s.left <= 0 {
+		return nil, 0, fmt.Errorf("%w: %d blocks in %s of waiting, under the %d-block chunk (or %d bytes) a peer must deliver in that time",
+			ErrSlow, s.blocks, s.opts.ChunkTimeout, s.wantBlocks, progressBytes)
+	}
+	return blocks, 4 + len(payload), nil
 }
 
 func (s *httpStream) Close() error {

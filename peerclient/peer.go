@@ -1,3 +1,7 @@
+// Package peerclient adapts the places blocks come from to one Peer
+// interface: a vcsync serve over HTTP, another store read directly
+// (file://), or an export file. Everything a peer sends is untrusted: this
+// package enforces the wire's limits, the sync core verifies the blocks.
 package peerclient
 
 import (
@@ -8,6 +12,7 @@ import (
 	"time"
 
 	"github.com/vcsync/vcsync/block"
+	"github.com/vcsync/vcsync/wire"
 )
 
 // DefaultChunkTimeout is how long a peer may take to deliver the next
@@ -19,14 +24,14 @@ type Peer interface {
 	// Name identifies the peer in logs and summaries.
 	Name() string
 	// Availability asks what the peer has and what it will give.
-	Availability(ctx context.Context) (Availability, error)
+	Availability(ctx context.Context) (wire.Availability, error)
 	// Blocks asks for a descending range; the stream's Grant says what the peer agreed to.
-	Blocks(ctx context.Context, req Request) (Stream, error)
+	Blocks(ctx context.Context, req wire.Request) (Stream, error)
 }
 
 // Stream delivers a granted range, highest height first.
 type Stream interface {
-	Grant() Grant
+	Grant() wire.Grant
 	// Next returns the next chunk and its size on the wire, or io.EOF.
 	Next() ([]*block.Block, int, error)
 	Close() error

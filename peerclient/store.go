@@ -8,6 +8,7 @@ import (
 
 	"github.com/vcsync/vcsync/block"
 	"github.com/vcsync/vcsync/store"
+	"github.com/vcsync/vcsync/wire"
 )
 
 // StorePeer reads another store directly (file:// peers), for offline and
@@ -49,19 +50,19 @@ func (p *StorePeer) Close() error {
 	return err
 }
 
-func (p *StorePeer) Availability(context.Context) (Availability, error) {
+func (p *StorePeer) Availability(context.Context) (wire.Availability, error) {
 	s, err := p.open()
 	if err != nil {
-		return Availability{}, err
+		return wire.Availability{}, err
 	}
 	st, err := s.State()
 	if err != nil {
-		return Availability{}, err
+		return wire.Availability{}, err
 	}
-	return StoreAvailability(s.Identity(), st), nil
+	return wire.StoreAvailability(s.Identity(), st), nil
 }
 
-func (p *StorePeer) Blocks(ctx context.Context, req Request) (Stream, error) {
+func (p *StorePeer) Blocks(ctx context.Context, req wire.Request) (Stream, error) {
 	g, err := localGrant(ctx, p, req)
 	if err != nil {
 		return nil, err
@@ -83,22 +84,22 @@ func (p *StorePeer) Blocks(ctx context.Context, req Request) (Stream, error) {
 
 // localGrant negotiates req with a peer read in-process (a store or an
 // export file), which answers with the same grant rules as a server.
-func localGrant(ctx context.Context, p Peer, req Request) (Grant, error) {
+func localGrant(ctx context.Context, p Peer, req wire.Request) (wire.Grant, error) {
 	a, err := p.Availability(ctx)
 	if err != nil {
-		return Grant{}, err
+		return wire.Grant{}, err
 	}
-	return GrantFor(a, req)
+	return wire.GrantFor(a, req)
 }
 
 // rangeStream hands out a grant chunk by chunk from a reader of height ranges.
 type rangeStream struct {
-	grant Grant
+	grant wire.Grant
 	next  uint64 // next height to deliver; below grant.To when done
 	read  func(hi, lo uint64) ([]*block.Block, int, error)
 }
 
-func (s *rangeStream) Grant() Grant { return s.grant }
+func (s *rangeStream) Grant() wire.Grant { return s.grant }
 
 func (s *rangeStream) Next() ([]*block.Block, int, error) {
 	if s.next < s.grant.To || s.next == 0 {

@@ -5,7 +5,7 @@ import (
 	"fmt"
 	"os"
 
-	"github.com/vcsync/vcsync/peerclient"
+	"github.com/vcsync/vcsync/wire"
 )
 
 // Export writes stored blocks to down to from into path, in the wire's frame
@@ -16,12 +16,12 @@ func Export(src Source, path string, from, to uint64, chunk int) (int64, error) 
 	if err != nil {
 		return 0, err
 	}
-	a := peerclient.StoreAvailability(src.Identity(), st)
+	a := wire.StoreAvailability(src.Identity(), st)
 	if from == 0 || from > to || to > a.ServeTo {
 		return 0, fmt.Errorf("export %d-%d: the store holds 1-%d with no gap", from, to, a.ServeTo)
 	}
 	if chunk <= 0 {
-		chunk = peerclient.DefaultMaxChunk
+		chunk = wire.DefaultMaxChunk
 	}
 	tmp := path + ".partial"
 	f, err := os.Create(tmp)
@@ -32,10 +32,10 @@ func Export(src Source, path string, from, to uint64, chunk int) (int64, error) 
 	defer f.Close()
 	w := bufio.NewWriterSize(f, 1<<20)
 	id := src.Identity()
-	if err := peerclient.WriteExportHeader(w, peerclient.ExportHeader{NetworkType: id.NetworkType, ChainID: id.ChainID, From: from, To: to, Chunk: chunk}); err != nil {
+	if err := wire.WriteExportHeader(w, wire.ExportHeader{NetworkType: id.NetworkType, ChainID: id.ChainID, From: from, To: to, Chunk: chunk}); err != nil {
 		return 0, err
 	}
-	fw := peerclient.NewFrameWriter(w, peerclient.Grant{From: to, To: from, Chunk: chunk, MaxFrameBytes: peerclient.DefaultMaxFrameBytes})
+	fw := wire.NewFrameWriter(w, wire.Grant{From: to, To: from, Chunk: chunk, MaxFrameBytes: wire.DefaultMaxFrameBytes})
 	if err := src.ReadRange(to, from, func(_ uint64, raw []byte) error { return fw.Add(raw) }); err != nil {
 		return 0, fmt.Errorf("export: %w", err)
 	}

@@ -14,8 +14,8 @@ import (
 	"strconv"
 	"time"
 
-	"github.com/vcsync/vcsync/peerclient"
 	"github.com/vcsync/vcsync/store"
+	"github.com/vcsync/vcsync/wire"
 )
 
 // Source is what the server reads; *store.Store is one.
@@ -55,13 +55,13 @@ type Server struct {
 // New returns a server reading src.
 func New(src Source, opts Options) *Server {
 	if opts.MaxBatch == 0 {
-		opts.MaxBatch = peerclient.DefaultMaxBatch
+		opts.MaxBatch = wire.DefaultMaxBatch
 	}
 	if opts.MaxChunk <= 0 {
-		opts.MaxChunk = peerclient.DefaultMaxChunk
+		opts.MaxChunk = wire.DefaultMaxChunk
 	}
 	if opts.MaxFrameBytes <= 0 {
-		opts.MaxFrameBytes = peerclient.DefaultMaxFrameBytes
+		opts.MaxFrameBytes = wire.DefaultMaxFrameBytes
 	}
 	if opts.MaxStreams <= 0 {
 		opts.MaxStreams = DefaultMaxStreams
@@ -75,17 +75,17 @@ func New(src Source, opts Options) *Server {
 // Handler routes the protocol's two endpoints.
 func (s *Server) Handler() http.Handler {
 	mux := http.NewServeMux()
-	mux.HandleFunc("GET "+peerclient.PathAvailability, s.handleAvailability)
-	mux.HandleFunc("GET "+peerclient.PathBlocks, s.handleBlocks)
+	mux.HandleFunc("GET "+wire.PathAvailability, s.handleAvailability)
+	mux.HandleFunc("GET "+wire.PathBlocks, s.handleBlocks)
 	return mux
 }
 
-func (s *Server) availability() (peerclient.Availability, error) {
+func (s *Server) availability() (wire.Availability, error) {
 	st, err := s.src.State()
 	if err != nil {
-		return peerclient.Availability{}, err
+		return wire.Availability{}, err
 	}
-	a := peerclient.StoreAvailability(s.src.Identity(), st)
+	a := wire.StoreAvailability(s.src.Identity(), st)
 	a.MaxBatch, a.MaxChunk, a.MaxFrameBytes = s.opts.MaxBatch, s.opts.MaxChunk, s.opts.MaxFrameBytes
 	return a, nil
 }
@@ -118,8 +118,8 @@ func (s *Server) handleBlocks(w http.ResponseWriter, r *http.Request) {
 		httpError(w, http.StatusInternalServerError, err.Error())
 		return
 	}
-	g, err := peerclient.GrantFor(a, peerclient.Request{From: params[0], To: params[1], Batch: params[2], Chunk: int(min(params[3], 1<<20))})
-	var re *peerclient.RangeError
+	g, err := wire.GrantFor(a, wire.Request{From: params[0], To: params[1], Batch: params[2], Chunk: int(min(params[3], 1<<20))})
+	var re *wire.RangeError
 	if errors.As(err, &re) {
 		httpError(w, http.StatusRequestedRangeNotSatisfiable, err.Error())
 		return
@@ -131,12 +131,7 @@ func (s *Server) handleBlocks(w http.ResponseWriter, r *http.Request) {
 		httpError(w, http.StatusServiceUnavailable, "too many concurrent streams; try another peer or later")
 		return
 	}
-	h := w.Header()
-	h.Set("Content-Type", peerclient.FrameContentType)
-	h.Set(peerclient.HeaderFrom, strconv.FormatUint(g.From, 10))
-	h.Set(peerclient.HeaderTo, strconv.FormatUint(g.To, 10))
-	h.Set(peerclient.HeaderChunk, strconv.Itoa(g.Chunk))
-	h.Set(peerclient.HeaderMaxFrame, strconv.Itoa(g.MaxFrameBytes))
+	wire.SetGrantHeaders(w.Header(), g)
 	w.WriteHeader(http.StatusOK)
 	if err := s.stream(r.Context(), w, g); err != nil && s.opts.Log != nil {
 		s.opts.Log.Printf("stream %d-%d to %s ended: %v", g.From, g.To, r.RemoteAddr, err)
@@ -145,9 +140,9 @@ func (s *Server) handleBlocks(w http.ResponseWriter, r *http.Request) {
 
 // stream writes the grant chunk by chunk, each chunk read in its own read
 // transaction so a slow client never pins one for the whole batch.
-func (s *Server) stream(ctx context.Context, w http.ResponseWriter, g peerclient.Grant) error {
+func (s *Server) stream(ctx context.Context, w http.ResponseWriter, g wire.Grant) error {
 	rc := http.NewResponseController(w)
-	fw := peerclient.NewFrameWriter(flushWriter{w: w, rc: rc}, g)
+	fw := wire.NewFrameWriter(flushWriter{w: w, rc: rc}, g)
 	for hi := g.From; hi >= g.To; {
 		if err := ctx.Err(); err != nil {
 			return err

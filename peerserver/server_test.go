@@ -13,6 +13,7 @@ import (
 	"github.com/vcsync/vcsync/peerclient"
 	"github.com/vcsync/vcsync/peerserver"
 	"github.com/vcsync/vcsync/store"
+	"github.com/vcsync/vcsync/wire"
 )
 
 func serveGapStore(t *testing.T) *httptest.Server {
@@ -34,12 +35,12 @@ func serveGapStore(t *testing.T) *httptest.Server {
 
 func TestAvailabilityServesOnlyTheContiguousPart(t *testing.T) {
 	srv := serveGapStore(t)
-	resp, err := http.Get(srv.URL + peerclient.PathAvailability)
+	resp, err := http.Get(srv.URL + wire.PathAvailability)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer resp.Body.Close()
-	var a peerclient.Availability
+	var a wire.Availability
 	json.NewDecoder(resp.Body).Decode(&a)
 	if a.ServeFrom != 1 || a.ServeTo != 120 || a.Top != 300 || a.MaxBatch != 50 || a.MaxChunk != 20 || a.ChainID != 42 {
 		t.Fatalf("availability %+v", a)
@@ -49,7 +50,7 @@ func TestAvailabilityServesOnlyTheContiguousPart(t *testing.T) {
 func TestBlocksErrorsAndGrant(t *testing.T) {
 	srv := serveGapStore(t)
 	get := func(q string) (*http.Response, string) {
-		resp, err := http.Get(srv.URL + peerclient.PathBlocks + q)
+		resp, err := http.Get(srv.URL + wire.PathBlocks + q)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -64,12 +65,12 @@ func TestBlocksErrorsAndGrant(t *testing.T) {
 		t.Fatalf("bad parameter: %d %s", resp.StatusCode, body)
 	}
 	resp, _ := get("?from=100&to=1&chunk=500")
-	if resp.StatusCode != http.StatusOK || resp.Header.Get(peerclient.HeaderFrom) != "100" || resp.Header.Get(peerclient.HeaderTo) != "51" || resp.Header.Get(peerclient.HeaderChunk) != "20" {
+	if resp.StatusCode != http.StatusOK || resp.Header.Get(wire.HeaderFrom) != "100" || resp.Header.Get(wire.HeaderTo) != "51" || resp.Header.Get(wire.HeaderChunk) != "20" {
 		t.Fatalf("grant %d %v", resp.StatusCode, resp.Header)
 	}
 
 	// The client reads the same grant and exactly the granted heights, in frames of 20.
-	st, err := peerclient.NewHTTP(srv.URL, peerclient.Options{}).Blocks(t.Context(), peerclient.Request{From: 100, To: 1, Chunk: 500})
+	st, err := peerclient.NewHTTP(srv.URL, peerclient.Options{}).Blocks(t.Context(), wire.Request{From: 100, To: 1, Chunk: 500})
 	if err != nil {
 		t.Fatal(err)
 	}

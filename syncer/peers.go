@@ -8,11 +8,12 @@ import (
 
 	"github.com/vcsync/vcsync/peerclient"
 	"github.com/vcsync/vcsync/store"
+	"github.com/vcsync/vcsync/wire"
 )
 
 type answer struct {
 	peer  peerclient.Peer
-	avail peerclient.Availability
+	avail wire.Availability
 	err   error
 }
 
@@ -40,7 +41,7 @@ func (s *Syncer) isDropped(p peerclient.Peer) bool {
 // answers for up to CollectTimeout, keeps those of our chain that can serve
 // the request, and picks one at random. A nil peer with a nil error means
 // every answering peer is at or below our Top: the store is synced.
-func (s *Syncer) choose(ctx context.Context, st store.State, req request) (peerclient.Peer, peerclient.Availability, error) {
+func (s *Syncer) choose(ctx context.Context, st store.State, req request) (peerclient.Peer, wire.Availability, error) {
 	var live []peerclient.Peer
 	for _, p := range s.cfg.Peers {
 		if !s.isDropped(p) {
@@ -86,13 +87,13 @@ collect:
 		}
 	}
 	if err := ctx.Err(); err != nil {
-		return nil, peerclient.Availability{}, err
+		return nil, wire.Availability{}, err
 	}
 	if len(candidates) == 0 {
 		if req.from == 0 && len(s.carry) == 0 && answered > 0 {
-			return nil, peerclient.Availability{}, nil // nobody is ahead of us
+			return nil, wire.Availability{}, nil // nobody is ahead of us
 		}
-		return nil, peerclient.Availability{}, s.noPeer(st, req, why)
+		return nil, wire.Availability{}, s.noPeer(st, req, why)
 	}
 	// Sort before the random pick so that --seed reproduces the choice
 	// whatever order the answers arrived in.
@@ -102,7 +103,7 @@ collect:
 }
 
 // serves reports whether a peer can give the first block a request needs.
-func serves(a peerclient.Availability, st store.State, req request) bool {
+func serves(a wire.Availability, st store.State, req request) bool {
 	if req.from == 0 {
 		return a.ServeTo > st.Top
 	}

@@ -9,6 +9,7 @@ import (
 	"github.com/vcsync/vcsync/block"
 	"github.com/vcsync/vcsync/peerclient"
 	"github.com/vcsync/vcsync/verify"
+	"github.com/vcsync/vcsync/wire"
 )
 
 type fetched struct {
@@ -27,7 +28,7 @@ type commitJob struct {
 // committer writes each verified run in one store transaction. Channels of
 // pipelineDepth bound the memory in flight.
 func (s *Syncer) stream(ctx context.Context, peer peerclient.Peer, req request, above, floor *block.Header) error {
-	st, err := peer.Blocks(ctx, peerclient.Request{From: req.from, To: req.to, Batch: s.cfg.Batch, Chunk: s.cfg.Chunk})
+	st, err := peer.Blocks(ctx, wire.Request{From: req.from, To: req.to, Batch: s.cfg.Batch, Chunk: s.cfg.Chunk})
 	if err != nil {
 		s.drop(peer, fmt.Sprintf("refused the batch it advertised: %v", err))
 		return nil
@@ -72,7 +73,7 @@ func (s *Syncer) stream(ctx context.Context, peer peerclient.Peer, req request, 
 }
 
 // receive verifies chunks as they arrive and queues verified blocks for commit.
-func (s *Syncer) receive(ctx context.Context, peer peerclient.Peer, g peerclient.Grant, above, floor *block.Header,
+func (s *Syncer) receive(ctx context.Context, peer peerclient.Peer, g wire.Grant, above, floor *block.Header,
 	chunks <-chan fetched, commits chan<- commitJob) error {
 	pending, carryFrom := s.carry, s.carryFrom
 	s.carry = nil
@@ -192,7 +193,7 @@ func (s *Syncer) markUsed(p peerclient.Peer) {
 }
 
 // checkGrant says what is wrong with a grant for req, or "".
-func checkGrant(g peerclient.Grant, req request) string {
+func checkGrant(g wire.Grant, req request) string {
 	switch {
 	case req.from != 0 && g.From != req.from:
 		return fmt.Sprintf("granted from height %d, asked for %d", g.From, req.from)

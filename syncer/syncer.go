@@ -16,12 +16,13 @@ import (
 	"github.com/vcsync/vcsync/peerclient"
 	"github.com/vcsync/vcsync/store"
 	"github.com/vcsync/vcsync/verify"
+	"github.com/vcsync/vcsync/wire"
 )
 
 // Defaults for Config's zero values.
 const (
-	DefaultBatch = peerclient.DefaultMaxBatch
-	DefaultChunk = peerclient.DefaultMaxChunk
+	DefaultBatch = wire.DefaultMaxBatch
+	DefaultChunk = wire.DefaultMaxChunk
 	// DefaultCollectTimeout is how long availability answers are collected
 	// before choosing among those that came (the original's 1s).
 	DefaultCollectTimeout = time.Second
@@ -37,7 +38,7 @@ var ErrNoPeer = errors.New("no peer can help")
 // Observer hears about progress; every method may be called from any goroutine.
 type Observer interface {
 	Target(blocks uint64)                        // how many blocks the run expects to add, as far as known
-	Batch(peer string, g peerclient.Grant)       // a batch starts
+	Batch(peer string, g wire.Grant)             // a batch starts
 	Committed(st store.State, blocks, bytes int) // a chunk was committed
 	Dropped(peer, reason string)                 // a peer was dropped for the rest of the run
 }
@@ -111,7 +112,7 @@ func New(cfg Config) *Syncer {
 type nopObserver struct{}
 
 func (nopObserver) Target(uint64)                   {}
-func (nopObserver) Batch(string, peerclient.Grant)  {}
+func (nopObserver) Batch(string, wire.Grant)        {}
 func (nopObserver) Committed(store.State, int, int) {}
 func (nopObserver) Dropped(string, string)          {}
 

@@ -20,6 +20,7 @@ import (
 	"github.com/vcsync/vcsync/store"
 	"github.com/vcsync/vcsync/syncer"
 	"github.com/vcsync/vcsync/verify"
+	"github.com/vcsync/vcsync/wire"
 )
 
 // fixture is a signed devnet chain written to a source store.
@@ -223,7 +224,7 @@ func TestStallingAndLyingPeersAreDropped(t *testing.T) {
 	f := newFixture(t, 500)
 	stall := func(h http.Handler) http.Handler {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-			if r.URL.Path == peerclient.PathBlocks {
+			if r.URL.Path == wire.PathBlocks {
 				select { // never answers; the client's chunk timeout must end it
 				case <-r.Context().Done():
 				case <-time.After(10 * time.Second):
@@ -235,7 +236,7 @@ func TestStallingAndLyingPeersAreDropped(t *testing.T) {
 	}
 	lie := func(h http.Handler) http.Handler {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-			if r.URL.Path == peerclient.PathAvailability {
+			if r.URL.Path == wire.PathAvailability {
 				w.Write([]byte(`{"network_type":2,"chain_id":42,"in_order":9000,"top":9000,"serve_from":1,"serve_to":9000,"max_batch":1000,"max_chunk":100,"max_frame_bytes":1048576}`))
 				return
 			}
@@ -311,7 +312,7 @@ type cancelAfter struct {
 }
 
 func (c *cancelAfter) Target(uint64)                   {}
-func (c *cancelAfter) Batch(string, peerclient.Grant)  {}
+func (c *cancelAfter) Batch(string, wire.Grant)        {}
 func (c *cancelAfter) Dropped(string, string)          {}
 func (c *cancelAfter) Committed(store.State, int, int) { c.once.Do(c.cancel) }
 
@@ -384,7 +385,7 @@ func TestPeerDisconnectingMidStreamIsDropped(t *testing.T) {
 	f := newFixture(t, 600)
 	cut := func(h http.Handler) http.Handler {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-			if r.URL.Path == peerclient.PathBlocks {
+			if r.URL.Path == wire.PathBlocks {
 				w = &cutAfter{ResponseWriter: w, left: 50_000} // a few chunks, then gone
 			}
 			h.ServeHTTP(w, r)

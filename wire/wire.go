@@ -1,8 +1,9 @@
-// Package peerclient talks to peers that serve blocks: over HTTP, another
-// store read directly (file://), or an export file. Everything a peer sends
-// is untrusted: this package enforces the wire's limits, the sync core
-// verifies the blocks.
-package peerclient
+// Package wire is the peer protocol shared by the client (peerclient) and the
+// server (peerserver): the availability answer, the batch grant, the frames
+// blocks travel in and the export file's header (docs/PROTOCOL.md). Every
+// reader here treats its input as hostile: sizes are checked before memory
+// is spent on them.
+package wire
 
 import (
 	"encoding/binary"
@@ -29,6 +30,10 @@ const (
 	DefaultMaxFrameBytes = 16 << 20
 	// frameOverhead is the RLP list header around a frame's blocks.
 	frameOverhead = 16
+	// MaxChunkLimit is the most blocks a frame may ever hold, whatever a
+	// peer advertises: it bounds the per-frame bookkeeping before a frame
+	// is decoded.
+	MaxChunkLimit = 10_000
 )
 
 // Availability is a peer's answer to "what do you have?".
@@ -178,47 +183,83 @@ func (f *FrameWriter) Flush() error {
 // ErrProtocol marks a peer that broke the wire rules.
 var ErrProtocol = errors.New("protocol violation")
 
-// readFrame reads one frame and decodes its blocks, checking the frame's
-// length against limit before allocating and every block against maxBlock.
-// It returns io.EOF at a clean end of stream.
-func readFrame(r io.Reader, limit, maxChunk, maxBlock int) ([]*block.Block, int, error) {
+// ReadFrameBytes reads one frame's payload, checking its length against
+// limit before allocating. It returns io.EOF at a clean end of stream. It
+// does not decode: callers that time the peer stop the clock before
+// DecodeFrame, so the client's own decoding never counts against the peer.
+func ReadFrameBytes(r io.Reader, limit int) ([]byte, error) {
 	var hdr [4]byte
 	if _, err := io.ReadFull(r, hdr[:]); err != nil {
 		if errors.Is(err, io.EOF) {
-			return nil, 0, io.EOF
+			return nil, io.EOF
 		}
-		return nil, 0, fmt.Errorf("read frame header: %w", err)
+		return nil, fmt.Errorf("read frame header: %w", err)
 	}
 	n := int(binary.BigEndian.Uint32(hdr[:]))
 	if n > limit {
-		return nil, 0, fmt.Errorf("%w: frame of %d bytes over the %d-byte limit", ErrProtocol, n, limit)
+		return nil, fmt.Errorf("%w: frame of %d bytes over the %d-byte limit", ErrProtocol, n, limit)
 	}
 	payload := make([]byte, n)
 	if _, err := io.ReadFull(r, payload); err != nil {
-		return nil, 0, fmt.Errorf("read frame: %w", err)
+		return nil, fmt.Errorf("read frame of %d bytes: %w", n, err)
+	}
+	return payload, nil
+}
+
+// DecodeFrame decodes a frame's payload into at most maxChunk blocks, each
+// checked against maxBlock.
+func DecodeFrame(payload []byte, maxChunk, maxBlock int) ([]*block.Block, error) {
+	n, err := rlp.CountValues(payloadContent(payload))
+	if err != nil {
+		return nil, fmt.Errorf("%w: frame is not an RLP list of blocks: %v", ErrProtocol, err)
+	}
+	// Counted before decoding, so a frame of a million empty entries costs nothing.
+	if n == 0 || n > maxChunk {
+		return nil, fmt.Errorf("%w: frame holds %d blocks, chunk is %d", ErrProtocol, n, maxChunk)
 	}
 	var raws []rlp.RawValue
 	if err := rlp.DecodeBytes(payload, &raws); err != nil {
-		return nil, 0, fmt.Errorf("%w: frame is not an RLP list of blocks: %v", ErrProtocol, err)
-	}
-	if len(raws) == 0 || len(raws) > maxChunk {
-		return nil, 0, fmt.Errorf("%w: frame holds %d blocks, chunk is %d", ErrProtocol, len(raws), maxChunk)
+		return nil, fmt.Errorf("%w: frame is not an RLP list of blocks: %v", ErrProtocol, err)
 	}
 	blocks := make([]*block.Block, len(raws))
 	for i, raw := range raws {
 		b, err := block.Decode(raw, maxBlock)
 		if err != nil {
-			return nil, 0, fmt.Errorf("%w: %v", ErrProtocol, err)
+			return nil, fmt.Errorf("%w: %v", ErrProtocol, err)
 		}
 		blocks[i] = b
 	}
-	return blocks, 4 + n, nil
+	return blocks, nil
 }
 
-// frameLimit is the largest frame a client accepts for a grant: the
+// payloadContent is the content of the RLP list a frame holds, or the
+// payload itself when it is not a list (DecodeBytes then reports why).
+func payloadContent(payload []byte) []byte {
+	content, _, err := rlp.SplitList(payload)
+	if err != nil {
+		return payload
+	}
+	return content
+}
+
+// ReadFrame reads and decodes one frame; it returns the blocks and the
+// frame's size on the wire.
+func ReadFrame(r io.Reader, limit, maxChunk, maxBlock int) ([]*block.Block, int, error) {
+	payload, err := ReadFrameBytes(r, limit)
+	if err != nil {
+		return nil, 0, err
+	}
+	blocks, err := DecodeFrame(payload, maxChunk, maxBlock)
+	if err != nil {
+		return nil, 0, err
+	}
+	return blocks, 4 + len(payload), nil
+}
+
+// FrameLimit is the largest frame a client accepts for a grant: the
 // negotiated limit (never above the client's own ceiling: the peer is
 // untrusted), or one maximal block alone.
-func frameLimit(g Grant, maxBlock int) int {
+func FrameLimit(g Grant, maxBlock int) int {
 	if maxBlock <= 0 {
 		maxBlock = block.DefaultMaxSize
 	}

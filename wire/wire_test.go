@@ -1,4 +1,4 @@
-package peerclient
+package wire
 
 import (
 	"bytes"
@@ -67,7 +67,7 @@ func TestFramesRespectChunkAndByteLimits(t *testing.T) {
 	fw.Flush()
 	var heights [][]uint64
 	for {
-		blocks, _, err := readFrame(&buf, frameLimit(g, 0), g.Chunk, 0)
+		blocks, _, err := ReadFrame(&buf, FrameLimit(g, 0), g.Chunk, 0)
 		if errors.Is(err, io.EOF) {
 			break
 		}
@@ -90,7 +90,7 @@ func TestReadFrameRefusesBeforeAllocating(t *testing.T) {
 	// A length prefix of 4 GiB with no payload: refused from the header alone.
 	var hdr [4]byte
 	binary.BigEndian.PutUint32(hdr[:], 0xffffffff)
-	_, _, err := readFrame(bytes.NewReader(hdr[:]), 1<<20, 100, 0)
+	_, _, err := ReadFrame(bytes.NewReader(hdr[:]), 1<<20, 100, 0)
 	if !errors.Is(err, ErrProtocol) || !strings.Contains(err.Error(), "over the 1048576-byte limit") {
 		t.Fatalf("oversized frame: %v", err)
 	}
@@ -100,7 +100,7 @@ func TestReadFrameRefusesBeforeAllocating(t *testing.T) {
 	binary.BigEndian.PutUint32(hdr[:], uint32(len(payload)))
 	frame.Write(hdr[:])
 	frame.Write(payload)
-	if _, _, err := readFrame(&frame, 1<<20, 2, 0); !errors.Is(err, ErrProtocol) || !strings.Contains(err.Error(), "holds 3 blocks, chunk is 2") {
+	if _, _, err := ReadFrame(&frame, 1<<20, 2, 0); !errors.Is(err, ErrProtocol) || !strings.Contains(err.Error(), "holds 3 blocks, chunk is 2") {
 		t.Fatalf("overfull frame: %v", err)
 	}
 	// A block over the block limit inside a frame.
@@ -109,11 +109,11 @@ func TestReadFrameRefusesBeforeAllocating(t *testing.T) {
 	binary.BigEndian.PutUint32(hdr[:], uint32(len(payload)))
 	frame.Write(hdr[:])
 	frame.Write(payload)
-	if _, _, err := readFrame(&frame, 1<<20, 2, 1000); !errors.Is(err, block.ErrTooLarge) && !strings.Contains(err.Error(), "too large") {
+	if _, _, err := ReadFrame(&frame, 1<<20, 2, 1000); !errors.Is(err, block.ErrTooLarge) && !strings.Contains(err.Error(), "too large") {
 		t.Fatalf("oversized block: %v", err)
 	}
 	// A truncated frame is an error, not a clean end.
-	if _, _, err := readFrame(bytes.NewReader(append(hdr[:], 1, 2)), 1<<20, 2, 0); err == nil || errors.Is(err, io.EOF) {
+	if _, _, err := ReadFrame(bytes.NewReader(append(hdr[:], 1, 2)), 1<<20, 2, 0); err == nil || errors.Is(err, io.EOF) {
 		t.Fatalf("truncated frame: %v", err)
 	}
 }
