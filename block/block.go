@@ -18,6 +18,11 @@ import (
 // otherwise; it is the original node's limit (64 MiB).
 const DefaultMaxSize = 64 << 20
 
+// MaxProofSignatures bounds a proof before any signature is looked at. The
+// PoS contracts cap a committee at 22 members; 1024 leaves room for any
+// committee a chain could configure while keeping a junk proof cheap to refuse.
+const MaxProofSignatures = 1024
+
 // SignatureLength is the size of a recoverable secp256k1 signature [R || S || V].
 const SignatureLength = crypto.SignatureLength
 
@@ -97,6 +102,7 @@ var (
 	ErrMalformed        = errors.New("malformed block encoding")
 	ErrBodyRoot         = errors.New("body does not match the header's body root")
 	ErrBadSignatureForm = errors.New("malformed signature")
+	ErrProofTooLarge    = errors.New("proof has too many signatures")
 )
 
 // Decode parses an encoded block and checks everything that can be checked
@@ -125,6 +131,9 @@ func (b *Block) CheckForm() error {
 	if root := crypto.Keccak256Hash(b.Body); root != b.Header.BodyRoot {
 		return fmt.Errorf("block %d: %w (body hashes to %s, header says %s)",
 			b.Header.Height, ErrBodyRoot, root.Hex(), b.Header.BodyRoot.Hex())
+	}
+	if len(b.Proof) > MaxProofSignatures {
+		return fmt.Errorf("block %d: %w: %d, limit %d", b.Header.Height, ErrProofTooLarge, len(b.Proof), MaxProofSignatures)
 	}
 	for i, sig := range b.Proof {
 		if err := CheckSignatureForm(sig); err != nil {

@@ -164,10 +164,10 @@ func (r *reporter) Note(format string, args ...any) {
 	r.logf(format, args...)
 }
 
-func (r *reporter) Dropped(peer, reason string) {
+func (r *reporter) Dropped(peer, kind, reason string) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	r.logf("dropped peer %s: %s", peer, reason)
+	r.logf("dropped peer %s (%s): %s", peer, kind, reason)
 }
 
 func (r *reporter) finish() {
@@ -196,14 +196,14 @@ func printResult(c *cli.Context, res syncer.Result) error {
 		fmt.Fprintf(w, "peers used: %s\n", strings.Join(res.PeersUsed, ", "))
 	}
 	for _, d := range res.PeersDropped {
-		fmt.Fprintf(w, "peer dropped: %s: %s\n", d.Peer, d.Reason)
+		fmt.Fprintf(w, "peer dropped: %s (%s): %s\n", d.Peer, d.Kind, d.Reason)
 	}
 	return nil
 }
 
 // syncFailure maps sync errors: a run that could not finish exits 1.
 func syncFailure(err error) error {
-	if errors.Is(err, syncer.ErrNoPeer) || errors.Is(err, context.Canceled) {
+	if errors.Is(err, syncer.ErrNoPeer) || errors.Is(err, syncer.ErrIncomplete) || errors.Is(err, context.Canceled) {
 		return failed(err)
 	}
 	return err

@@ -198,13 +198,21 @@ func (n *Network) Chain() ([]*block.Block, error) {
 	return blocks, nil
 }
 
-// Sign replaces b's proof with signatures of its committee's members.
+// Sign replaces b's proof with signatures of its committee's members, in
+// member order until their weight reaches quorum: a leader aggregates the
+// first quorum of commits it receives, so a real proof carries about that.
 func (n *Network) Sign(b *block.Block) error {
 	b.Proof = nil
-	for _, key := range n.SignerKeys(b.Height()) {
+	c := n.Committee(b.Height())
+	need, signed := c.QuorumWeight(), new(big.Int)
+	for j, key := range n.SignerKeys(b.Height()) {
+		if signed.Cmp(need) >= 0 {
+			break
+		}
 		if err := b.Sign(key); err != nil {
 			return err
 		}
+		signed.Add(signed, c.Members[j].Weight)
 	}
 	return nil
 }

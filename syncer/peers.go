@@ -17,24 +17,12 @@ type answer struct {
 	err   error
 }
 
-// drop removes a peer for the rest of the run.
-func (s *Syncer) drop(p peerclient.Peer, reason string) {
-	s.mu.Lock()
-	if _, done := s.dropped[p.Name()]; done {
-		s.mu.Unlock()
-		return
+// availDropKind classifies a failed availability question.
+func availDropKind(err error) DropKind {
+	if k := streamDropKind(err); k == DropProtocol {
+		return k
 	}
-	s.dropped[p.Name()] = reason
-	s.res.PeersDropped = append(s.res.PeersDropped, Dropped{Peer: p.Name(), Reason: reason})
-	s.mu.Unlock()
-	s.cfg.Observer.Dropped(p.Name(), reason)
-}
-
-func (s *Syncer) isDropped(p peerclient.Peer) bool {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	_, ok := s.dropped[p.Name()]
-	return ok
+	return DropUnreachable
 }
 
 // choose asks every live peer for its availability at once, collects the
@@ -69,11 +57,11 @@ collect:
 		case a := <-answers:
 			switch {
 			case a.err != nil:
-				s.drop(a.peer, fmt.Sprintf("unreachable: %v", a.err))
+				s.drop(a.peer, availDropKind(a.err), "unreachable: %v", a.err)
 			case a.avail.Identity() != id:
-				s.drop(a.peer, fmt.Sprintf("serves %s, the store holds %s", a.avail.Identity(), id))
+				s.drop(a.peer, DropWrongChain, "serves %s, the store holds %s", a.avail.Identity(), id)
 			case a.avail.ServeFrom > a.avail.ServeTo || (a.avail.ServeTo > 0 && a.avail.ServeFrom == 0):
-				s.drop(a.peer, fmt.Sprintf("advertised an impossible range %d-%d", a.avail.ServeFrom, a.avail.ServeTo))
+				s.drop(a.peer, DropLied, "advertised an impossible range %d-%d", a.avail.ServeFrom, a.avail.ServeTo)
 			default:
 				answered++
 				if serves(a.avail, st, req) {
@@ -98,7 +86,15 @@ collect:
 	// Sort before the random pick so that --seed reproduces the choice
 	// whatever order the answers arrived in.
 	sort.Slice(candidates, func(i, j int) bool { return candidates[i].peer.Name() < candidates[j].peer.Name() })
-	c := candidates[s.cfg.Rand.Intn(len(candidates))]
+	names := make([]string, len(candidates))
+	for i, c := range candidates {
+		names[i] = c.peer.Name()
+	}
+	i := s.cfg.Choose(names)
+	if i < 0 || i >= len(candidates) {
+		i = 0
+	}
+	c := candidates[i]
 	return c.peer, c.avail, nil
 }
 

@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"io"
 
+	"golang.org/x/sync/errgroup"
+
 	"github.com/vcsync/vcsync/block"
 	"github.com/vcsync/vcsync/peerclient"
 	"github.com/vcsync/vcsync/verify"
@@ -23,50 +25,60 @@ type commitJob struct {
 	bytes  int
 }
 
-// stream runs one batch from peer as a pipeline: a goroutine downloads
-// chunks, this one verifies them (in parallel inside the verifier), and a
-// committer writes each verified run in one store transaction. Channels of
-// pipelineDepth bound the memory in flight.
-func (s *Syncer) stream(ctx context.Context, peer peerclient.Peer, req request, above, floor *block.Header) error {
-	st, err := peer.Blocks(ctx, wire.Request{From: req.from, To: req.to, Batch: s.cfg.Batch, Chunk: s.cfg.Chunk})
+// stream runs one batch from peer as one lifetime: a downloader goroutine
+// reads chunks, this goroutine verifies them (in parallel inside the
+// verifier), and a committer writes each verified run in one store
+// transaction. Channels of pipelineDepth bound what is read ahead. The
+// three start together and end together: stream returns only after both
+// goroutines have, and only then closes the peer's stream.
+func (s *Syncer) stream(ctx context.Context, peer peerclient.Peer, avail wire.Availability, req request, above, floor *block.Header) error {
+	bctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	wreq := wire.Request{From: req.from, To: req.to, Batch: s.cfg.Batch, Chunk: s.cfg.Chunk}
+	st, err := peer.Blocks(bctx, wreq)
 	if err != nil {
-		s.drop(peer, fmt.Sprintf("refused the batch it advertised: %v", err))
+		kind := streamDropKind(err)
+		if kind == DropDisconnected {
+			kind = DropLied // it advertised the range, then would not serve it
+		}
+		s.drop(peer, kind, "refused the batch it advertised: %v", err)
 		return nil
 	}
 	defer st.Close()
 	g := st.Grant()
-	if reason := checkGrant(g, req); reason != "" {
-		s.drop(peer, reason)
+	if reason := checkGrant(g, avail, wreq, req); reason != "" {
+		s.drop(peer, DropLied, "%s", reason)
 		return nil
+	}
+	if s.pull != nil && s.pull.low == 0 {
+		s.pull.low = g.To
 	}
 	s.markUsed(peer)
 	s.cfg.Observer.Batch(peer.Name(), g)
 
-	sctx, cancel := context.WithCancel(ctx)
-	defer cancel()
 	chunks := make(chan fetched, pipelineDepth)
-	go func() {
+	commits := make(chan commitJob, pipelineDepth)
+	var lifetime errgroup.Group
+	lifetime.Go(func() error {
 		defer close(chunks)
 		for {
 			blocks, n, err := st.Next()
 			select {
 			case chunks <- fetched{blocks, n, err}:
-			case <-sctx.Done():
-				return
+			case <-bctx.Done():
+				return nil
 			}
 			if err != nil {
-				return
+				return nil
 			}
 		}
-	}()
-	commits := make(chan commitJob, pipelineDepth)
-	commitErr := make(chan error, 1)
-	go func() { commitErr <- s.commitLoop(commits) }()
+	})
+	lifetime.Go(func() error { return s.commitLoop(commits) })
 
 	verr := s.receive(ctx, peer, g, above, floor, chunks, commits)
 	close(commits)
-	cancel()
-	if err := <-commitErr; err != nil {
+	cancel() // stops the downloader, inside Next or waiting to hand over a chunk
+	if err := lifetime.Wait(); err != nil {
 		return err
 	}
 	return verr
@@ -76,23 +88,22 @@ func (s *Syncer) stream(ctx context.Context, peer peerclient.Peer, req request, 
 func (s *Syncer) receive(ctx context.Context, peer peerclient.Peer, g wire.Grant, above, floor *block.Header,
 	chunks <-chan fetched, commits chan<- commitJob) error {
 	pending, carryFrom := s.carry, s.carryFrom
-	s.carry = nil
+	s.carry, s.carryFrom = nil, nil
 	expect := g.From
-	defer func() { s.carryFrom = peer }()
 	for f := range chunks {
 		if errors.Is(f.err, io.EOF) {
 			if expect+1 != g.To {
-				s.drop(peer, fmt.Sprintf("ended the stream at height %d; it granted down to %d", expect+1, g.To))
+				s.drop(peer, DropLied, "ended the stream at height %d; it granted down to %d", expect+1, g.To)
 				return nil
 			}
 			break
 		}
 		if f.err != nil {
-			s.drop(peer, f.err.Error())
+			s.drop(peer, streamDropKind(f.err), "%v", f.err)
 			return nil
 		}
 		if got := f.blocks[0].Height(); got != expect || uint64(len(f.blocks)) > expect-g.To+1 {
-			s.drop(peer, fmt.Sprintf("sent heights %d-%d where %d-%d belong", got, got-uint64(len(f.blocks))+1, expect, g.To))
+			s.drop(peer, DropProtocol, "sent heights %d-%d where %d-%d belong", got, got-uint64(len(f.blocks))+1, expect, g.To)
 			return nil
 		}
 		expect -= uint64(len(f.blocks))
@@ -104,18 +115,26 @@ func (s *Syncer) receive(ctx context.Context, peer peerclient.Peer, g wire.Grant
 			if be.Height > g.From && carryFrom != nil {
 				culprit = carryFrom // the block carried over from the previous batch
 			}
-			s.drop(culprit, "sent an invalid block: "+be.Error())
+			s.drop(culprit, DropBadBlock, "sent an invalid block: %v", be)
 			return nil
 		}
 		if err != nil {
 			return err
 		}
 		if ctx.Err() != nil {
-			s.carry, s.carryTip = pending, above == nil
-			return nil // interrupted: what is verified is queued; run() reports it
+			break // interrupted: what is verified is queued; run() reports it
 		}
 	}
-	s.carry, s.carryTip = pending, above == nil
+	if above == nil && len(pending) > 0 {
+		// The whole batch was one unverified tip. It is never carried to
+		// another peer's batch: the tip is verified with its parent from the
+		// same sender, or not at all.
+		s.drop(peer, DropProtocol, "granted a lone tip (%d) whose parent is not stored: a tip must come with its parent", pending[0].Height())
+		return nil
+	}
+	if len(pending) > 0 {
+		s.carry, s.carryFrom = pending, peer
+	}
 	return nil
 }
 
@@ -143,9 +162,6 @@ func (s *Syncer) verifyAndCommit(ctx context.Context, above *block.Header, pendi
 	}
 	if err != nil {
 		return above, nil, err
-	}
-	if commits == nil {
-		s.carry, s.carryTip = pending, above == nil
 	}
 	return above, pending, nil
 }
@@ -192,13 +208,24 @@ func (s *Syncer) markUsed(p peerclient.Peer) {
 	s.res.PeersUsed = append(s.res.PeersUsed, p.Name())
 }
 
-// checkGrant says what is wrong with a grant for req, or "".
-func checkGrant(g wire.Grant, req request) string {
+// checkGrant says what is wrong with a grant, or "". The grant must be
+// exactly what the peer's own availability answer and our request
+// negotiate (wire.GrantFor): a peer that grants more blocks or larger
+// chunks than that, or other heights, is lying. Only an open-ended request
+// may find the peer's tip higher than it advertised a moment ago.
+func checkGrant(g wire.Grant, avail wire.Availability, wreq wire.Request, req request) string {
+	if wreq.From == 0 && g.From > avail.ServeTo {
+		avail.ServeTo = g.From
+	}
+	want, err := wire.GrantFor(avail, wreq)
 	switch {
-	case req.from != 0 && g.From != req.from:
-		return fmt.Sprintf("granted from height %d, asked for %d", g.From, req.from)
-	case g.From <= req.floor || g.To < req.to || g.To > g.From:
-		return fmt.Sprintf("granted %d-%d for a request of %d-%d", g.From, g.To, req.from, req.to)
+	case err != nil:
+		return fmt.Sprintf("granted %d-%d though its availability cannot serve the request: %v", g.From, g.To, err)
+	case g != want:
+		return fmt.Sprintf("granted %d-%d in chunks of %d (frames of %d bytes); the negotiated grant was %d-%d in chunks of %d (frames of %d bytes)",
+			g.From, g.To, g.Chunk, g.MaxFrameBytes, want.From, want.To, want.Chunk, want.MaxFrameBytes)
+	case g.From <= req.floor:
+		return fmt.Sprintf("granted %d-%d, at or below the stored height %d", g.From, g.To, req.floor)
 	}
 	return ""
 }

@@ -40,7 +40,7 @@ type Observer interface {
 	Target(blocks uint64)                        // how many blocks the run expects to add, as far as known
 	Batch(peer string, g wire.Grant)             // a batch starts
 	Committed(st store.State, blocks, bytes int) // a chunk was committed
-	Dropped(peer, reason string)                 // a peer was dropped for the rest of the run
+	Dropped(peer, kind, reason string)           // a peer was dropped for the rest of the run
 }
 
 // Config wires a Syncer.
@@ -52,13 +52,11 @@ type Config struct {
 	Chunk          int
 	CollectTimeout time.Duration
 	Rand           *rand.Rand // peer choice; nil: seeded from the clock
-	Observer       Observer   // nil: silent
-}
-
-// Dropped is a peer dropped during the run and why.
-type Dropped struct {
-	Peer   string `json:"peer"`
-	Reason string `json:"reason"`
+	// Choose picks one of the candidate peers (sorted by name) and returns
+	// its index; nil picks at random with Rand. Tests inject it to make a
+	// choice deterministic.
+	Choose   func(names []string) int
+	Observer Observer // nil: silent
 }
 
 // Result summarizes a run.
@@ -72,7 +70,10 @@ type Result struct {
 	PeersDropped []Dropped `json:"peers_dropped"`
 }
 
-// Syncer runs the flow against one store.
+// ErrIncomplete means a pull ended before its batch was committed.
+var ErrIncomplete = errors.New("the batch was not completed")
+
+// Syncer runs the flow against one store. A Syncer runs once.
 type Syncer struct {
 	cfg     Config
 	mu      sync.Mutex // guards res and dropped: the committer goroutine updates res
@@ -80,13 +81,22 @@ type Syncer struct {
 	res     Result
 	start   time.Time
 
-	// carry is the lowest block already received and linked to the block
-	// above it, still waiting for its parent's reference time: held over to
-	// the next chunk or batch, never dropped and fetched again. carryTip
-	// means it is the unverified tip of a new run.
+	// carry is the lowest block received so far, linked by hash to the
+	// verified block above it (so its header is authentic) but waiting for
+	// its parent's reference time to check its proof: held over to the next
+	// batch, never dropped and fetched again, unless its sender is dropped.
+	// An unverified tip is never carried (see receive).
 	carry     []*block.Block
-	carryTip  bool
-	carryFrom peerclient.Peer // who sent the carried block, to blame if its proof is bad
+	carryFrom peerclient.Peer
+
+	pull *pullBudget // set by Pull: the one batch it must complete
+}
+
+// pullBudget is what Pull asked for and, once a peer granted it, the
+// lowest height the batch must leave committed.
+type pullBudget struct {
+	from, to uint64 // as given (0: plan like sync / as far as the batch goes)
+	low      uint64 // 0 until the first grant
 }
 
 // New returns a Syncer.
@@ -103,6 +113,10 @@ func New(cfg Config) *Syncer {
 	if cfg.Rand == nil {
 		cfg.Rand = rand.New(rand.NewSource(time.Now().UnixNano()))
 	}
+	if cfg.Choose == nil {
+		r := cfg.Rand
+		cfg.Choose = func(names []string) int { return r.Intn(len(names)) }
+	}
 	if cfg.Observer == nil {
 		cfg.Observer = nopObserver{}
 	}
@@ -114,28 +128,30 @@ type nopObserver struct{}
 func (nopObserver) Target(uint64)                   {}
 func (nopObserver) Batch(string, wire.Grant)        {}
 func (nopObserver) Committed(store.State, int, int) {}
-func (nopObserver) Dropped(string, string)          {}
+func (nopObserver) Dropped(string, string, string)  {}
 
 // Sync runs the flow until the store holds 1..tip with no gap: the gap
 // first, then from the best peer's tip down to Top+1, and so on.
 func (s *Syncer) Sync(ctx context.Context) (Result, error) {
-	return s.run(ctx, func(store.State) bool { return true })
+	return s.run(ctx, func(store.State) (bool, error) { return true, nil })
 }
 
 // CloseGap only closes the gap between InOrder and LastSynced.
 func (s *Syncer) CloseGap(ctx context.Context) (Result, error) {
-	return s.run(ctx, func(st store.State) bool { return st.GapOpen() || len(s.carry) > 0 })
+	return s.run(ctx, func(st store.State) (bool, error) { return st.GapOpen() || len(s.carry) > 0, nil })
 }
 
-// Pull runs one batch. With from == 0 it plans the batch like sync (the gap
-// first); otherwise it asks for from down to to (to 0: as far as granted).
+// Pull runs the same loop as Sync with a budget of one batch: from down to
+// to (from 0: planned like sync, the gap first; to 0: as far as the peer's
+// batch goes). It ends when every block of the granted batch is committed
+// (fetching the lowest one's parent if needed to verify it), and fails
+// with ErrIncomplete (or ErrNoPeer) otherwise.
 func (s *Syncer) Pull(ctx context.Context, from, to uint64) (Result, error) {
 	s.start = time.Now()
 	st, err := s.cfg.Store.State()
 	if err != nil {
 		return s.result(), err
 	}
-	req := s.plan(st)
 	if from != 0 {
 		if st.GapOpen() && from != st.LastSynced-1 {
 			return s.result(), fmt.Errorf("a gap is open (InOrder %d, LastSynced %d): a pull must start at %d", st.InOrder, st.LastSynced, st.LastSynced-1)
@@ -143,25 +159,35 @@ func (s *Syncer) Pull(ctx context.Context, from, to uint64) (Result, error) {
 		if !st.GapOpen() && from <= st.Top {
 			return s.result(), fmt.Errorf("height %d is already stored (Top %d): a pull starts above Top or at the gap", from, st.Top)
 		}
-		// Above Top with no gap, the first block is a new run's top: it has
-		// nothing trusted above it and must pass the tip rule.
-		req.from, req.to, req.tip = from, max(to, req.floor+1), !st.GapOpen()
 	}
-	_, err = s.batch(ctx, st, req)
-	return s.result(), err
+	if to != 0 && from != 0 && to > from {
+		return s.result(), fmt.Errorf("--to %d is above --from %d: a pull runs from a higher height down to a lower one", to, from)
+	}
+	s.pull = &pullBudget{from: from, to: to}
+	return s.run(ctx, func(store.State) (bool, error) {
+		if s.pull.low == 0 {
+			return true, nil
+		}
+		has, err := s.cfg.Store.Has(s.pull.low)
+		return !has, err
+	})
 }
 
 func (s *Syncer) result() Result {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	r := s.res
+	r.PeersUsed = append([]string{}, r.PeersUsed...)
+	r.PeersDropped = append([]Dropped{}, r.PeersDropped...)
 	r.Seconds = time.Since(s.start).Seconds()
 	return r
 }
 
 // run repeats batches while more(state) and there is something to fetch.
-func (s *Syncer) run(ctx context.Context, more func(store.State) bool) (Result, error) {
-	s.start = time.Now()
+func (s *Syncer) run(ctx context.Context, more func(store.State) (bool, error)) (Result, error) {
+	if s.start.IsZero() {
+		s.start = time.Now()
+	}
 	for {
 		if err := ctx.Err(); err != nil {
 			return s.result(), fmt.Errorf("interrupted; the store is consistent and the next run resumes: %w", err)
@@ -170,12 +196,18 @@ func (s *Syncer) run(ctx context.Context, more func(store.State) bool) (Result, 
 		if err != nil {
 			return s.result(), err
 		}
-		if !more(st) {
-			return s.result(), nil
+		if ok, err := more(st); err != nil || !ok {
+			return s.result(), err
 		}
 		done, err := s.batch(ctx, st, s.plan(st))
-		if err != nil || done {
+		if err != nil {
 			return s.result(), err
+		}
+		if done {
+			if s.pull != nil {
+				return s.result(), fmt.Errorf("%w: no peer has blocks this store is missing", ErrIncomplete)
+			}
+			return s.result(), nil
 		}
 	}
 }
@@ -190,7 +222,8 @@ type request struct {
 
 // plan decides the next batch from the indices (REFERENCE.md): while a gap
 // is open, LastSynced-1 down to max(InOrder+1, LastSynced-batch); with no
-// gap, open-ended from the peer's tip down to Top+1.
+// gap, open-ended from the peer's tip down to Top+1. A pull narrows it to
+// its budget.
 func (s *Syncer) plan(st store.State) request {
 	floor := st.Top
 	if st.GapOpen() {
@@ -201,16 +234,34 @@ func (s *Syncer) plan(st store.State) request {
 	case len(s.carry) > 0:
 		low := s.carry[len(s.carry)-1].Height()
 		if low == floor+1 {
-			return request{floor: floor, tip: s.carryTip}
+			return request{floor: floor}
 		}
-		r.from, r.tip = low-1, s.carryTip
+		r.from = low - 1
+	case s.pull != nil && s.pull.low == 0 && s.pull.from != 0:
+		r.from, r.tip = s.pull.from, !st.GapOpen()
 	case st.GapOpen():
 		r.from = st.LastSynced - 1
 	default:
 		r.to, r.tip = st.Top+1, true
-		return r
 	}
-	r.to = max(floor+1, r.from-min(r.from, s.cfg.Batch)+1)
+	if r.from != 0 {
+		r.to = max(floor+1, r.from-min(r.from, s.cfg.Batch)+1)
+	}
+	if p := s.pull; p != nil {
+		switch {
+		case p.low != 0:
+			// Only the lowest block's parent is still needed, to verify it.
+			r.to = max(r.to, p.low-1)
+		case p.to != 0:
+			r.to = max(r.to, p.to)
+		}
+		if r.from != 0 {
+			r.to = min(r.to, r.from)
+		}
+		if r.tip && r.from != 0 && r.to == r.from && r.to > floor+1 {
+			r.to-- // a tip is verified with its parent, so ask for both
+		}
+	}
 	return r
 }
 
@@ -236,13 +287,14 @@ func (s *Syncer) batch(ctx context.Context, st store.State, req request) (bool, 
 	if !req.fetch {
 		// The carried block's parent is stored: finish it without a peer.
 		carry, from := s.carry, s.carryFrom
-		_, _, err := s.verifyAndCommit(ctx, above, carry, floor, nil, 0)
+		s.carry = nil
+		_, pending, err := s.verifyAndCommit(ctx, above, carry, floor, nil, 0)
 		var be *verify.BlockError
 		if errors.As(err, &be) {
-			s.drop(from, "sent an invalid block: "+be.Error())
+			s.drop(from, DropBadBlock, "sent an invalid block: %v", be)
 			return false, nil
 		}
-		if err == nil && len(s.carry) == len(carry) {
+		if err == nil && len(pending) > 0 {
 			return false, fmt.Errorf("block %d could not be verified on top of stored block %d", carry[len(carry)-1].Height(), req.floor)
 		}
 		return false, err
@@ -252,5 +304,5 @@ func (s *Syncer) batch(ctx context.Context, st store.State, req request) (bool, 
 		return peer == nil && err == nil, err
 	}
 	s.cfg.Observer.Target(max(avail.ServeTo, st.Top) - st.Blocks())
-	return false, s.stream(ctx, peer, req, above, floor)
+	return false, s.stream(ctx, peer, avail, req, above, floor)
 }

@@ -252,10 +252,10 @@ func TestStallingAndLyingPeersAreDropped(t *testing.T) {
 	if time.Since(start) > 5*time.Second {
 		t.Fatalf("dropping the staller took %v", time.Since(start))
 	}
-	// The liar's blocks are real, so it may fill the store, but it is caught
-	// asking for heights it claimed and does not have.
+	// The liar's blocks are real, but its grant does not match what it advertised.
 	res, err = f.syncer(t, f.emptyStore(t), 1, f.serve(t, nil, lie)).Sync(context.Background())
-	if !errors.Is(err, syncer.ErrNoPeer) || len(res.PeersDropped) != 1 || !strings.Contains(res.PeersDropped[0].Reason, "nothing at or above height 501") {
+	if !errors.Is(err, syncer.ErrNoPeer) || len(res.PeersDropped) != 1 || res.PeersDropped[0].Kind != syncer.DropLied ||
+		!strings.Contains(res.PeersDropped[0].Reason, "the negotiated grant was 9000-8701") {
 		t.Fatalf("liar: %v %+v", err, res)
 	}
 	// Beside an honest peer, the job gets done whoever is chosen first.
@@ -313,7 +313,7 @@ type cancelAfter struct {
 
 func (c *cancelAfter) Target(uint64)                   {}
 func (c *cancelAfter) Batch(string, wire.Grant)        {}
-func (c *cancelAfter) Dropped(string, string)          {}
+func (c *cancelAfter) Dropped(string, string, string)  {}
 func (c *cancelAfter) Committed(store.State, int, int) { c.once.Do(c.cancel) }
 
 func TestInterruptedRunResumes(t *testing.T) {
@@ -353,11 +353,12 @@ func TestPullOneBatch(t *testing.T) {
 		t.Fatal(err)
 	}
 	st, _ := s.State()
-	// From the tip, one batch of 300; the lowest received block waits for its parent.
-	if st.Top != 1000 || st.LastSynced != 702 || res.Blocks != 299 {
+	// From the tip, one whole batch of 300: the lowest block is verified
+	// with its parent, fetched for that and not stored.
+	if st.Top != 1000 || st.LastSynced != 701 || res.Blocks != 300 {
 		t.Fatalf("state %+v result %+v", st, res)
 	}
-	if _, err := f.syncer(t, s, 1, peer).Pull(context.Background(), 500, 0); err == nil || !strings.Contains(err.Error(), "must start at "+strconv.Itoa(701)) {
+	if _, err := f.syncer(t, s, 1, peer).Pull(context.Background(), 500, 0); err == nil || !strings.Contains(err.Error(), "must start at "+strconv.Itoa(700)) {
 		t.Fatalf("pull inside a gap from the wrong height: %v", err)
 	}
 }
@@ -435,7 +436,7 @@ func TestPullAboveTopUsesTheTipRule(t *testing.T) {
 	v.Now = func() time.Time { return time.Now().Add(48 * time.Hour) }
 	sy := syncer.New(syncer.Config{Store: s, Verifier: v, Peers: []peerclient.Peer{peer}, Batch: 300, Chunk: 40})
 	res, err := sy.Pull(context.Background(), 450, 302)
-	if err != nil || res.Blocks != 0 || len(res.PeersDropped) != 1 || !strings.Contains(res.PeersDropped[0].Reason, "past the 12h0m0s honesty grace") {
+	if !errors.Is(err, syncer.ErrNoPeer) || res.Blocks != 0 || res.PeersDropped[0].Kind != syncer.DropBadBlock || len(res.PeersDropped) != 1 || !strings.Contains(res.PeersDropped[0].Reason, "past the 12h0m0s honesty grace") {
 		t.Fatalf("stale pull: %v %+v", err, res)
 	}
 	if st, _ := s.State(); st.Top != 301 {

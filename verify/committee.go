@@ -6,6 +6,7 @@ package verify
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"math/big"
 
@@ -86,6 +87,11 @@ func (c *Committee) Share(weight *big.Int) float64 {
 	f, _ := new(big.Rat).SetFrac(new(big.Int).Mul(weight, big.NewInt(100)), c.total).Float64()
 	return f
 }
+
+// ErrNoCommittee means a source has no committee for a reference time: before
+// its first committee event or past what it knows. When the reference time
+// came from an unverified block, the block (and its sender) is at fault.
+var ErrNoCommittee = errors.New("no committee for this reference time")
 
 // Source answers which committee was in charge at a reference time.
 type Source interface {

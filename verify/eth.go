@@ -108,11 +108,11 @@ func (s *EthSource) CommitteeAt(ctx context.Context, t uint32) (*Committee, erro
 		}
 	}
 	if uint64(t) > s.headTime {
-		return nil, fmt.Errorf("reference time %d is after the Ethereum head's time %d (block %d)", t, s.headTime, s.indexedTo)
+		return nil, fmt.Errorf("%w: reference time %d is after the Ethereum head's time %d (block %d)", ErrNoCommittee, t, s.headTime, s.indexedTo)
 	}
 	i := sort.Search(len(s.changes), func(i int) bool { return s.changes[i].time > uint64(t) })
 	if i == 0 {
-		return nil, fmt.Errorf("no committee at reference time %d: no committee event at or before it", t)
+		return nil, fmt.Errorf("%w: no committee event at or before reference time %d", ErrNoCommittee, t)
 	}
 	return s.committeeAt(ctx, s.changes[i-1])
 }

@@ -172,11 +172,11 @@ func NewDocSource(doc *ManagementDoc, chainID uint32) (*DocSource, error) {
 // CommitteeAt is the last committee event at or before t.
 func (s *DocSource) CommitteeAt(_ context.Context, t uint32) (*Committee, error) {
 	if s.end != 0 && t > s.end {
-		return nil, fmt.Errorf("reference time %d is past the management document's end %d: fetch a newer document", t, s.end)
+		return nil, fmt.Errorf("%w: reference time %d is past the management document's end %d (fetch a newer document if the block is honest)", ErrNoCommittee, t, s.end)
 	}
 	i := sort.Search(len(s.events), func(i int) bool { return s.events[i].RefTime > t })
 	if i == 0 {
-		return nil, fmt.Errorf("reference time %d is before the first committee event (%d)", t, s.events[0].RefTime)
+		return nil, fmt.Errorf("%w: reference time %d is before the first committee event (%d)", ErrNoCommittee, t, s.events[0].RefTime)
 	}
 	return s.events[i-1], nil
 }

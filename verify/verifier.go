@@ -72,13 +72,18 @@ func (v *Verifier) VerifyDescending(ctx context.Context, seg Segment) (int, erro
 
 	// Block i's committee is named by its parent's reference time: the next
 	// block in the segment, the caller's Below, or the genesis reference time.
+	// Committees are looked up block by block, so a block whose reference
+	// time names no committee stops the segment there: the blocks above it
+	// are still checked and kept.
 	var jobs []proofJob
+	var planErr error
 	for i := 0; i < linked; i++ {
 		b := bs[i]
 		var parent *block.Header
+		fromPeer := false
 		switch {
 		case i+1 < linked:
-			parent = &bs[i+1].Header
+			parent, fromPeer = &bs[i+1].Header, true
 		case i+1 < len(bs):
 			// bs[i+1] failed its link, so its reference time is not authenticated.
 		case seg.Below != nil:
@@ -87,14 +92,18 @@ func (v *Verifier) VerifyDescending(ctx context.Context, seg Segment) (int, erro
 		if parent == nil && b.Height() != 1 {
 			break
 		}
-		job, err := v.planProof(ctx, seg, i, b, parent)
+		job, err := v.planProof(ctx, seg, i, b, parent, fromPeer)
 		if err != nil {
-			return 0, err
+			planErr = err
+			break
 		}
 		jobs = append(jobs, job)
 	}
 	if n, err := v.runProofs(jobs, hashes); err != nil {
 		return n, err
+	}
+	if planErr != nil {
+		return len(jobs), planErr
 	}
 	return len(jobs), linkErr
 }
@@ -142,12 +151,25 @@ type proofJob struct {
 	where string // context for the error: which rule was applied
 }
 
-func (v *Verifier) planProof(ctx context.Context, seg Segment, i int, b *block.Block, parent *block.Header) (proofJob, error) {
+// planProof picks the rule block i must pass. fromPeer says the parent
+// header came with the block from an untrusted sender, so a reference time
+// that names no committee is the block's fault, not the source's.
+func (v *Verifier) planProof(ctx context.Context, seg Segment, i int, b *block.Block, parent *block.Header, fromPeer bool) (proofJob, error) {
 	prevRef, err := v.parentRefTime(ctx, b, parent)
 	if err != nil {
 		return proofJob{}, err
 	}
 	isTip := i == 0 && seg.Above == nil && seg.Tip
+	lookup := func() (*Committee, error) {
+		c, err := v.Source.CommitteeAt(ctx, prevRef)
+		if err == nil {
+			return c, nil
+		}
+		if errors.Is(err, ErrNoCommittee) && (fromPeer || isTip) {
+			return nil, invalid(b.Height(), "its parent's reference time %d names no committee: %v", prevRef, err)
+		}
+		return nil, fmt.Errorf("committee for block %d (parent ref time %d): %w", b.Height(), prevRef, err)
+	}
 	if isTip {
 		age := v.now().Sub(time.Unix(int64(prevRef), 0))
 		if age > v.grace() {
@@ -155,14 +177,23 @@ func (v *Verifier) planProof(ctx context.Context, seg Segment, i int, b *block.B
 			if err != nil {
 				return proofJob{}, fmt.Errorf("current committee: %w", err)
 			}
-			return proofJob{index: i, b: b, rule: honestRule(cur), where: fmt.Sprintf(
+			// The tip's own committee may sign too (it need not be current),
+			// but only current members' weight counts.
+			signing, err := lookup()
+			var be *BlockError
+			if errors.As(err, &be) {
+				signing = nil
+			} else if err != nil {
+				return proofJob{}, err
+			}
+			return proofJob{index: i, b: b, rule: honestRule(cur, signing), where: fmt.Sprintf(
 				"tip: parent ref time %d is %s old, past the %s honesty grace, so honest stake of the current committee must sign",
 				prevRef, age.Round(time.Second), v.grace())}, nil
 		}
 	}
-	c, err := v.Source.CommitteeAt(ctx, prevRef)
+	c, err := lookup()
 	if err != nil {
-		return proofJob{}, fmt.Errorf("committee for block %d (parent ref time %d): %w", b.Height(), prevRef, err)
+		return proofJob{}, err
 	}
 	where := ""
 	if isTip {
