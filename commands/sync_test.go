@@ -4,32 +4,48 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"io"
 	"net"
-	"net/http"
 	"path/filepath"
+	"regexp"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
 	"github.com/vcsync/vcsync/syncer"
 )
 
-// startServe runs `vcsync serve` on a free 127.0.0.1 port until the test ends.
+// lockedBuffer is a bytes.Buffer safe to read while a command writes it.
+type lockedBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *lockedBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *lockedBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
+}
+
+// startServe runs `vcsync serve` on port 0 of 127.0.0.1 until the test
+// ends and returns the URL it logged: the kernel picks the port, so no
+// other test can take it in between.
 func startServe(t *testing.T, db string) string {
 	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr := ln.Addr().String()
-	ln.Close()
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
+	logs := &lockedBuffer{}
 	go func() {
 		app := NewApp()
-		var out, errb bytes.Buffer
-		app.Writer, app.ErrWriter = &out, &errb
-		done <- app.RunContext(ctx, []string{"vcsync", "serve", "--store", db, "--listen", addr})
+		app.Writer, app.ErrWriter = io.Discard, logs
+		done <- app.RunContext(ctx, []string{"vcsync", "serve", "--store", db, "--listen", "127.0.0.1:0"})
 	}()
 	t.Cleanup(func() {
 		cancel()
@@ -42,15 +58,18 @@ func startServe(t *testing.T, db string) string {
 			t.Error("serve did not shut down")
 		}
 	})
-	url := "http://" + addr
-	for i := 0; i < 100; i++ {
-		if resp, err := http.Get(url + "/v1/availability"); err == nil {
-			resp.Body.Close()
-			return url
+	addr := regexp.MustCompile(`on (http://127\.0\.0\.1:\d+)`)
+	for i := 0; i < 500; i++ {
+		if m := addr.FindStringSubmatch(logs.String()); m != nil {
+			return m[1]
 		}
-		time.Sleep(20 * time.Millisecond)
+		select {
+		case err := <-done:
+			t.Fatalf("serve ended before listening: %v\n%s", err, logs.String())
+		case <-time.After(10 * time.Millisecond):
+		}
 	}
-	t.Fatal("serve did not start")
+	t.Fatalf("serve did not start:\n%s", logs.String())
 	return ""
 }
 
@@ -124,9 +143,25 @@ func TestCloseGapsAndPullFromFilePeer(t *testing.T) {
 func TestSyncWithoutUsefulPeerExits1(t *testing.T) {
 	src := genStore(t, "50", "")
 	mgmt := filepath.Join(src, "management.json")
-	ln, _ := net.Listen("tcp", "127.0.0.1:0")
+	// A listener that hangs up on every connection: held for the whole
+	// test, so no other test can take its port.
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	hangups := make(chan struct{})
+	go func() {
+		defer close(hangups)
+		for {
+			conn, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			conn.Close()
+		}
+	}()
+	t.Cleanup(func() { ln.Close(); <-hangups })
 	dead := "http://" + ln.Addr().String()
-	ln.Close()
 	node := filepath.Join(t.TempDir(), "node.db")
 	_, errs, code := run(t, "sync", "--store", node, "--chain-id", "42", "--network-type", "2", "--management", mgmt, "--peer", dead)
 	if code != ExitFailed || !strings.Contains(errs, "no peer can help") || !strings.Contains(errs, "unreachable") {

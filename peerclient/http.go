@@ -43,7 +43,12 @@ func NewHTTP(base string, opts Options) *HTTPPeer {
 	if opts.ChunkTimeout <= 0 {
 		opts.ChunkTimeout = DefaultChunkTimeout
 	}
+	transport := http.DefaultTransport.(*http.Transport).Clone()
+	// The protocol never compresses: a gzip body is refused as garbage
+	// rather than inflated (a bomb would be bounded anyway, but costs CPU).
+	transport.DisableCompression = true
 	return &HTTPPeer{base: base, opts: opts, client: &http.Client{
+		Transport: transport,
 		// A redirect could point the client at a host the operator never
 		// listed, or at an internal URL: refuse it and blame the peer.
 		CheckRedirect: func(req *http.Request, _ []*http.Request) error {

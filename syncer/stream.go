@@ -102,9 +102,15 @@ func (s *Syncer) receive(ctx context.Context, peer peerclient.Peer, g wire.Grant
 			s.drop(peer, streamDropKind(f.err), "%v", f.err)
 			return nil
 		}
-		if got := f.blocks[0].Height(); got != expect || uint64(len(f.blocks)) > expect-g.To+1 {
-			s.drop(peer, DropProtocol, "sent heights %d-%d where %d-%d belong", got, got-uint64(len(f.blocks))+1, expect, g.To)
+		if uint64(len(f.blocks)) > expect-g.To+1 {
+			s.drop(peer, DropProtocol, "sent %d blocks where %d-%d belong", len(f.blocks), expect, g.To)
 			return nil
+		}
+		for i, b := range f.blocks {
+			if want := expect - uint64(i); b.Height() != want {
+				s.drop(peer, DropProtocol, "sent height %d where %d belongs", b.Height(), want)
+				return nil
+			}
 		}
 		expect -= uint64(len(f.blocks))
 		pending = append(pending, f.blocks...)

@@ -225,6 +225,22 @@ func TestStaleTip(t *testing.T) {
 	mustInvalid(t, err, 100, "signed weight 0 is 0.0% of the committee")
 	mustInvalid(t, err, 100, "honest stake needs 10 (33.3%)")
 
+	// Every signature of a stale tip is checked: one that belongs to neither
+	// the current committee nor the tip's own is refused, and a proof longer
+	// than both committees together is refused before any recovery.
+	v.Source = fixedSource{at: net.Committee(100), current: net.Committee(100)}
+	tip := *chain[99]
+	tip.Proof = append([][]byte(nil), tip.Proof...)
+	tip.Sign(net.OutsiderKey())
+	_, err = v.VerifyDescending(ctx, verify.Segment{Tip: true, Blocks: []*block.Block{&tip, chain[98]}})
+	mustInvalid(t, err, 100, "not a member")
+	tip.Proof = nil
+	for i := 0; i < 9; i++ {
+		tip.Proof = append(tip.Proof, chain[99].Proof[0])
+	}
+	_, err = v.VerifyDescending(ctx, verify.Segment{Tip: true, Blocks: []*block.Block{&tip, chain[98]}})
+	mustInvalid(t, err, 100, "can give at most 4")
+
 	// With a fixed clock 13h back the same tip is within the grace again.
 	v.Now = func() time.Time { return time.Unix(int64(stale), 0) }
 	if _, err := v.VerifyDescending(ctx, seg); err != nil {
