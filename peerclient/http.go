@@ -2,7 +2,6 @@ package peerclient
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -73,11 +72,7 @@ func (p *HTTPPeer) Availability(ctx context.Context) (wire.Availability, error) 
 	if resp.StatusCode != http.StatusOK {
 		return a, fmt.Errorf("availability: HTTP %s", resp.Status)
 	}
-	dec := json.NewDecoder(io.LimitReader(resp.Body, wire.MaxAvailabilityBytes))
-	if err := dec.Decode(&a); err != nil {
-		return a, fmt.Errorf("%w: availability answer: %v", wire.ErrProtocol, err)
-	}
-	return a, nil
+	return wire.DecodeAvailability(resp.Body)
 }
 
 func (p *HTTPPeer) Blocks(ctx context.Context, r wire.Request) (Stream, error) {

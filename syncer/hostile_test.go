@@ -266,7 +266,7 @@ func hostileCases(t *testing.T) []hostileCase {
 			mw: wireMW(wire.PathAvailability, func(w http.ResponseWriter, r *http.Request, next http.Handler) {
 				w.Write([]byte(`{"network_type":2,"chain_id":42,"in_order":9000,"top":9000,"serve_from":1,"serve_to":9000,"max_batch":1000,"max_chunk":100,"max_frame_bytes":16777216}`))
 			})},
-		{name: "impossible availability", kind: syncer.DropLied, reason: "impossible range",
+		{name: "impossible availability", kind: syncer.DropProtocol, reason: "impossible range",
 			mw: wireMW(wire.PathAvailability, func(w http.ResponseWriter, r *http.Request, next http.Handler) {
 				w.Write([]byte(`{"network_type":2,"chain_id":42,"in_order":9000,"top":9000,"serve_from":700,"serve_to":600,"max_batch":1000,"max_chunk":100,"max_frame_bytes":16777216}`))
 			})},

@@ -57,7 +57,11 @@ collect:
 		case a := <-answers:
 			switch {
 			case a.err != nil:
-				s.drop(a.peer, availDropKind(a.err), "unreachable: %v", a.err)
+				if kind := availDropKind(a.err); kind == DropProtocol {
+					s.drop(a.peer, kind, "%v", a.err)
+				} else {
+					s.drop(a.peer, kind, "unreachable: %v", a.err)
+				}
 			case a.avail.Identity() != id:
 				s.drop(a.peer, DropWrongChain, "serves %s, the store holds %s", a.avail.Identity(), id)
 			case a.avail.ServeFrom > a.avail.ServeTo || (a.avail.ServeTo > 0 && a.avail.ServeFrom == 0):

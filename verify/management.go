@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"math/big"
@@ -110,10 +111,27 @@ func ReadManagementDoc(ctx context.Context, location string, allowURL bool) (*Ma
 		defer f.Close()
 		r = f
 	}
-	var doc ManagementDoc
-	dec := json.NewDecoder(io.LimitReader(r, maxDocBytes))
-	if err := dec.Decode(&doc); err != nil {
+	doc, err := ParseManagementDoc(r)
+	if err != nil {
 		return nil, fmt.Errorf("parse management document %s: %w", location, err)
+	}
+	return doc, nil
+}
+
+// ParseManagementDoc decodes one JSON document of at most maxDocBytes, with
+// nothing after it.
+func ParseManagementDoc(r io.Reader) (*ManagementDoc, error) {
+	var doc ManagementDoc
+	lr := &io.LimitedReader{R: r, N: maxDocBytes + 1}
+	dec := json.NewDecoder(lr)
+	if err := dec.Decode(&doc); err != nil {
+		if lr.N <= 0 {
+			return nil, fmt.Errorf("document is over the %d-byte limit", maxDocBytes)
+		}
+		return nil, err
+	}
+	if _, err := dec.Token(); err != io.EOF {
+		return nil, errors.New("trailing data after the JSON document")
 	}
 	return &doc, nil
 }

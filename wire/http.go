@@ -1,7 +1,9 @@
 package wire
 
 import (
+	"encoding/json"
 	"fmt"
+	"io"
 	"net/http"
 	"strconv"
 )
@@ -52,4 +54,25 @@ func ParseGrant(h http.Header) (Grant, error) {
 		err = fmt.Errorf("%w: grant %d-%d chunk %d frame %d is not valid", ErrProtocol, g.From, g.To, g.Chunk, g.MaxFrameBytes)
 	}
 	return g, err
+}
+
+// DecodeAvailability reads one availability answer of at most
+// MaxAvailabilityBytes, with nothing after it.
+func DecodeAvailability(r io.Reader) (Availability, error) {
+	var a Availability
+	dec := json.NewDecoder(io.LimitReader(r, MaxAvailabilityBytes))
+	if err := dec.Decode(&a); err != nil {
+		return a, fmt.Errorf("%w: availability answer: %v", ErrProtocol, err)
+	}
+	if _, err := dec.Token(); err != io.EOF {
+		return a, fmt.Errorf("%w: availability answer: trailing data after the JSON object", ErrProtocol)
+	}
+	if a.ServeFrom > a.ServeTo || (a.ServeTo > 0 && a.ServeFrom == 0) {
+		return a, fmt.Errorf("%w: availability answer: impossible range %d-%d", ErrProtocol, a.ServeFrom, a.ServeTo)
+	}
+	if a.ServeTo > 0 && (a.MaxBatch == 0 || a.MaxChunk <= 0 || a.MaxChunk > MaxChunkLimit || a.MaxFrameBytes <= 0) {
+		return a, fmt.Errorf("%w: availability answer: batch %d, chunk %d, frame %d bytes are not valid limits",
+			ErrProtocol, a.MaxBatch, a.MaxChunk, a.MaxFrameBytes)
+	}
+	return a, nil
 }
