@@ -3,6 +3,7 @@ package store
 import (
 	"bytes"
 	"encoding/binary"
+	"errors"
 	"fmt"
 
 	"github.com/ethereum/go-ethereum/common"
@@ -27,72 +28,221 @@ func (e *CheckError) Error() string {
 
 func (e *CheckError) Is(target error) bool { return target == ErrInconsistent }
 
-func bad(h uint64, format string, args ...any) error {
-	return &CheckError{Height: h, Problem: fmt.Sprintf(format, args...)}
+// Kinds of problem the check reports.
+const (
+	ProblemFile        = "file"        // a bbolt meta or page problem
+	ProblemDamaged     = "damaged"     // reading made bbolt panic or fault
+	ProblemIndices     = "indices"     // InOrder, LastSynced and Top break the rule
+	ProblemMissing     = "missing"     // the indices say a block is stored; it is not
+	ProblemOutside     = "outside"     // a block is stored where the indices say none is
+	ProblemUndecodable = "undecodable" // the stored bytes are not a valid block
+	ProblemHeight      = "height"      // the block says another height than its key
+	ProblemChain       = "chain"       // the block is for another chain
+	ProblemHashIndex   = "hash_index"  // the hash index entry does not match the block
+	ProblemLink        = "link"        // the block does not link to its stored parent
+)
+
+// Problem is one thing wrong with a store.
+type Problem struct {
+	Height uint64 `json:"height"` // 0 when not tied to a block
+	Kind   string `json:"kind"`
+	Detail string `json:"detail"`
 }
 
-// Check walks every stored block: it must decode, belong to this chain, sit
-// at its key's height, match the hash index and link to its stored parent;
-// and the set of stored heights must be exactly what the indices say.
-// progress, if set, is called after each block.
-func (s *Store) Check(progress func(done uint64)) error {
-	return s.db.View(func(tx *bolt.Tx) error {
-		st := readState(tx.Bucket(bucketMeta))
-		if err := checkIndices(st); err != nil {
-			return err
+// CheckReport is everything the check found.
+type CheckReport struct {
+	Blocks    uint64    `json:"blocks"` // blocks read
+	Problems  []Problem `json:"problems"`
+	Truncated bool      `json:"truncated,omitempty"` // more problems than the limit
+}
+
+// OK reports whether nothing was found.
+func (r CheckReport) OK() bool { return len(r.Problems) == 0 }
+
+type problems struct {
+	r   *CheckReport
+	max int
+}
+
+var errEnough = errors.New("enough problems")
+
+func (p problems) add(h uint64, kind, format string, args ...any) error {
+	if len(p.r.Problems) >= p.max {
+		p.r.Truncated = true
+		return errEnough
+	}
+	p.r.Problems = append(p.r.Problems, Problem{Height: h, Kind: kind, Detail: fmt.Sprintf(format, args...)})
+	return nil
+}
+
+// CheckAll reports every problem, up to max (<= 0: 100): the bbolt file's
+// meta pages; then a walk of every stored block (it must decode, belong to
+// this chain, sit at its key's height, match the hash index and link to its
+// stored parent, and the stored heights must be exactly what the indices
+// say); then, if the walk read every page without damage, bbolt's own page
+// check (tx.Check, as `bbolt check` runs it). progress, if set, is called
+// with the number of blocks read.
+func (s *Store) CheckAll(max int, progress func(done uint64)) (CheckReport, error) {
+	if max <= 0 {
+		max = 100
+	}
+	r := CheckReport{Problems: []Problem{}}
+	p := problems{&r, max}
+	fh, err := CheckFile(s.path)
+	if err != nil && !errors.Is(err, ErrDamaged) {
+		return r, err
+	}
+	if err != nil {
+		p.add(0, ProblemFile, "%v", err)
+		return r, nil
+	}
+	for _, mp := range fh.MetaProblems {
+		if p.add(0, ProblemFile, "%s (bbolt opened the other meta page: the last commit may be lost)", mp) != nil {
+			return r, nil
 		}
-		hashes := tx.Bucket(bucketHashes)
-		if n, want := uint64(hashes.Stats().KeyN), st.Blocks(); n != want {
-			return bad(0, "hash index holds %d entries, indices account for %d blocks", n, want)
-		}
-		expect := expectedHeights(st)
-		var (
-			done     uint64
-			prevH    uint64
-			prevHash common.Hash
-		)
-		c := tx.Bucket(bucketBlocks).Cursor()
-		for k, v := c.First(); k != nil; k, v = c.Next() {
-			if len(k) != 8 {
-				return bad(0, "block key %x is not an 8-byte height", k)
-			}
-			h := binary.BigEndian.Uint64(k)
-			want, ok := expect()
-			if !ok || h != want {
-				if ok && h > want {
-					return bad(want, "block is missing (indices InOrder %d, LastSynced %d, Top %d)", st.InOrder, st.LastSynced, st.Top)
+	}
+	var near uint64
+	err = s.guard(func() uint64 { return near }, func() error {
+		return s.db.View(func(tx *bolt.Tx) error { return s.walk(tx, p, &near, progress) })
+	})
+	var de *DamageError
+	switch {
+	case errors.As(err, &de):
+		p.add(de.Height, ProblemDamaged, "%s; the walk stopped here", de.Detail)
+		return r, nil
+	case errors.Is(err, errEnough):
+		return r, nil
+	case err != nil:
+		return r, err
+	}
+	err = s.db.View(func(tx *bolt.Tx) error {
+		for perr := range tx.Check() {
+			if p.add(0, ProblemFile, "bbolt page check: %v", perr) != nil {
+				for range tx.Check() {
 				}
-				return bad(h, "block is stored outside the indices (InOrder %d, LastSynced %d, Top %d)", st.InOrder, st.LastSynced, st.Top)
+				return nil
 			}
-			b, err := block.Decode(v, s.maxBlock)
-			if err != nil {
-				return bad(h, "%v", err)
-			}
-			if b.Height() != h {
-				return bad(h, "block says height %d", b.Height())
-			}
-			if b.Header.VirtualChainID != s.id.ChainID || b.Header.NetworkType != s.id.NetworkType {
-				return bad(h, "block is for chain %d network %d, store holds %s", b.Header.VirtualChainID, b.Header.NetworkType, s.id)
-			}
-			hash := b.Hash()
-			idx := hashes.Get(k)
-			if len(idx) != 64 || !bytes.Equal(idx[:32], hash[:]) || !bytes.Equal(idx[32:], b.Header.PrevHash[:]) {
-				return bad(h, "hash index entry does not match the block")
-			}
-			if prevH != 0 && prevH == h-1 && b.Header.PrevHash != prevHash {
-				return bad(h, "parent hash %s does not link to block %d (%s)", b.Header.PrevHash.Hex(), prevH, prevHash.Hex())
-			}
-			prevH, prevHash = h, hash
-			done++
-			if progress != nil {
-				progress(done)
-			}
-		}
-		if want, ok := expect(); ok {
-			return bad(want, "block is missing (indices InOrder %d, LastSynced %d, Top %d)", st.InOrder, st.LastSynced, st.Top)
 		}
 		return nil
 	})
+	return r, err
+}
+
+// Check runs CheckAll and returns its first problem as an error (a
+// *CheckError), or nil.
+func (s *Store) Check(progress func(done uint64)) error {
+	r, err := s.CheckAll(1, progress)
+	if err != nil {
+		return err
+	}
+	if len(r.Problems) > 0 {
+		pr := r.Problems[0]
+		return &CheckError{Height: pr.Height, Problem: pr.Kind + ": " + pr.Detail}
+	}
+	return nil
+}
+
+func (s *Store) walk(tx *bolt.Tx, p problems, near *uint64, progress func(uint64)) error {
+	meta, blocks, hashes := tx.Bucket(bucketMeta), tx.Bucket(bucketBlocks), tx.Bucket(bucketHashes)
+	if meta == nil || blocks == nil || hashes == nil {
+		return p.add(0, ProblemFile, "a bucket is missing (meta, blocks or hashes)")
+	}
+	st := readState(meta)
+	if err := checkIndices(st); err != nil {
+		if err := p.add(0, ProblemIndices, "%s", err.(*CheckError).Problem); err != nil {
+			return err
+		}
+	}
+	expect := expectedHeights(st)
+	where := fmt.Sprintf("indices InOrder %d, LastSynced %d, Top %d", st.InOrder, st.LastSynced, st.Top)
+	var (
+		prevH    uint64
+		prevHash common.Hash
+	)
+	next, more := expect()
+	c := blocks.Cursor()
+	for k, v := c.First(); k != nil; k, v = c.Next() {
+		if len(k) != 8 {
+			if err := p.add(0, ProblemOutside, "block key %x is not an 8-byte height", k); err != nil {
+				return err
+			}
+			continue
+		}
+		h := binary.BigEndian.Uint64(k)
+		*near = h
+		for more && next < h {
+			if err := p.add(next, ProblemMissing, "block is missing (%s)", where); err != nil {
+				return err
+			}
+			next, more = expect()
+		}
+		if !more || next != h {
+			if err := p.add(h, ProblemOutside, "block is stored outside the indices (%s)", where); err != nil {
+				return err
+			}
+			continue
+		}
+		next, more = expect()
+		hash, ok, err := s.checkBlock(p, hashes, h, k, v)
+		if err != nil {
+			return err
+		}
+		p.r.Blocks++
+		if progress != nil {
+			progress(p.r.Blocks)
+		}
+		if !ok {
+			prevH = 0
+			continue
+		}
+		if prevH != 0 && prevH == h-1 {
+			if parent := hashes.Get(k); len(parent) == 64 && !bytes.Equal(parent[32:], prevHash[:]) {
+				if err := p.add(h, ProblemLink, "parent hash %x does not link to block %d (%s)", parent[32:], prevH, prevHash.Hex()); err != nil {
+					return err
+				}
+			}
+		}
+		prevH, prevHash = h, hash
+	}
+	for ; more; next, more = expect() {
+		if err := p.add(next, ProblemMissing, "block is missing (%s)", where); err != nil {
+			return err
+		}
+	}
+	// Hash index entries with no block behind them.
+	hc := hashes.Cursor()
+	for k, _ := hc.First(); k != nil; k, _ = hc.Next() {
+		if blocks.Get(k) == nil {
+			h := uint64(0)
+			if len(k) == 8 {
+				h = binary.BigEndian.Uint64(k)
+			}
+			if err := p.add(h, ProblemHashIndex, "hash index entry with no block"); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// checkBlock checks one stored block and returns its hash and whether it is sound.
+func (s *Store) checkBlock(p problems, hashes *bolt.Bucket, h uint64, k, v []byte) (common.Hash, bool, error) {
+	b, err := block.Decode(v, s.maxBlock)
+	if err != nil {
+		return common.Hash{}, false, p.add(h, ProblemUndecodable, "%v", err)
+	}
+	if b.Height() != h {
+		return common.Hash{}, false, p.add(h, ProblemHeight, "block says height %d", b.Height())
+	}
+	if b.Header.VirtualChainID != s.id.ChainID || b.Header.NetworkType != s.id.NetworkType {
+		return common.Hash{}, false, p.add(h, ProblemChain, "block is for chain %d network %d, store holds %s", b.Header.VirtualChainID, b.Header.NetworkType, s.id)
+	}
+	hash := b.Hash()
+	idx := hashes.Get(k)
+	if len(idx) != 64 || !bytes.Equal(idx[:32], hash[:]) || !bytes.Equal(idx[32:], b.Header.PrevHash[:]) {
+		return hash, false, p.add(h, ProblemHashIndex, "hash index entry does not match the block")
+	}
+	return hash, true, nil
 }
 
 func checkIndices(st State) error {
@@ -103,6 +253,10 @@ func checkIndices(st State) error {
 			st.InOrder, st.LastSynced, st.Top)
 	}
 	return nil
+}
+
+func bad(h uint64, format string, args ...any) error {
+	return &CheckError{Height: h, Problem: fmt.Sprintf(format, args...)}
 }
 
 // expectedHeights yields the heights the indices say are stored, ascending.

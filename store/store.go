@@ -84,14 +84,23 @@ func Open(path string, opts Options) (*Store, error) {
 		if opts.Identity == nil {
 			return nil, fmt.Errorf("create store %s: the chain id and network type must be given", path)
 		}
+	} else if _, err := CheckFile(path); err != nil {
+		return nil, err
 	}
 	timeout := opts.LockTimeout
 	if timeout <= 0 {
 		timeout = DefaultLockTimeout
 	}
-	db, err := bolt.Open(path, 0o644, &bolt.Options{Timeout: timeout, ReadOnly: opts.ReadOnly})
+	var db *bolt.DB
+	err := guardPath(path, nil, func() (err error) {
+		db, err = bolt.Open(path, 0o644, &bolt.Options{Timeout: timeout, ReadOnly: opts.ReadOnly})
+		return err
+	})
 	if errors.Is(err, bolt.ErrTimeout) {
 		return nil, fmt.Errorf("open %s: %w", path, ErrLocked)
+	}
+	if errors.Is(err, ErrDamaged) {
+		return nil, err
 	}
 	if err != nil {
 		return nil, fmt.Errorf("open store %s: %w", path, err)
@@ -105,6 +114,10 @@ func Open(path string, opts Options) (*Store, error) {
 }
 
 func (s *Store) init(opts Options) error {
+	return s.guard(nil, func() error { return s.initUnguarded(opts) })
+}
+
+func (s *Store) initUnguarded(opts Options) error {
 	var fresh bool
 	err := s.db.View(func(tx *bolt.Tx) error {
 		fresh = tx.Bucket(bucketMeta) == nil
@@ -177,9 +190,11 @@ func (s *Store) FileBytes() (int64, error) {
 // State reads the indices.
 func (s *Store) State() (State, error) {
 	var st State
-	err := s.db.View(func(tx *bolt.Tx) error {
-		st = readState(tx.Bucket(bucketMeta))
-		return nil
+	err := s.guard(nil, func() error {
+		return s.db.View(func(tx *bolt.Tx) error {
+			st = readState(tx.Bucket(bucketMeta))
+			return nil
+		})
 	})
 	return st, err
 }
@@ -187,13 +202,15 @@ func (s *Store) State() (State, error) {
 // GetRaw returns a copy of the encoded block at height h.
 func (s *Store) GetRaw(h uint64) ([]byte, error) {
 	var out []byte
-	err := s.db.View(func(tx *bolt.Tx) error {
-		v := tx.Bucket(bucketBlocks).Get(u64(h))
-		if v == nil {
-			return fmt.Errorf("height %d: %w", h, ErrNotFound)
-		}
-		out = append([]byte(nil), v...)
-		return nil
+	err := s.guard(at(h), func() error {
+		return s.db.View(func(tx *bolt.Tx) error {
+			v := tx.Bucket(bucketBlocks).Get(u64(h))
+			if v == nil {
+				return fmt.Errorf("height %d: %w", h, ErrNotFound)
+			}
+			out = append([]byte(nil), v...)
+			return nil
+		})
 	})
 	return out, err
 }
@@ -214,9 +231,11 @@ func (s *Store) Get(h uint64) (*block.Block, error) {
 // Has reports whether height h is stored.
 func (s *Store) Has(h uint64) (bool, error) {
 	var ok bool
-	err := s.db.View(func(tx *bolt.Tx) error {
-		ok = tx.Bucket(bucketHashes).Get(u64(h)) != nil
-		return nil
+	err := s.guard(at(h), func() error {
+		return s.db.View(func(tx *bolt.Tx) error {
+			ok = tx.Bucket(bucketHashes).Get(u64(h)) != nil
+			return nil
+		})
 	})
 	return ok, err
 }
@@ -224,13 +243,15 @@ func (s *Store) Has(h uint64) (bool, error) {
 // Hash returns the hash of the stored block at height h.
 func (s *Store) Hash(h uint64) (common.Hash, error) {
 	var hash common.Hash
-	err := s.db.View(func(tx *bolt.Tx) error {
-		v := tx.Bucket(bucketHashes).Get(u64(h))
-		if v == nil {
-			return fmt.Errorf("height %d: %w", h, ErrNotFound)
-		}
-		hash = common.BytesToHash(v[:32])
-		return nil
+	err := s.guard(at(h), func() error {
+		return s.db.View(func(tx *bolt.Tx) error {
+			v := tx.Bucket(bucketHashes).Get(u64(h))
+			if len(v) != 64 {
+				return fmt.Errorf("height %d: %w", h, ErrNotFound)
+			}
+			hash = common.BytesToHash(v[:32])
+			return nil
+		})
 	})
 	return hash, err
 }
@@ -238,9 +259,17 @@ func (s *Store) Hash(h uint64) (common.Hash, error) {
 // ReadRange calls fn for every stored height from hi down to lo inside one
 // read transaction. raw is valid only during the call.
 func (s *Store) ReadRange(hi, lo uint64, fn func(h uint64, raw []byte) error) error {
+	cur := hi
+	return s.guard(func() uint64 { return cur }, func() error {
+		return s.readRange(hi, lo, &cur, fn)
+	})
+}
+
+func (s *Store) readRange(hi, lo uint64, cur *uint64, fn func(h uint64, raw []byte) error) error {
 	return s.db.View(func(tx *bolt.Tx) error {
 		blocks := tx.Bucket(bucketBlocks)
 		for h := hi; h >= lo && h > 0; h-- {
+			*cur = h
 			v := blocks.Get(u64(h))
 			if v == nil {
 				return fmt.Errorf("height %d: %w", h, ErrNotFound)

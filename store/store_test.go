@@ -2,6 +2,7 @@ package store
 
 import (
 	"errors"
+	"fmt"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -330,7 +331,7 @@ func TestCheckFindsCorruption(t *testing.T) {
 		}
 		return tx.Bucket(bucketBlocks).Delete(u64(3))
 	})
-	if err := check(); !errors.Is(err, ErrInconsistent) || !strings.Contains(err.Error(), "hash index holds 5 entries") {
+	if err := check(); !errors.As(err, &ce) || ce.Height != 3 || !strings.Contains(err.Error(), "block is missing") {
 		t.Fatalf("check after deleting block 3: %v", err)
 	}
 
@@ -338,6 +339,40 @@ func TestCheckFindsCorruption(t *testing.T) {
 	corrupt(func(tx *bolt.Tx) error { return tx.Bucket(bucketMeta).Put(keyLastSynced, u64(2)) })
 	if err := check(); !errors.Is(err, ErrInconsistent) || !strings.Contains(err.Error(), "break the rule") {
 		t.Fatalf("check with bad indices: %v", err)
+	}
+}
+
+func TestCheckReportsEveryProblem(t *testing.T) {
+	chain := linkedChain(10)
+	path := filepath.Join(t.TempDir(), "blocks.db")
+	s, _ := Open(path, Options{Create: true, Identity: &testID})
+	if _, err := s.AppendForward(chain); err != nil {
+		t.Fatal(err)
+	}
+	s.Close()
+	db, _ := bolt.Open(path, 0o644, nil)
+	db.Update(func(tx *bolt.Tx) error {
+		tx.Bucket(bucketBlocks).Put(u64(2), []byte("not a block"))
+		tx.Bucket(bucketBlocks).Delete(u64(5))
+		tx.Bucket(bucketHashes).Delete(u64(5))
+		return tx.Bucket(bucketBlocks).Put(u64(12), []byte("stray"))
+	})
+	db.Close()
+	s, _ = Open(path, Options{ReadOnly: true})
+	defer s.Close()
+	r, err := s.CheckAll(0, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, p := range r.Problems {
+		got = append(got, fmt.Sprintf("%d:%s", p.Height, p.Kind))
+	}
+	if fmt.Sprint(got) != "[2:undecodable 5:missing 12:outside]" || r.Blocks != 9 {
+		t.Fatalf("problems %v, blocks %d", got, r.Blocks)
+	}
+	if r, _ := s.CheckAll(2, nil); len(r.Problems) != 2 || !r.Truncated {
+		t.Fatalf("limit 2: %+v", r)
 	}
 }
 

@@ -57,26 +57,32 @@ type applyFunc func(tx *bolt.Tx, st *State, b *block.Block, hash common.Hash) er
 
 func (s *Store) write(blocks []*block.Block, apply applyFunc) (State, error) {
 	var out State
-	err := s.db.Update(func(tx *bolt.Tx) error {
-		tx.Bucket(bucketBlocks).FillPercent = pageFill
-		tx.Bucket(bucketHashes).FillPercent = pageFill
-		meta := tx.Bucket(bucketMeta)
-		st := readState(meta)
-		for _, b := range blocks {
-			if err := s.checkIdentity(b); err != nil {
-				return err
+	near := uint64(0)
+	if len(blocks) > 0 {
+		near = blocks[0].Height()
+	}
+	err := s.guard(at(near), func() error {
+		return s.db.Update(func(tx *bolt.Tx) error {
+			tx.Bucket(bucketBlocks).FillPercent = pageFill
+			tx.Bucket(bucketHashes).FillPercent = pageFill
+			meta := tx.Bucket(bucketMeta)
+			st := readState(meta)
+			for _, b := range blocks {
+				if err := s.checkIdentity(b); err != nil {
+					return err
+				}
+				hash := b.Hash()
+				if err := apply(tx, &st, b, hash); err != nil {
+					return err
+				}
+				if err := put(tx, b, hash); err != nil {
+					return err
+				}
 			}
-			hash := b.Hash()
-			if err := apply(tx, &st, b, hash); err != nil {
-				return err
-			}
-			if err := put(tx, b, hash); err != nil {
-				return err
-			}
-		}
-		st.LastCommit = time.Now()
-		out = st
-		return writeState(meta, st)
+			st.LastCommit = time.Now()
+			out = st
+			return writeState(meta, st)
+		})
 	})
 	return out, err
 }
