@@ -1,0 +1,445 @@
+package store
+
+import (
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"sort"
+
+	bolt "go.etcd.io/bbolt"
+
+	"github.com/vcsync/vcsync/block"
+)
+
+// ErrForceNeeded marks a repair that would discard verified history and was
+// not forced.
+var ErrForceNeeded = errors.New("refused without force")
+
+// RollbackPlan is what Rollback removes and the indices it leaves.
+type RollbackPlan struct {
+	To      uint64 `json:"to"`
+	Before  State  `json:"-"`
+	After   State  `json:"-"`
+	Removed uint64 `json:"removed"` // blocks deleted
+	From    uint64 `json:"removed_from,omitempty"`
+	Until   uint64 `json:"removed_to,omitempty"`
+}
+
+// PlanRollback says what rolling back to height to would do. Going below
+// InOrder discards verified, gap-free history and needs force.
+func (s *Store) PlanRollback(to uint64, force bool) (RollbackPlan, error) {
+	st, err := s.State()
+	if err != nil {
+		return RollbackPlan{}, err
+	}
+	p := RollbackPlan{To: to, Before: st, After: st}
+	if to >= st.Top {
+		return p, nil
+	}
+	if to < st.InOrder && !force {
+		return p, fmt.Errorf("%w: rolling back to %d goes below InOrder %d and discards %d verified blocks of gap-free history; "+
+			"add --force-below-in-order if that is meant", ErrForceNeeded, to, st.InOrder, st.InOrder-to)
+	}
+	switch {
+	case to < st.InOrder || !st.GapOpen():
+		p.After = State{InOrder: to, LastSynced: to, Top: to}
+	case to < st.LastSynced:
+		// The whole upper run goes: what is left is 1..InOrder.
+		p.After = State{InOrder: st.InOrder, LastSynced: st.InOrder, Top: st.InOrder}
+	default:
+		p.After = State{InOrder: st.InOrder, LastSynced: st.LastSynced, Top: to}
+	}
+	p.Removed = st.Blocks() - p.After.Blocks()
+	if p.Removed > 0 {
+		p.From, p.Until = p.After.Top+1, st.Top
+		if st.GapOpen() && p.After.Top < st.InOrder+1 {
+			p.From = p.After.Top + 1
+		}
+	}
+	return p, nil
+}
+
+// Rollback applies a plan in one transaction: the blocks above the new Top
+// and the new indices, or nothing. The plan is made again inside the
+// transaction's view of the store, so a stale plan cannot be applied.
+func (s *Store) Rollback(to uint64, force bool) (RollbackPlan, error) {
+	p, err := s.PlanRollback(to, force)
+	if err != nil || p.Removed == 0 {
+		return p, err
+	}
+	err = s.guard(at(to), func() error {
+		return s.db.Update(func(tx *bolt.Tx) error {
+			if cur := readState(tx.Bucket(bucketMeta)); cur.InOrder != p.Before.InOrder || cur.LastSynced != p.Before.LastSynced || cur.Top != p.Before.Top {
+				return fmt.Errorf("the store changed while the rollback was planned")
+			}
+			if err := deleteAbove(tx, p.After.Top); err != nil {
+				return err
+			}
+			after := p.After
+			after.LastCommit = p.Before.LastCommit
+			return writeState(tx.Bucket(bucketMeta), after)
+		})
+	})
+	return p, err
+}
+
+// deleteAbove removes blocks and hash entries above height h.
+func deleteAbove(tx *bolt.Tx, h uint64) error {
+	for _, name := range [][]byte{bucketBlocks, bucketHashes} {
+		b := tx.Bucket(name)
+		c := b.Cursor()
+		for k, _ := c.Seek(u64(h + 1)); k != nil; k, _ = c.Seek(u64(h + 1)) {
+			if err := b.Delete(k); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// RepairPlan turns what the check found into indices sync can fix: the
+// damaged heights become the gap (or a missing tip) and are refetched.
+type RepairPlan struct {
+	Damaged  []uint64 `json:"damaged"` // heights found damaged or missing
+	Before   State    `json:"-"`
+	After    State    `json:"-"`
+	Dropped  uint64   `json:"dropped"`  // good blocks that must go too: the one-gap model cannot keep them
+	Deleted  uint64   `json:"deleted"`  // entries deleted (damaged, dropped and strays)
+	Strays   []uint64 `json:"strays"`   // entries outside the indices, deleted
+	InPlace  bool     `json:"in_place"` // false: the file itself is damaged; salvage into a new file
+	Problems []string `json:"problems"` // file-level problems that forbid repairing in place
+	Nothing  bool     `json:"nothing"`  // the check found nothing to repair
+}
+
+// PlanRepair reads the store's problems and plans the repair. A store whose
+// bbolt file is damaged (pages, faults) cannot be written safely: the plan
+// then says so, and Salvage is the way.
+func (s *Store) PlanRepair(extraBad []uint64) (RepairPlan, error) {
+	st, err := s.State()
+	if err != nil {
+		return RepairPlan{}, err
+	}
+	p := RepairPlan{Before: st, After: st, InPlace: true, Damaged: []uint64{}, Strays: []uint64{}, Problems: []string{}}
+	r, err := s.CheckAll(1<<20, nil)
+	if err != nil {
+		return p, err
+	}
+	bad := map[uint64]bool{}
+	for _, h := range extraBad {
+		bad[h] = true
+	}
+	for _, pr := range r.Problems {
+		if pr.Kind == ProblemIndices {
+			// Indices that break the rule are rebuilt from the heights
+			// stored: the run up from 1 and the run down from the highest.
+			if st, err = s.derivedState(); err != nil {
+				return p, err
+			}
+			p.After = st
+		}
+	}
+	for _, pr := range r.Problems {
+		switch pr.Kind {
+		case ProblemIndices:
+		case ProblemMissing, ProblemOutside:
+			if p.After != p.Before {
+				continue // judged against the rebuilt indices below
+			}
+			if pr.Kind == ProblemOutside {
+				p.Strays = append(p.Strays, pr.Height)
+			} else {
+				bad[pr.Height] = true
+			}
+		case ProblemFile, ProblemDamaged:
+			p.InPlace = false
+			p.Problems = append(p.Problems, pr.Kind+": "+pr.Detail)
+		case ProblemLink:
+			// Either side may be the bad one: both are refetched.
+			bad[pr.Height], bad[pr.Height-1] = true, true
+		case ProblemHashIndex:
+			if pr.Height != 0 && !blockExpected(st, pr.Height) {
+				p.Strays = append(p.Strays, pr.Height)
+				continue
+			}
+			bad[pr.Height] = true
+		default:
+			bad[pr.Height] = true
+		}
+	}
+	if r.Truncated {
+		p.InPlace = false
+		p.Problems = append(p.Problems, "more problems than one repair can list")
+	}
+	for h := range bad {
+		if h != 0 {
+			p.Damaged = append(p.Damaged, h)
+		}
+	}
+	sort.Slice(p.Damaged, func(i, j int) bool { return p.Damaged[i] < p.Damaged[j] })
+	if len(p.Damaged) == 0 && len(p.Strays) == 0 && len(p.Problems) == 0 && p.After == p.Before {
+		p.Nothing = true
+		return p, nil
+	}
+	if !p.InPlace || len(p.Damaged) == 0 {
+		p.Deleted = uint64(len(p.Strays))
+		return p, nil
+	}
+	lo, hi := p.Damaged[0], p.Damaged[len(p.Damaged)-1]
+	after := State{InOrder: min(st.InOrder, lo-1)}
+	switch {
+	case st.GapOpen() && hi < st.LastSynced:
+		after.LastSynced, after.Top = st.LastSynced, st.Top // damage only in the low run
+	case hi < st.Top:
+		after.LastSynced, after.Top = hi+1, st.Top
+	default:
+		// The tip itself is damaged: the upper run is gone; sync finds the tip again.
+		after.LastSynced, after.Top = after.InOrder, after.InOrder
+	}
+	if after.LastSynced == after.InOrder+1 {
+		after.InOrder = after.Top // nothing is missing after all
+		after.LastSynced = after.Top
+	}
+	p.After = after
+	kept := after.Blocks()
+	p.Dropped = st.Blocks() - kept - uint64(countIn(p.Damaged, st))
+	p.Deleted = st.Blocks() - kept + uint64(len(p.Strays))
+	return p, nil
+}
+
+// derivedState reads the stored heights and returns the indices they
+// support: 1..a with no gap, and b..top, the run down from the highest.
+func (s *Store) derivedState() (State, error) {
+	var st State
+	err := s.guard(nil, func() error {
+		return s.db.View(func(tx *bolt.Tx) error {
+			blocks := tx.Bucket(bucketBlocks)
+			for blocks.Get(u64(st.InOrder+1)) != nil {
+				st.InOrder++
+			}
+			st.LastSynced, st.Top = st.InOrder, st.InOrder
+			k, _ := blocks.Cursor().Last()
+			if len(k) != 8 {
+				return nil
+			}
+			top := binary.BigEndian.Uint64(k)
+			if top <= st.InOrder {
+				return nil
+			}
+			low := top
+			for low-1 > st.InOrder+1 && blocks.Get(u64(low-1)) != nil {
+				low--
+			}
+			st.LastSynced, st.Top = low, top
+			return nil
+		})
+	})
+	return st, err
+}
+
+// blockExpected reports whether the indices say height h is stored.
+func blockExpected(st State, h uint64) bool {
+	if h == 0 || h > st.Top {
+		return false
+	}
+	return h <= st.InOrder || (st.GapOpen() && h >= st.LastSynced)
+}
+
+func countIn(hs []uint64, st State) int {
+	n := 0
+	for _, h := range hs {
+		if blockExpected(st, h) {
+			n++
+		}
+	}
+	return n
+}
+
+// Repair applies a plan in place, in one transaction: everything the new
+// indices do not account for is deleted (damaged heights, the good blocks
+// the one-gap model cannot keep, strays), and the indices are rewritten.
+func (s *Store) Repair(p RepairPlan) error {
+	if !p.InPlace {
+		return fmt.Errorf("%w: the bbolt file itself is damaged (%v); salvage its readable blocks into a new file with --out", ErrDamaged, p.Problems)
+	}
+	if p.Nothing {
+		return nil
+	}
+	return s.guard(nil, func() error {
+		return s.db.Update(func(tx *bolt.Tx) error {
+			if cur := readState(tx.Bucket(bucketMeta)); cur.InOrder != p.Before.InOrder || cur.LastSynced != p.Before.LastSynced || cur.Top != p.Before.Top {
+				return fmt.Errorf("the store changed while the repair was planned")
+			}
+			for _, name := range [][]byte{bucketBlocks, bucketHashes} {
+				b := tx.Bucket(name)
+				var doomed [][]byte
+				c := b.Cursor()
+				for k, _ := c.First(); k != nil; k, _ = c.Next() {
+					if len(k) != 8 || !blockExpected(p.After, binary.BigEndian.Uint64(k)) {
+						doomed = append(doomed, append([]byte(nil), k...))
+					}
+				}
+				for _, k := range doomed {
+					if err := b.Delete(k); err != nil {
+						return err
+					}
+				}
+			}
+			after := p.After
+			after.LastCommit = p.Before.LastCommit
+			return writeState(tx.Bucket(bucketMeta), after)
+		})
+	})
+}
+
+// SalvageReport says what Salvage copied.
+type SalvageReport struct {
+	Read     uint64 `json:"read"`     // blocks read and decoded
+	Copied   uint64 `json:"copied"`   // blocks written to the new store
+	Unusable uint64 `json:"unusable"` // stored blocks unreadable, undecodable or outside both linked runs
+	State    State  `json:"-"`
+}
+
+// Salvage copies every readable, decodable block of the store at src into
+// a new store at dst, rebuilding the indices from what it could read: the
+// linked run from block 1 up, and the linked run down from the highest
+// block. It reads each height in its own guarded transaction, so damage
+// costs only the blocks it touches. dst is written beside itself and
+// renamed into place when complete; src is only read.
+func Salvage(src, dst string, id *Identity, maxBlock int) (SalvageReport, error) {
+	var rep SalvageReport
+	if _, err := os.Stat(dst); err == nil {
+		return rep, fmt.Errorf("%s exists: salvage writes a new file", dst)
+	}
+	s, err := openForSalvage(src, maxBlock)
+	if err != nil {
+		return rep, err
+	}
+	defer s.Close()
+	if id == nil {
+		if s.id == (Identity{}) {
+			return rep, fmt.Errorf("%s: the chain identity is unreadable: give the chain id and network type", src)
+		}
+		id = &s.id
+	}
+	top := s.highestKey()
+	readable := map[uint64]*block.Block{}
+	var unreadable uint64
+	for h := uint64(1); h <= top; h++ {
+		raw, err := s.GetRaw(h)
+		if errors.Is(err, ErrNotFound) {
+			continue
+		}
+		if err != nil {
+			unreadable++
+			continue
+		}
+		b, err := block.Decode(raw, maxBlock)
+		if err != nil || b.Height() != h || b.Header.VirtualChainID != id.ChainID || b.Header.NetworkType != id.NetworkType {
+			unreadable++
+			continue
+		}
+		readable[h] = b
+	}
+	rep.Read = uint64(len(readable))
+	// The low run: 1, 2, ... while each links to the one below.
+	var low []*block.Block
+	for h := uint64(1); readable[h] != nil && (h == 1 || readable[h].Header.PrevHash == readable[h-1].Hash()); h++ {
+		low = append(low, readable[h])
+	}
+	// The high run: down from the highest readable block while linked.
+	var high []*block.Block
+	var max uint64
+	for h := range readable {
+		if h > max {
+			max = h
+		}
+	}
+	for h := max; h > uint64(len(low))+1 && readable[h] != nil; h-- {
+		if len(high) > 0 && high[len(high)-1].Header.PrevHash != readable[h].Hash() {
+			break
+		}
+		high = append(high, readable[h])
+	}
+	tmp, err := os.CreateTemp(filepath.Dir(dst), filepath.Base(dst)+".salvage-*")
+	if err != nil {
+		return rep, err
+	}
+	tmpPath := tmp.Name()
+	tmp.Close()
+	os.Remove(tmpPath)
+	defer os.Remove(tmpPath)
+	out, err := Open(tmpPath, Options{Create: true, Identity: id, MaxBlock: maxBlock})
+	if err != nil {
+		return rep, err
+	}
+	const chunk = 1000
+	for i := 0; i < len(low); i += chunk {
+		if _, err := out.AppendForward(low[i:min(i+chunk, len(low))]); err != nil {
+			out.Close()
+			return rep, err
+		}
+	}
+	for i := 0; i < len(high); i += chunk {
+		if _, err := out.CommitDescending(high[i:min(i+chunk, len(high))]); err != nil {
+			out.Close()
+			return rep, err
+		}
+	}
+	rep.State, err = out.State()
+	if cerr := out.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return rep, err
+	}
+	rep.Copied = uint64(len(low) + len(high))
+	rep.Unusable = unreadable + rep.Read - rep.Copied
+	if err := os.Rename(tmpPath, dst); err != nil {
+		return rep, err
+	}
+	return rep, syncDir(filepath.Dir(dst))
+}
+
+// openForSalvage opens a damaged store read-only as far as bbolt allows.
+func openForSalvage(path string, maxBlock int) (*Store, error) {
+	s, err := Open(path, Options{ReadOnly: true, MaxBlock: maxBlock})
+	if err == nil || !errors.Is(err, ErrInconsistent) {
+		return s, err
+	}
+	return nil, err
+}
+
+// highestKey is the highest height stored, or Top when the cursor cannot
+// reach it.
+func (s *Store) highestKey() uint64 {
+	var top uint64
+	s.guard(nil, func() error {
+		return s.db.View(func(tx *bolt.Tx) error {
+			if meta := tx.Bucket(bucketMeta); meta != nil {
+				top = readState(meta).Top
+			}
+			return nil
+		})
+	})
+	s.guard(nil, func() error {
+		return s.db.View(func(tx *bolt.Tx) error {
+			if k, _ := tx.Bucket(bucketBlocks).Cursor().Last(); len(k) == 8 {
+				top = max(top, binary.BigEndian.Uint64(k))
+			}
+			return nil
+		})
+	})
+	return top
+}
+
+// syncDir makes a rename in dir durable.
+func syncDir(dir string) error {
+	d, err := os.Open(dir)
+	if err != nil {
+		return err
+	}
+	defer d.Close()
+	return d.Sync()
+}

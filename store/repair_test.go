@@ -1,0 +1,182 @@
+package store
+
+import (
+	"errors"
+	"os"
+	"path/filepath"
+	"testing"
+
+	bolt "go.etcd.io/bbolt"
+)
+
+// gapStore holds 1..100 and 301..500 of a linked chain.
+func gapStore(t *testing.T) (*Store, string) {
+	t.Helper()
+	chain := linkedChain(500)
+	path := filepath.Join(t.TempDir(), "blocks.db")
+	s, err := Open(path, Options{Create: true, Identity: &testID})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.AppendForward(chain[:100]); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.CommitDescending(desc(chain, 500, 301)); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
+	return s, path
+}
+
+func TestRollback(t *testing.T) {
+	s, _ := gapStore(t)
+	p, err := s.Rollback(400, false)
+	if err != nil || p.Removed != 100 {
+		t.Fatalf("rollback 400: %+v %v", p, err)
+	}
+	mustState(t, s, 100, 301, 400)
+	if err := s.Check(nil); err != nil {
+		t.Fatal(err)
+	}
+	// Below LastSynced: the whole upper run goes.
+	if p, err := s.Rollback(200, false); err != nil || p.Removed != 100 {
+		t.Fatalf("rollback 200: %+v %v", p, err)
+	}
+	mustState(t, s, 100, 100, 100)
+	// Below InOrder needs force, and changes nothing without it.
+	if _, err := s.Rollback(50, false); !errors.Is(err, ErrForceNeeded) {
+		t.Fatalf("rollback below InOrder: %v", err)
+	}
+	mustState(t, s, 100, 100, 100)
+	if _, err := s.Rollback(50, true); err != nil {
+		t.Fatal(err)
+	}
+	mustState(t, s, 50, 50, 50)
+	if err := s.Check(nil); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func corruptValue(t *testing.T, path string, h uint64, v []byte) {
+	t.Helper()
+	db, err := bolt.Open(path, 0o644, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	if err := db.Update(func(tx *bolt.Tx) error { return tx.Bucket(bucketBlocks).Put(u64(h), v) }); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestRepairTurnsDamageIntoTheGap(t *testing.T) {
+	s, path := gapStore(t)
+	s.Close()
+	corruptValue(t, path, 40, []byte("damaged"))
+	corruptValue(t, path, 420, []byte("damaged too"))
+	s, err := Open(path, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	p, err := s.PlanRepair(nil)
+	if err != nil || !p.InPlace || len(p.Damaged) != 2 {
+		t.Fatalf("plan %+v %v", p, err)
+	}
+	// 41..100 and 301..419 are good but fall inside the new gap 40..420.
+	if p.After != (State{InOrder: 39, LastSynced: 421, Top: 500}) || p.Dropped != 60+119 {
+		t.Fatalf("plan after %+v dropped %d", p.After, p.Dropped)
+	}
+	if err := s.Repair(p); err != nil {
+		t.Fatal(err)
+	}
+	mustState(t, s, 39, 421, 500)
+	if err := s.Check(nil); err != nil {
+		t.Fatalf("after repair: %v", err)
+	}
+	if p, _ := s.PlanRepair(nil); !p.Nothing {
+		t.Fatalf("second plan: %+v", p)
+	}
+}
+
+func TestRepairDamagedTipAndBrokenIndices(t *testing.T) {
+	s, path := gapStore(t)
+	s.Close()
+	corruptValue(t, path, 500, []byte("damaged tip"))
+	s, _ = Open(path, Options{})
+	p, _ := s.PlanRepair(nil)
+	if err := s.Repair(p); err != nil {
+		t.Fatal(err)
+	}
+	mustState(t, s, 100, 100, 100)
+	s.Close()
+
+	// Indices that break the rule are rebuilt from the stored heights.
+	db, _ := bolt.Open(path, 0o644, nil)
+	db.Update(func(tx *bolt.Tx) error { return tx.Bucket(bucketMeta).Put(keyLastSynced, u64(7)) })
+	db.Close()
+	s, _ = Open(path, Options{})
+	defer s.Close()
+	p, err := s.PlanRepair(nil)
+	if err != nil || p.After != (State{InOrder: 100, LastSynced: 100, Top: 100}) {
+		t.Fatalf("plan %+v %v", p, err)
+	}
+	if err := s.Repair(p); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Check(nil); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestSalvageCopiesReadableBlocks(t *testing.T) {
+	s, path := gapStore(t)
+	s.Close()
+	corruptValue(t, path, 60, []byte("damaged"))
+	out := filepath.Join(t.TempDir(), "salvaged.db")
+	rep, err := Salvage(path, out, nil, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// 1..59 from the bottom, 301..500 from the top.
+	if rep.Copied != 59+200 || rep.Unusable != 41 || rep.State.InOrder != 59 || rep.State.LastSynced != 301 || rep.State.Top != 500 {
+		t.Fatalf("salvage %+v", rep)
+	}
+	n, _ := Open(out, Options{ReadOnly: true})
+	defer n.Close()
+	if err := n.Check(nil); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := Salvage(path, out, nil, 0); err == nil {
+		t.Fatal("salvage overwrote an existing file")
+	}
+}
+
+func TestCompact(t *testing.T) {
+	s, path := gapStore(t)
+	out := filepath.Join(t.TempDir(), "compact.db")
+	rep, err := s.CompactTo(out)
+	if err != nil || rep.Blocks != 300 {
+		t.Fatalf("compact: %+v %v", rep, err)
+	}
+	if _, err := s.CompactTo(out); err == nil {
+		t.Fatal("compact overwrote an existing file")
+	}
+	rep, err = s.CompactInPlace()
+	if err != nil || !rep.Replaced {
+		t.Fatalf("compact in place: %+v %v", rep, err)
+	}
+	if _, err := os.Stat(path + ".bak"); !errors.Is(err, os.ErrNotExist) {
+		t.Fatalf("backup left behind: %v", err)
+	}
+	s.Close()
+	n, err := Open(path, Options{ReadOnly: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer n.Close()
+	mustState(t, n, 100, 301, 500)
+	if err := n.Check(nil); err != nil {
+		t.Fatal(err)
+	}
+}
