@@ -4,7 +4,6 @@ package main
 
 import (
 	"context"
-	"fmt"
 	"os"
 	"os/signal"
 	"syscall"
@@ -16,10 +15,7 @@ func main() {
 	// SIGINT/SIGTERM cancel the context: sync stops after the current
 	// chunk and serve shuts down gracefully.
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	err := commands.NewApp().RunContext(ctx, os.Args)
+	code := commands.Main(ctx, os.Args, os.Stdout, os.Stderr)
 	stop()
-	if err != nil {
-		fmt.Fprintln(os.Stderr, "vcsync:", err)
-		os.Exit(commands.ExitCode(err))
-	}
+	os.Exit(code)
 }

@@ -134,10 +134,10 @@ func TestInspectCheckExitCodes(t *testing.T) {
 	}
 	var r CheckReport
 	json.Unmarshal([]byte(out), &r)
-	if r.OK || r.Height != 37 || !strings.Contains(r.Problem, "body") {
+	if r.OK || len(r.Problems) != 1 || r.Problems[0].Height != 37 || r.Problems[0].Kind != "undecodable" || !strings.Contains(r.Problems[0].Detail, "body") {
 		t.Fatalf("check report %+v", r)
 	}
-	if !strings.Contains(errs, "inconsistent at height 37") {
+	if !strings.Contains(errs, "the first at height 37") {
 		t.Fatalf("stderr %q should name height 37", errs)
 	}
 }

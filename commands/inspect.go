@@ -1,8 +1,7 @@
 package commands
 
 import (
-	"errors"
-	"fmt"
+		"fmt"
 	"io"
 	"time"
 
@@ -24,7 +23,8 @@ func inspectCommand() *cli.Command {
 		Flags: []cli.Flag{
 			storeFlag, lockTimeoutFlag, jsonFlag,
 			&cli.Uint64Flag{Name: "block", Usage: "show block `N`: header, hash, body size and proof signers"},
-			&cli.BoolFlag{Name: "check", Usage: "walk every block: decoding, hash links, indices; exit 1 at the first problem"},
+			&cli.BoolFlag{Name: "check", Usage: "check the bbolt file and walk every block: decoding, hash links, indices; exit 1 listing every problem"},
+			&cli.IntFlag{Name: "max-errors", Value: 100, Usage: "with --check: stop after `N` problems"},
 		},
 		Action: runInspect,
 	}
@@ -180,10 +180,8 @@ func inspectBlock(c *cli.Context, s *store.Store, h uint64) error {
 
 // CheckReport is `inspect --check --json`.
 type CheckReport struct {
-	OK      bool   `json:"ok"`
-	Blocks  uint64 `json:"blocks"`
-	Height  uint64 `json:"height,omitempty"`
-	Problem string `json:"problem,omitempty"`
+	OK bool `json:"ok"`
+	store.CheckReport
 }
 
 func inspectCheck(c *cli.Context, s *store.Store) error {
@@ -192,28 +190,38 @@ func inspectCheck(c *cli.Context, s *store.Store) error {
 		return err
 	}
 	bar := newProgress(c.App.ErrWriter, st.Blocks(), "checking")
-	var done uint64
-	err = s.Check(func(n uint64) {
-		done = n
+	r, err := s.CheckAll(c.Int("max-errors"), func(n uint64) {
 		if n%1024 == 0 {
 			bar.Set(n)
 		}
 	})
 	bar.Done()
-	var ce *store.CheckError
-	if err != nil && !errors.As(err, &ce) {
+	if err != nil {
 		return err
 	}
-	r := CheckReport{OK: err == nil, Blocks: done}
-	if ce != nil {
-		r.Height, r.Problem = ce.Height, ce.Problem
-	}
 	if c.Bool(jsonFlag.Name) {
-		if perr := printJSON(c.App.Writer, r); perr != nil {
-			return perr
+		if err := printJSON(c.App.Writer, CheckReport{OK: r.OK(), CheckReport: r}); err != nil {
+			return err
 		}
-	} else if err == nil {
-		fmt.Fprintf(c.App.Writer, "ok: %d blocks, indices and hash links consistent\n", done)
+	} else if r.OK() {
+		fmt.Fprintf(c.App.Writer, "ok: %d blocks, indices, hash links and bbolt pages consistent\n", r.Blocks)
+	} else {
+		for _, p := range r.Problems {
+			where := "store"
+			if p.Height != 0 {
+				where = fmt.Sprintf("block %d", p.Height)
+			}
+			fmt.Fprintf(c.App.Writer, "%s: %s: %s\n", where, p.Kind, p.Detail)
+		}
+		more := ""
+		if r.Truncated {
+			more = " (stopped at --max-errors; there are more)"
+		}
+		fmt.Fprintf(c.App.Writer, "%d problems in %d blocks read%s; see vcsync repair --help\n", len(r.Problems), r.Blocks, more)
 	}
-	return failed(err)
+	if !r.OK() {
+		first := r.Problems[0]
+		return failed(fmt.Errorf("%w: %d problems; the first at height %d: %s: %s", store.ErrInconsistent, len(r.Problems), first.Height, first.Kind, first.Detail))
+	}
+	return nil
 }

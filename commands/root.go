@@ -3,7 +3,10 @@
 package commands
 
 import (
+	"context"
 	"errors"
+	"fmt"
+	"io"
 
 	"github.com/urfave/cli/v2"
 
@@ -37,6 +40,9 @@ func NewApp() *cli.App {
 			exportCommand(),
 			importCommand(),
 			demoCommand(),
+			rollbackCommand(),
+			repairCommand(),
+			compactCommand(),
 		},
 		// main prints the error and picks the exit code; cli must not exit itself.
 		ExitErrHandler: func(*cli.Context, error) {},
@@ -57,6 +63,24 @@ func failed(err error) error {
 	return failure{err}
 }
 
+// usage marks an error as the operator's to fix in the command line (exit 2).
+type usage struct{ err error }
+
+func (u usage) Error() string { return u.err.Error() }
+func (u usage) Unwrap() error { return u.err }
+
+func usageError(err error) error { return usage{err} }
+
+// noArgs refuses positional arguments a command does not take: urfave/cli
+// stops reading flags at the first one, so anything after it would be
+// silently ignored.
+func noArgs(c *cli.Context) error {
+	if c.NArg() > 0 {
+		return usageError(fmt.Errorf("%s takes no arguments, got %q (flags after it were not read)", c.Command.FullName(), c.Args().Slice()))
+	}
+	return nil
+}
+
 // ExitCode maps an error returned by a command to the process exit code.
 func ExitCode(err error) int {
 	var f failure
@@ -64,11 +88,25 @@ func ExitCode(err error) int {
 	switch {
 	case err == nil:
 		return ExitOK
-	case errors.As(err, &f), errors.Is(err, store.ErrInconsistent), errors.Is(err, verify.ErrInvalidBlock):
+	case errors.As(err, new(usage)):
+		return ExitUsage
+	case errors.As(err, &f), errors.Is(err, store.ErrInconsistent), errors.Is(err, store.ErrDamaged), errors.Is(err, verify.ErrInvalidBlock):
 		return ExitFailed
 	case errors.As(err, &coder):
 		return coder.ExitCode()
 	default:
 		return ExitUsage
 	}
+}
+
+// Main runs vcsync with args (args[0] is the program name), prints a
+// failing command's error on stderr and returns the exit code.
+func Main(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	app := NewApp()
+	app.Writer, app.ErrWriter = stdout, stderr
+	err := app.RunContext(ctx, args)
+	if err != nil {
+		fmt.Fprintln(stderr, "vcsync:", err)
+	}
+	return ExitCode(err)
 }

@@ -73,7 +73,7 @@ func (p *StorePeer) Blocks(ctx context.Context, req wire.Request) (Stream, error
 		err := p.s.ReadRange(hi, lo, func(h uint64, raw []byte) error {
 			b, err := block.Decode(raw, p.opts.MaxBlock)
 			if err != nil {
-				return fmt.Errorf("%s height %d: %w", p.Name(), h, err)
+				return fmt.Errorf("%s height %d: %w: %w", p.Name(), h, store.ErrUndecodable, err)
 			}
 			out, size = append(out, b), size+len(raw)
 			return nil

@@ -86,6 +86,9 @@ func parseMeta(page []byte, offset int64) boltMeta {
 type FileHealth struct {
 	Size     int64
 	PageSize int
+	// Need is the length the meta in use says the file has; when it is
+	// over Size, the file was truncated.
+	Need int64
 	// MetaProblems names each meta page that is not valid, though the file
 	// can still be opened from the other.
 	MetaProblems []string
@@ -157,6 +160,7 @@ func CheckFile(path string) (FileHealth, error) {
 		return damaged("both meta pages are invalid (%s; %s)", m0.problem, m1.problem)
 	}
 	need := int64(use.highWater) * int64(pageSize)
+	fh.Need = need
 	switch {
 	case use.highWater < 2 || use.root < 2 || use.root >= use.highWater:
 		return damaged("meta page at offset %d names root page %d of %d pages", use.offset, use.root, use.highWater)

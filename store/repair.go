@@ -298,7 +298,11 @@ type SalvageReport struct {
 	Read     uint64 `json:"read"`     // blocks read and decoded
 	Copied   uint64 `json:"copied"`   // blocks written to the new store
 	Unusable uint64 `json:"unusable"` // stored blocks unreadable, undecodable or outside both linked runs
-	State    State  `json:"-"`
+	// Method is how blocks were found: "bbolt" (through the file's B+tree)
+	// or "page scan" (every leaf page read raw, when bbolt cannot reach the
+	// tree; blocks removed by an earlier rollback may then come back).
+	Method string `json:"method"`
+	State  State  `json:"-"`
 }
 
 // Salvage copies every readable, decodable block of the store at src into
@@ -308,39 +312,22 @@ type SalvageReport struct {
 // costs only the blocks it touches. dst is written beside itself and
 // renamed into place when complete; src is only read.
 func Salvage(src, dst string, id *Identity, maxBlock int) (SalvageReport, error) {
+	return salvage(src, dst, &id, maxBlock)
+}
+
+func salvage(src, dst string, idp **Identity, maxBlock int) (SalvageReport, error) {
 	var rep SalvageReport
 	if _, err := os.Stat(dst); err == nil {
 		return rep, fmt.Errorf("%s exists: salvage writes a new file", dst)
 	}
-	s, err := openForSalvage(src, maxBlock)
+	readable, unreadable, how, err := readForSalvage(src, idp, maxBlock)
 	if err != nil {
 		return rep, err
 	}
-	defer s.Close()
+	id := *idp
+	rep.Method = how
 	if id == nil {
-		if s.id == (Identity{}) {
-			return rep, fmt.Errorf("%s: the chain identity is unreadable: give the chain id and network type", src)
-		}
-		id = &s.id
-	}
-	top := s.highestKey()
-	readable := map[uint64]*block.Block{}
-	var unreadable uint64
-	for h := uint64(1); h <= top; h++ {
-		raw, err := s.GetRaw(h)
-		if errors.Is(err, ErrNotFound) {
-			continue
-		}
-		if err != nil {
-			unreadable++
-			continue
-		}
-		b, err := block.Decode(raw, maxBlock)
-		if err != nil || b.Height() != h || b.Header.VirtualChainID != id.ChainID || b.Header.NetworkType != id.NetworkType {
-			unreadable++
-			continue
-		}
-		readable[h] = b
+		return rep, fmt.Errorf("%s: the chain identity is unreadable: give the chain id and network type", src)
 	}
 	rep.Read = uint64(len(readable))
 	// The low run: 1, 2, ... while each links to the one below.
@@ -402,13 +389,63 @@ func Salvage(src, dst string, id *Identity, maxBlock int) (SalvageReport, error)
 	return rep, syncDir(filepath.Dir(dst))
 }
 
-// openForSalvage opens a damaged store read-only as far as bbolt allows.
-func openForSalvage(path string, maxBlock int) (*Store, error) {
-	s, err := Open(path, Options{ReadOnly: true, MaxBlock: maxBlock})
-	if err == nil || !errors.Is(err, ErrInconsistent) {
-		return s, err
+// readForSalvage reads every block it can: through bbolt when the file
+// opens and its tree is reachable, else by scanning leaf pages raw. A
+// block counts only if it decodes, at its key's height, for the chain.
+func readForSalvage(path string, idp **Identity, maxBlock int) (map[uint64]*block.Block, uint64, string, error) {
+	readable := map[uint64]*block.Block{}
+	var unreadable uint64
+	keep := func(h uint64, raw []byte) {
+		b, err := block.Decode(raw, maxBlock)
+		id := *idp
+		if err != nil || b.Height() != h || (id != nil && (b.Header.VirtualChainID != id.ChainID || b.Header.NetworkType != id.NetworkType)) {
+			unreadable++
+			return
+		}
+		if old, ok := readable[h]; ok && old.Hash() != b.Hash() {
+			return // an older copy on a freed page; the first found stays
+		}
+		readable[h] = b
 	}
-	return nil, err
+	if s, err := Open(path, Options{ReadOnly: true, MaxBlock: maxBlock}); err == nil {
+		defer s.Close()
+		if *idp == nil {
+			*idp = &s.id
+		}
+		for h, top := uint64(1), s.highestKey(); h <= top; h++ {
+			raw, err := s.GetRaw(h)
+			switch {
+			case errors.Is(err, ErrNotFound):
+			case err != nil:
+				unreadable++
+			default:
+				keep(h, raw)
+			}
+		}
+		if len(readable) > 0 {
+			return readable, unreadable, "bbolt", nil
+		}
+	}
+	readable = map[uint64]*block.Block{}
+	fh, _ := CheckFile(path)
+	pageSize := fh.PageSize
+	if pageSize == 0 {
+		pageSize = 4096
+	}
+	err := scanLeaves(path, pageSize, func(k, v []byte) {
+		if len(k) == 8 && len(v) > 8 {
+			if *idp == nil {
+				// Learn the chain from the first block that decodes.
+				if b, err := block.Decode(v, maxBlock); err == nil && b.Height() == binary.BigEndian.Uint64(k) {
+					*idp = &Identity{ChainID: b.Header.VirtualChainID, NetworkType: b.Header.NetworkType}
+				}
+			}
+			keep(binary.BigEndian.Uint64(k), v)
+		}
+	})
+	// A page scan meets every 8-byte key, hash index entries and stale
+	// pages included: what did not decode says nothing about the chain.
+	return readable, 0, "page scan", err
 }
 
 // highestKey is the highest height stored, or Top when the cursor cannot

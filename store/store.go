@@ -46,6 +46,7 @@ var (
 	ErrRefused      = errors.New("write refused")
 	ErrNotFound     = errors.New("block not in store")
 	ErrInconsistent = errors.New("store is inconsistent")
+	ErrUndecodable  = errors.New("stored bytes are not a valid block")
 )
 
 // Identity names the chain a store holds.
@@ -73,6 +74,8 @@ type Store struct {
 	path     string
 	id       Identity
 	maxBlock int
+
+	removeOnClose bool // a scratch copy made for salvage
 }
 
 // Open opens (or, with Create, creates) the store at path.
@@ -170,7 +173,13 @@ func (s *Store) initUnguarded(opts Options) error {
 }
 
 // Close releases the file and its lock.
-func (s *Store) Close() error { return s.db.Close() }
+func (s *Store) Close() error {
+	err := s.db.Close()
+	if s.removeOnClose {
+		os.Remove(s.path)
+	}
+	return err
+}
 
 // Path is the file the store lives in.
 func (s *Store) Path() string { return s.path }
@@ -223,7 +232,7 @@ func (s *Store) Get(h uint64) (*block.Block, error) {
 	}
 	b, err := block.Decode(raw, s.maxBlock)
 	if err != nil {
-		return nil, fmt.Errorf("stored block %d: %w", h, err)
+		return nil, fmt.Errorf("stored block %d: %w: %w", h, ErrUndecodable, err)
 	}
 	return b, nil
 }

@@ -5,6 +5,7 @@ import (
 	"fmt"
 
 	"github.com/vcsync/vcsync/peerclient"
+	"github.com/vcsync/vcsync/store"
 	"github.com/vcsync/vcsync/verify"
 	"github.com/vcsync/vcsync/wire"
 )
@@ -22,6 +23,7 @@ const (
 	DropProtocol     DropKind = "protocol"     // broke the wire rules: frames, heights, redirects
 	DropUnreachable  DropKind = "unreachable"  // did not answer the availability question
 	DropWrongChain   DropKind = "wrong_chain"  // serves another chain
+	DropDamaged      DropKind = "damaged"      // a file:// peer whose store file is damaged
 )
 
 // Dropped is a peer dropped during the run and why.
@@ -42,6 +44,8 @@ func streamDropKind(err error) DropKind {
 		return DropProtocol
 	case errors.Is(err, verify.ErrInvalidBlock):
 		return DropBadBlock
+	case errors.Is(err, store.ErrDamaged), errors.Is(err, store.ErrUndecodable):
+		return DropDamaged
 	default:
 		return DropDisconnected
 	}

@@ -19,7 +19,7 @@ type answer struct {
 
 // availDropKind classifies a failed availability question.
 func availDropKind(err error) DropKind {
-	if k := streamDropKind(err); k == DropProtocol {
+	if k := streamDropKind(err); k == DropProtocol || k == DropDamaged {
 		return k
 	}
 	return DropUnreachable
@@ -57,7 +57,7 @@ collect:
 		case a := <-answers:
 			switch {
 			case a.err != nil:
-				if kind := availDropKind(a.err); kind == DropProtocol {
+				if kind := availDropKind(a.err); kind != DropUnreachable {
 					s.drop(a.peer, kind, "%v", a.err)
 				} else {
 					s.drop(a.peer, kind, "unreachable: %v", a.err)

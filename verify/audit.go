@@ -2,6 +2,7 @@ package verify
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"time"
 
@@ -40,6 +41,12 @@ func (v *Verifier) Audit(ctx context.Context, s *store.Store, from, to uint64, p
 		blocks := make([]*block.Block, 0, hi-lo+1)
 		for h := hi; h >= lo; h-- {
 			b, err := s.Get(h)
+			if errors.Is(err, store.ErrNotFound) || errors.Is(err, store.ErrUndecodable) || errors.Is(err, store.ErrDamaged) {
+				// The stored block itself is bad: a finding, not an I/O failure.
+				be := invalid(h, "stored block cannot be read: %v", err)
+				r.FirstBad, r.Reason = h, be.Error()
+				return r, be
+			}
 			if err != nil {
 				return r, fmt.Errorf("audit: %w", err)
 			}

@@ -1,0 +1,131 @@
+package commands
+
+import (
+	"fmt"
+
+	"github.com/urfave/cli/v2"
+
+	"github.com/vcsync/vcsync/store"
+)
+
+func repairCommand() *cli.Command {
+	return &cli.Command{
+		Name:  "repair",
+		Usage: "turn damage found by inspect --check into a gap sync refetches; dry run unless --yes",
+		Description: "Deletes damaged entries and rewrites the indices so the damaged heights become the gap\n" +
+			"(or a missing tip), in one transaction; close-gaps or sync then refetches and verifies them.\n" +
+			"The index model allows one gap, so good blocks between two damaged heights are dropped\n" +
+			"too (the report counts them). If the bbolt file itself is damaged, repair cannot write it\n" +
+			"safely: --out NEW copies every readable block into a new store instead.\n" +
+			"Examples:\n" +
+			"  vcsync repair --store blocks.db            # show the plan\n" +
+			"  vcsync repair --store blocks.db --yes\n" +
+			"  vcsync repair --store blocks.db --out repaired.db",
+		Flags: []cli.Flag{
+			storeFlag, lockTimeoutFlag, jsonFlag, yesFlag,
+			&cli.StringFlag{Name: "out", Usage: "salvage readable blocks into a new store at `PATH` (the original is only read)"},
+		},
+		Action: runRepair,
+	}
+}
+
+func runRepair(c *cli.Context) error {
+	if err := noArgs(c); err != nil {
+		return err
+	}
+	if out := c.String("out"); out != "" {
+		rep, err := store.Salvage(c.String(storeFlag.Name), out, nil, 0)
+		if err != nil {
+			return err
+		}
+		if c.Bool(jsonFlag.Name) {
+			return printJSON(c.App.Writer, struct {
+				store.SalvageReport
+				Out   string     `json:"out"`
+				State indexState `json:"state"`
+			}{rep, out, indicesOf(rep.State)})
+		}
+		fmt.Fprintf(c.App.Writer, "salvaged %d of %d readable blocks into %s by %s (%d unusable): %s\n",
+			rep.Copied, rep.Read, out, rep.Method, rep.Unusable, indicesOf(rep.State))
+		fmt.Fprintf(c.App.Writer, "next: vcsync sync --store %s ... refetches what is missing; then vcsync verify all\n", out)
+		return nil
+	}
+	s, err := openStore(c, !c.Bool(yesFlag.Name))
+	if err != nil {
+		return err
+	}
+	defer s.Close()
+	p, err := s.PlanRepair(nil)
+	if err != nil {
+		return err
+	}
+	dry := !c.Bool(yesFlag.Name)
+	if !dry && p.InPlace {
+		if err := s.Repair(p); err != nil {
+			return err
+		}
+	}
+	if c.Bool(jsonFlag.Name) {
+		if err := printJSON(c.App.Writer, struct {
+			store.RepairPlan
+			DryRun bool       `json:"dry_run"`
+			Before indexState `json:"before"`
+			After  indexState `json:"after"`
+		}{p, dry, indicesOf(p.Before), indicesOf(p.After)}); err != nil {
+			return err
+		}
+	} else {
+		printRepair(c, p, dry)
+	}
+	if !p.InPlace {
+		return failed(fmt.Errorf("%w: the bbolt file itself is damaged; salvage it: vcsync repair --store %s --out NEW",
+			store.ErrDamaged, c.String(storeFlag.Name)))
+	}
+	return nil
+}
+
+func printRepair(c *cli.Context, p store.RepairPlan, dry bool) {
+	w := c.App.Writer
+	if p.Nothing {
+		fmt.Fprintln(w, "nothing to repair: the check found no problem")
+		return
+	}
+	for _, pr := range p.Problems {
+		fmt.Fprintf(w, "file problem: %s\n", pr)
+	}
+	if !p.InPlace {
+		return
+	}
+	verb := "deleted"
+	if dry {
+		verb = "would delete"
+	}
+	fmt.Fprintf(w, "damaged heights: %s\n", heightList(p.Damaged))
+	if len(p.Strays) > 0 {
+		fmt.Fprintf(w, "stray entries outside the indices: %s\n", heightList(p.Strays))
+	}
+	fmt.Fprintf(w, "%s %d entries; indices %s -> %s\n", verb, p.Deleted, indicesOf(p.Before), indicesOf(p.After))
+	if p.Dropped > 0 {
+		fmt.Fprintf(w, "%d good blocks between damaged heights go too: the store keeps one gap, and sync refetches them\n", p.Dropped)
+	}
+	if dry {
+		fmt.Fprintln(w, "run again with --yes to write it; then: vcsync close-gaps (or sync) to refetch")
+	} else {
+		fmt.Fprintln(w, "next: vcsync close-gaps (or sync) refetches and verifies what was removed")
+	}
+}
+
+func heightList(hs []uint64) string {
+	const most = 20
+	s := ""
+	for i, h := range hs {
+		if i == most {
+			return s + fmt.Sprintf(" and %d more", len(hs)-most)
+		}
+		if i > 0 {
+			s += ", "
+		}
+		s += fmt.Sprint(h)
+	}
+	return s
+}
