@@ -125,7 +125,9 @@ func patchAt(off func(t *testing.T, path string) int64, patch func([]byte)) func
 	}
 }
 
-func fixed(n int64) func(*testing.T, string) int64 { return func(*testing.T, string) int64 { return n } }
+func fixed(n int64) func(*testing.T, string) int64 {
+	return func(*testing.T, string) int64 { return n }
+}
 
 func flip(b []byte) { b[0] ^= 0xff }
 
