@@ -54,8 +54,8 @@ func (s *Store) PlanRollback(to uint64, force bool) (RollbackPlan, error) {
 	p.Removed = st.Blocks() - p.After.Blocks()
 	if p.Removed > 0 {
 		p.From, p.Until = p.After.Top+1, st.Top
-		if st.GapOpen() && p.After.Top < st.InOrder+1 {
-			p.From = p.After.Top + 1
+		if st.GapOpen() && p.After.Top >= st.InOrder {
+			p.From = max(p.After.Top+1, st.LastSynced) // the gap held nothing to remove
 		}
 	}
 	return p, nil
