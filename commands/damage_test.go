@@ -102,6 +102,8 @@ type damageCase struct {
 	opens bool
 	// lost: nothing of the chain is left to salvage.
 	lost bool
+	// firstBad: the height verify all must name.
+	firstBad uint64
 }
 
 func truncateAt(off func(t *testing.T, path string) int64) func(t *testing.T, path string) {
@@ -153,7 +155,7 @@ func damageCases() []damageCase {
 		{name: "both meta pages zeroed", damage: patchAt(fixed(0), func(b []byte) { clear(b[:8192]) })},
 		{name: "flipped byte in a branch page", opens: true,
 			damage: patchAt(func(t *testing.T, p string) int64 { return branchAt(t, p) + 16 + 15 }, flip)}, // high byte of a child page id
-		{name: "flipped byte in a block value", opens: true, damage: func(t *testing.T, path string) {
+		{name: "flipped byte in a block value", opens: true, firstBad: 1500, damage: func(t *testing.T, path string) {
 			db, _ := bolt.Open(path, 0o644, nil)
 			defer db.Close()
 			db.Update(func(tx *bolt.Tx) error {
@@ -225,6 +227,17 @@ func TestDamagedStores(t *testing.T) {
 				var r CheckReport
 				if err := json.Unmarshal([]byte(out), &r); err != nil || r.OK || len(r.Problems) == 0 {
 					t.Fatalf("check report %q: %v", out, err)
+				}
+			}
+
+			if tc.firstBad != 0 {
+				out, _, code := runChild(t, "verify", "all", "--store", db, "--committee-file", mgmt, "--json")
+				var r struct {
+					FirstBad uint64 `json:"first_bad"`
+					Reason   string `json:"reason"`
+				}
+				if err := json.Unmarshal([]byte(out), &r); err != nil || code != ExitFailed || r.FirstBad != tc.firstBad || r.Reason == "" {
+					t.Fatalf("verify all: exit %d, %q: %v", code, out, err)
 				}
 			}
 
