@@ -2,6 +2,7 @@ package commands
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"path/filepath"
 	"strconv"
@@ -16,14 +17,9 @@ import (
 // main would use.
 func run(t *testing.T, args ...string) (string, string, int) {
 	t.Helper()
-	app := NewApp()
 	var out, errb bytes.Buffer
-	app.Writer, app.ErrWriter = &out, &errb
-	err := app.Run(append([]string{"vcsync"}, args...))
-	if err != nil {
-		errb.WriteString(err.Error())
-	}
-	return out.String(), errb.String(), ExitCode(err)
+	code := Main(context.Background(), append([]string{"vcsync"}, args...), &out, &errb)
+	return out.String(), errb.String(), code
 }
 
 func mustRun(t *testing.T, args ...string) string {

@@ -82,7 +82,7 @@ func openPeers(c *cli.Context) ([]peerclient.Peer, error) {
 
 // openWritableStore opens (or creates, given --chain-id) the store to sync into.
 func openWritableStore(c *cli.Context) (*store.Store, error) {
-	opts := store.Options{Create: true, LockTimeout: c.Duration(lockTimeoutFlag.Name), MaxBlock: c.Int(maxBlockFlag.Name)}
+	opts := store.Options{Create: true, LockTimeout: lockTimeout(c), MaxBlock: c.Int(maxBlockFlag.Name)}
 	if c.IsSet(chainIDFlag.Name) {
 		opts.Identity = &store.Identity{ChainID: uint32(c.Uint(chainIDFlag.Name)), NetworkType: uint32(c.Uint(networkTypeFlag.Name))}
 	}

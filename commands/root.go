@@ -23,9 +23,10 @@ const (
 
 // NewApp assembles the commands.
 func NewApp() *cli.App {
-	return &cli.App{
-		Name:  "vcsync",
-		Usage: "inspect, repair and synchronize a virtual chain node's block store",
+	app := &cli.App{
+		Name:    "vcsync",
+		Usage:   "inspect, repair and synchronize a virtual chain node's block store",
+		Version: buildVersion().Version,
 		Description: "Exit codes: 0 ok; 1 the store is inconsistent, a check or verification failed,\n" +
 			"or sync could not finish; 2 usage, input or I/O errors.",
 		Commands: []*cli.Command{
@@ -43,10 +44,97 @@ func NewApp() *cli.App {
 			rollbackCommand(),
 			repairCommand(),
 			compactCommand(),
+			versionCommand(),
 		},
+		// An unknown command is a usage error, not a help topic (exit 3).
+		Action: func(c *cli.Context) error {
+			if c.NArg() > 0 {
+				return usageError(fmt.Errorf("unknown command %q; see vcsync --help", c.Args().First()))
+			}
+			return cli.ShowAppHelp(c)
+		},
+		OnUsageError: onUsageError,
 		// main prints the error and picks the exit code; cli must not exit itself.
 		ExitErrHandler: func(*cli.Context, error) {},
 	}
+	cli.VersionPrinter = printVersionLine
+	for _, cmd := range app.Commands {
+		scriptsFirst(cmd, "vcsync")
+	}
+	return app
+}
+
+// scriptsFirst makes a command fail the way scripts want: a usage error
+// is one line on stderr naming where to look, never the help on stdout;
+// required flags are checked by vcsync (urfave/cli prints the whole help
+// to stdout when one is missing).
+func scriptsFirst(cmd *cli.Command, parent string) {
+	name := parent + " " + cmd.Name
+	cmd.OnUsageError = onUsageError
+	var required []string
+	// Required flags are checked below, after the flags are read: cli's
+	// own check prints the whole help to stdout.
+	for _, f := range cmd.Flags {
+		var repl cli.Flag
+		switch f := f.(type) {
+		case *cli.StringFlag:
+			if f.Required {
+				cp := *f
+				cp.Required, repl = false, &cp
+			}
+		case *cli.Uint64Flag:
+			if f.Required {
+				cp := *f
+				cp.Required, repl = false, &cp
+			}
+		case *cli.UintFlag:
+			if f.Required {
+				cp := *f
+				cp.Required, repl = false, &cp
+			}
+		}
+		if repl != nil {
+			required = append(required, f.Names()[0])
+			replaceFlag(cmd, f, repl)
+		}
+	}
+	before := cmd.Before
+	cmd.Before = func(c *cli.Context) error {
+		for _, r := range required {
+			if !c.IsSet(r) {
+				return usageError(fmt.Errorf("%s needs --%s; see %s --help", name, r, name))
+			}
+		}
+		if err := checkFlagValues(c, name); err != nil {
+			return usageError(err)
+		}
+		if before != nil {
+			return before(c)
+		}
+		return nil
+	}
+	for _, sub := range cmd.Subcommands {
+		scriptsFirst(sub, name)
+	}
+}
+
+func replaceFlag(cmd *cli.Command, old, repl cli.Flag) {
+	flags := make([]cli.Flag, len(cmd.Flags))
+	for i, f := range cmd.Flags {
+		if f == old {
+			f = repl
+		}
+		flags[i] = f
+	}
+	cmd.Flags = flags
+}
+
+func onUsageError(c *cli.Context, err error, _ bool) error {
+	name := "vcsync"
+	if c.Command != nil && c.Command.Name != "" {
+		name = "vcsync " + c.Command.FullName()
+	}
+	return usageError(fmt.Errorf("%v; see %s --help", err, name))
 }
 
 // failure marks an error as "the check failed" (exit 1) rather than a usage
@@ -104,6 +192,7 @@ func ExitCode(err error) int {
 func Main(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	app := NewApp()
 	app.Writer, app.ErrWriter = stdout, stderr
+	app.Metadata = map[string]any{argsKey: args}
 	err := app.RunContext(ctx, args)
 	if err != nil {
 		fmt.Fprintln(stderr, "vcsync:", err)

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"path/filepath"
 	"sort"
 
 	bolt "go.etcd.io/bbolt"
@@ -349,15 +348,8 @@ func salvage(src, dst string, idp **Identity, maxBlock int) (SalvageReport, erro
 		}
 		high = append(high, readable[h])
 	}
-	tmp, err := os.CreateTemp(filepath.Dir(dst), filepath.Base(dst)+".salvage-*")
-	if err != nil {
-		return rep, err
-	}
-	tmpPath := tmp.Name()
-	tmp.Close()
-	os.Remove(tmpPath)
-	defer os.Remove(tmpPath)
-	out, err := Open(tmpPath, Options{Create: true, Identity: id, MaxBlock: maxBlock})
+	// A new store appears at dst only once it holds a block (Close).
+	out, err := Open(dst, Options{Create: true, Identity: id, MaxBlock: maxBlock})
 	if err != nil {
 		return rep, err
 	}
@@ -383,10 +375,10 @@ func salvage(src, dst string, idp **Identity, maxBlock int) (SalvageReport, erro
 	}
 	rep.Copied = uint64(len(low) + len(high))
 	rep.Unusable = unreadable + rep.Read - rep.Copied
-	if err := os.Rename(tmpPath, dst); err != nil {
-		return rep, err
+	if rep.Copied == 0 {
+		return rep, fmt.Errorf("%w: no readable block of chain %d network %d in %s", ErrDamaged, id.ChainID, id.NetworkType, src)
 	}
-	return rep, syncDir(filepath.Dir(dst))
+	return rep, nil
 }
 
 // readForSalvage reads every block it can: through bbolt when the file

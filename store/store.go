@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"path/filepath"
 	"time"
 
 	"github.com/ethereum/go-ethereum/common"
@@ -75,11 +76,14 @@ type Store struct {
 	id       Identity
 	maxBlock int
 
-	removeOnClose bool // a scratch copy made for salvage
+	// final is where a store being created appears once it holds a block;
+	// until then it lives in path, a scratch file beside it.
+	final string
 }
 
 // Open opens (or, with Create, creates) the store at path.
 func Open(path string, opts Options) (*Store, error) {
+	final := ""
 	if _, err := os.Stat(path); errors.Is(err, os.ErrNotExist) {
 		if opts.ReadOnly || !opts.Create {
 			return nil, fmt.Errorf("%w: %s", ErrNotExist, path)
@@ -87,6 +91,15 @@ func Open(path string, opts Options) (*Store, error) {
 		if opts.Identity == nil {
 			return nil, fmt.Errorf("create store %s: the chain id and network type must be given", path)
 		}
+		// A new store is built in a scratch file beside its name and
+		// appears there, whole, only once it holds a block (see Close).
+		tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".new-*")
+		if err != nil {
+			return nil, fmt.Errorf("create store %s: %w", path, err)
+		}
+		tmp.Close()
+		os.Remove(tmp.Name()) // bbolt creates it afresh
+		final, path = path, tmp.Name()
 	} else if _, err := CheckFile(path); err != nil {
 		return nil, err
 	}
@@ -106,11 +119,17 @@ func Open(path string, opts Options) (*Store, error) {
 		return nil, err
 	}
 	if err != nil {
+		if final != "" {
+			os.Remove(path)
+		}
 		return nil, fmt.Errorf("open store %s: %w", path, err)
 	}
-	s := &Store{db: db, path: path, maxBlock: opts.MaxBlock}
+	s := &Store{db: db, path: path, final: final, maxBlock: opts.MaxBlock}
 	if err := s.init(opts); err != nil {
 		db.Close()
+		if final != "" {
+			os.Remove(path)
+		}
 		return nil, err
 	}
 	return s, nil
@@ -173,16 +192,41 @@ func (s *Store) initUnguarded(opts Options) error {
 }
 
 // Close releases the file and its lock.
+//
+// A store this process created is put in place by Close if it holds a
+// block, and removed if it holds none: a command that failed before
+// committing anything leaves no file behind. It appears whole (a hard
+// link of the finished file, which never replaces an existing one).
 func (s *Store) Close() error {
-	err := s.db.Close()
-	if s.removeOnClose {
-		os.Remove(s.path)
+	var top uint64
+	if s.final != "" {
+		st, err := s.State()
+		if err == nil {
+			top = st.Top
+		}
 	}
-	return err
+	err := s.db.Close()
+	if s.final == "" {
+		return err
+	}
+	defer os.Remove(s.path)
+	if err != nil || top == 0 {
+		return err
+	}
+	if err := os.Link(s.path, s.final); err != nil {
+		return fmt.Errorf("put the new store in place: %w", err)
+	}
+	return syncDir(filepath.Dir(s.final))
 }
 
-// Path is the file the store lives in.
-func (s *Store) Path() string { return s.path }
+// Path is the file the store lives in (for a store being created, the
+// path it will have).
+func (s *Store) Path() string {
+	if s.final != "" {
+		return s.final
+	}
+	return s.path
+}
 
 // Identity is the chain the store holds.
 func (s *Store) Identity() Identity { return s.id }

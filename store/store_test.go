@@ -2,6 +2,7 @@ package store
 
 import (
 	"errors"
+	"os"
 	"fmt"
 	"path/filepath"
 	"strings"
@@ -230,6 +231,21 @@ func TestOpenErrors(t *testing.T) {
 		t.Fatal(err)
 	}
 	s.Close()
+	// A new store that never held a block leaves no file.
+	if _, err := os.Stat(path); !errors.Is(err, os.ErrNotExist) {
+		t.Fatalf("an empty new store was left behind: %v", err)
+	}
+	if entries, _ := os.ReadDir(dir); len(entries) != 0 {
+		t.Fatalf("scratch files left behind: %v", entries)
+	}
+	s, _ = Open(path, Options{Create: true, Identity: &testID})
+	if _, err := s.AppendForward(linkedChain(1)); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(path); !errors.Is(err, os.ErrNotExist) {
+		t.Fatalf("a store being created appeared before Close: %v", err)
+	}
+	s.Close()
 	other := Identity{NetworkType: 2, ChainID: 43}
 	if _, err := Open(path, Options{Identity: &other}); !errors.Is(err, ErrIdentity) {
 		t.Fatalf("open with another chain id: %v", err)
@@ -258,6 +274,9 @@ func TestLockContention(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	writer.AppendForward(linkedChain(1))
+	writer.Close()
+	writer, _ = Open(path, Options{})
 	defer writer.Close()
 
 	start := time.Now()
