@@ -29,9 +29,6 @@ func compactCommand() *cli.Command {
 }
 
 func runCompact(c *cli.Context) error {
-	if err := noArgs(c); err != nil {
-		return err
-	}
 	out, replace := c.String("out"), c.Bool("replace")
 	if (out == "") == !replace {
 		return usageError(errors.New("give exactly one of --out PATH or --replace"))

@@ -119,15 +119,13 @@ func runDemo(c *cli.Context) error {
 	if err != nil {
 		return syncFailure(err)
 	}
-	if err := printResult(c, res); err != nil {
-		return err
+	if c.Bool(jsonFlag.Name) {
+		return printJSON(c.App.Writer, syncReport(res, nil))
 	}
+	printResult(c.App.Writer, res)
 	r, err := stateReport(node)
 	if err != nil {
 		return err
-	}
-	if c.Bool(jsonFlag.Name) {
-		return nil
 	}
 	say("\nvcsync inspect of the synced store:")
 	return printState(c.App.Writer, r)

@@ -17,8 +17,11 @@ func ethSource(c *cli.Context) (verify.Source, error) {
 		dst  *common.Address
 	}{{committeeContractFlag, &cfg.Committee}, {registryContractFlag, &cfg.Registry}} {
 		v := c.String(f.flag.Name)
+		if v == "" {
+			return nil, usageError(fmt.Errorf("--eth-rpc needs --committee-contract and --registry-contract (the PoS contracts' addresses)"))
+		}
 		if !common.IsHexAddress(v) {
-			return nil, fmt.Errorf("--%s %q is not an Ethereum address", f.flag.Name, v)
+			return nil, usageError(fmt.Errorf("--%s %q is not an Ethereum address (0x and 40 hex digits)", f.flag.Name, v))
 		}
 		*f.dst = common.HexToAddress(v)
 	}

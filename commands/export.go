@@ -1,7 +1,6 @@
 package commands
 
 import (
-	"errors"
 	"fmt"
 
 	"github.com/urfave/cli/v2"
@@ -21,7 +20,8 @@ func exportCommand() *cli.Command {
 			storeFlag, lockTimeoutFlag, jsonFlag,
 			&cli.Uint64Flag{Name: "from", Value: 1, Usage: "lowest height"},
 			&cli.Uint64Flag{Name: "to", Usage: "highest height (default InOrder)"},
-			&cli.StringFlag{Name: "out", Required: true, Usage: "file to write"},
+			&cli.StringFlag{Name: "out", Required: true, Usage: "file to write (must not exist unless --force)"},
+			&cli.BoolFlag{Name: "force", Usage: "replace an existing regular file at --out"},
 			chunkFlag,
 		},
 		Action: runExport,
@@ -42,7 +42,7 @@ func runExport(c *cli.Context) error {
 		}
 		to = st.InOrder
 	}
-	size, err := peerserver.Export(s, c.String("out"), c.Uint64("from"), to, c.Int(chunkFlag.Name))
+	size, err := peerserver.Export(s, c.String("out"), c.Uint64("from"), to, c.Int(chunkFlag.Name), c.Bool("force"))
 	if err != nil {
 		return err
 	}
@@ -79,9 +79,6 @@ func importCommand() *cli.Command {
 }
 
 func runImport(c *cli.Context) error {
-	if c.NArg() != 1 {
-		return errors.New("import takes one FILE (flags go before it)")
-	}
 	peer := peerclient.NewExportPeer(c.Args().First(), peerOptions(c))
 	if _, err := peer.Availability(c.Context); err != nil {
 		return err

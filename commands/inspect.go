@@ -1,6 +1,7 @@
 package commands
 
 import (
+	"errors"
 	"fmt"
 	"io"
 	"time"
@@ -31,6 +32,9 @@ func inspectCommand() *cli.Command {
 }
 
 func runInspect(c *cli.Context) error {
+	if c.IsSet("block") && c.Bool("check") {
+		return usageError(errors.New("--block and --check do not go together: run one, then the other"))
+	}
 	s, err := openStore(c, true)
 	if err != nil {
 		return err

@@ -8,6 +8,7 @@ import (
 	"io"
 	"math/rand"
 	"os"
+	"path/filepath"
 	"strings"
 	"sync"
 	"time"
@@ -73,20 +74,47 @@ func openPeers(c *cli.Context) ([]peerclient.Peer, error) {
 	for _, a := range addrs {
 		p, err := peerclient.Open(a, peerOptions(c))
 		if err != nil {
-			return nil, err
+			return nil, usageError(err)
+		}
+		if sp, ok := p.(*peerclient.StorePeer); ok && sameFile(sp.Path(), c.String(storeFlag.Name)) {
+			return nil, usageError(fmt.Errorf("peer %s is the store being synced: a store cannot be its own peer", a))
 		}
 		peers = append(peers, p)
 	}
 	return peers, nil
 }
 
-// openWritableStore opens (or creates, given --chain-id) the store to sync into.
+// sameFile reports whether two paths name one file (or, if it does not
+// exist yet, the same absolute path).
+func sameFile(a, b string) bool {
+	fa, errA := os.Stat(a)
+	fb, errB := os.Stat(b)
+	if errA == nil && errB == nil {
+		return os.SameFile(fa, fb)
+	}
+	absA, _ := filepath.Abs(a)
+	absB, _ := filepath.Abs(b)
+	return absA == absB
+}
+
+// openWritableStore opens the store to sync into, or, given --chain-id and
+// --network-type, creates it (it appears once it holds a verified block).
 func openWritableStore(c *cli.Context) (*store.Store, error) {
 	opts := store.Options{Create: true, LockTimeout: lockTimeout(c), MaxBlock: c.Int(maxBlockFlag.Name)}
-	if c.IsSet(chainIDFlag.Name) {
+	chain, network := c.IsSet(chainIDFlag.Name), c.IsSet(networkTypeFlag.Name)
+	if chain != network {
+		return nil, usageError(errors.New("--chain-id and --network-type go together: give both (neither has a default)"))
+	}
+	if chain {
 		opts.Identity = &store.Identity{ChainID: uint32(c.Uint(chainIDFlag.Name)), NetworkType: uint32(c.Uint(networkTypeFlag.Name))}
 	}
-	return store.Open(c.String(storeFlag.Name), opts)
+	s, err := store.Open(c.String(storeFlag.Name), opts)
+	if err != nil && !chain && !errors.Is(err, store.ErrDamaged) && !errors.Is(err, store.ErrLocked) {
+		if _, statErr := os.Stat(c.String(storeFlag.Name)); errors.Is(statErr, os.ErrNotExist) {
+			return nil, usageError(fmt.Errorf("store %s does not exist: creating one needs --chain-id and --network-type", c.String(storeFlag.Name)))
+		}
+	}
+	return s, err
 }
 
 // newSyncer wires the sync core from the flags.
@@ -176,18 +204,14 @@ func (r *reporter) finish() {
 	r.bar.Done()
 }
 
-// printResult prints a run's summary.
-func printResult(c *cli.Context, res syncer.Result) error {
-	if c.Bool(jsonFlag.Name) {
-		return printJSON(c.App.Writer, res)
-	}
-	w := c.App.Writer
+// printResult prints a successful run's summary.
+func printResult(w io.Writer, res syncer.Result) {
 	rate := 0.0
 	if res.Seconds > 0 {
 		rate = float64(res.Blocks) / res.Seconds
 	}
 	if res.Blocks == 0 {
-		fmt.Fprintf(w, "nothing to sync: no peer had blocks this store is missing (%.1fs)\n", res.Seconds)
+		fmt.Fprintf(w, "nothing to sync: the store already holds what the peers have (%.1fs)\n", res.Seconds)
 	} else {
 		fmt.Fprintf(w, "synced %d blocks (%d-%d), %s in %.1fs: %.0f blocks/s\n",
 			res.Blocks, res.SyncedFrom, res.SyncedTo, humanBytes(int64(res.Bytes)), res.Seconds, rate)
@@ -198,12 +222,11 @@ func printResult(c *cli.Context, res syncer.Result) error {
 	for _, d := range res.PeersDropped {
 		fmt.Fprintf(w, "peer dropped: %s (%s): %s\n", d.Peer, d.Kind, d.Reason)
 	}
-	return nil
 }
 
 // syncFailure maps sync errors: a run that could not finish exits 1.
 func syncFailure(err error) error {
-	if errors.Is(err, syncer.ErrNoPeer) || errors.Is(err, syncer.ErrIncomplete) || errors.Is(err, context.Canceled) {
+	if errors.Is(err, syncer.ErrNoPeer) || errors.Is(err, syncer.ErrIncomplete) || errors.Is(err, syncer.ErrInterrupted) || errors.Is(err, context.Canceled) {
 		return failed(err)
 	}
 	return err

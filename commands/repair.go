@@ -30,9 +30,6 @@ func repairCommand() *cli.Command {
 }
 
 func runRepair(c *cli.Context) error {
-	if err := noArgs(c); err != nil {
-		return err
-	}
 	if out := c.String("out"); out != "" {
 		rep, err := store.Salvage(c.String(storeFlag.Name), out, nil, 0)
 		if err != nil {

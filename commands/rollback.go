@@ -29,9 +29,6 @@ func rollbackCommand() *cli.Command {
 }
 
 func runRollback(c *cli.Context) error {
-	if err := noArgs(c); err != nil {
-		return err
-	}
 	s, err := openStore(c, !c.Bool(yesFlag.Name))
 	if err != nil {
 		return err

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"strings"
 
 	"github.com/urfave/cli/v2"
 
@@ -99,7 +100,14 @@ func scriptsFirst(cmd *cli.Command, parent string) {
 		}
 	}
 	before := cmd.Before
+	wantArgs := len(strings.Fields(cmd.ArgsUsage))
+	leaf := len(cmd.Subcommands) == 0 // cli adds a help subcommand to every command when it runs
 	cmd.Before = func(c *cli.Context) error {
+		if leaf {
+			if err := checkArgs(c, name, wantArgs); err != nil {
+				return err
+			}
+		}
 		for _, r := range required {
 			if !c.IsSet(r) {
 				return usageError(fmt.Errorf("%s needs --%s; see %s --help", name, r, name))
@@ -159,12 +167,22 @@ func (u usage) Unwrap() error { return u.err }
 
 func usageError(err error) error { return usage{err} }
 
-// noArgs refuses positional arguments a command does not take: urfave/cli
-// stops reading flags at the first one, so anything after it would be
+// checkArgs refuses positional arguments a command does not take: urfave/cli
+// stops reading flags at the first one, so a flag after it would be
 // silently ignored.
-func noArgs(c *cli.Context) error {
-	if c.NArg() > 0 {
-		return usageError(fmt.Errorf("%s takes no arguments, got %q (flags after it were not read)", c.Command.FullName(), c.Args().Slice()))
+func checkArgs(c *cli.Context, name string, want int) error {
+	args := c.Args().Slice()
+	for _, a := range args {
+		if strings.HasPrefix(a, "-") && len(a) > 1 {
+			return usageError(fmt.Errorf("%s: %q comes after an argument, so it was not read as a flag: put flags first; see %s --help", name, a, name))
+		}
+	}
+	if len(args) != want {
+		what := "no arguments"
+		if want > 0 {
+			what = fmt.Sprintf("%d argument(s): %s", want, c.Command.ArgsUsage)
+		}
+		return usageError(fmt.Errorf("%s takes %s, got %q; see %s --help", name, what, args, name))
 	}
 	return nil
 }

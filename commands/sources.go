@@ -1,7 +1,9 @@
 package commands
 
 import (
+	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/urfave/cli/v2"
@@ -17,15 +19,15 @@ var (
 		Usage: "management-service document: a file `PATH` or an http(s) URL",
 	}
 	committeeFileFlag = &cli.StringFlag{
-		Name: "committee-file", Category: "Committees",
+		Name: "committee-file", Category: "Committees", EnvVars: []string{"VCSYNC_COMMITTEE_FILE"},
 		Usage: "committee file `PATH` (management-document shape), never fetched over the network",
 	}
 	ethRPCFlag = &cli.StringFlag{
 		Name: "eth-rpc", Category: "Committees", EnvVars: []string{"VCSYNC_ETH_RPC"},
 		Usage: "Ethereum JSON-RPC `URL` to read the PoS contracts from",
 	}
-	committeeContractFlag = &cli.StringFlag{Name: "committee-contract", Category: "Committees", Usage: "Committee contract `ADDRESS`"}
-	registryContractFlag  = &cli.StringFlag{Name: "registry-contract", Category: "Committees", Usage: "GuardiansRegistration contract `ADDRESS`"}
+	committeeContractFlag = &cli.StringFlag{Name: "committee-contract", Category: "Committees", EnvVars: []string{"VCSYNC_COMMITTEE_CONTRACT"}, Usage: "Committee contract `ADDRESS` (with --eth-rpc)"}
+	registryContractFlag  = &cli.StringFlag{Name: "registry-contract", Category: "Committees", EnvVars: []string{"VCSYNC_REGISTRY_CONTRACT"}, Usage: "GuardiansRegistration contract `ADDRESS` (with --eth-rpc)"}
 	genesisRefTimeFlag    = &cli.Uint64Flag{Name: "genesis-ref-time", Category: "Committees", Usage: "genesis reference time (unix seconds) for the Ethereum source"}
 	graceFlag             = &cli.DurationFlag{
 		Name: "honesty-grace", Value: verify.DefaultHonestyGrace, Category: "Verification",
@@ -35,8 +37,8 @@ var (
 		Name: "now", Layout: time.RFC3339, Category: "Verification",
 		Usage: "fix the clock for the tip rule (RFC 3339), for scripted and test use",
 	}
-	chainIDFlag     = &cli.UintFlag{Name: "chain-id", Category: "Store", Usage: "virtual chain id (needed to create a store; checked against an existing one)"}
-	networkTypeFlag = &cli.UintFlag{Name: "network-type", Category: "Store", Usage: "network type (with --chain-id)"}
+	chainIDFlag     = &cli.UintFlag{Name: "chain-id", Category: "Store", EnvVars: []string{"VCSYNC_CHAIN_ID"}, Usage: "virtual chain id (with --network-type, needed to create a store; checked against an existing one)"}
+	networkTypeFlag = &cli.UintFlag{Name: "network-type", Category: "Store", EnvVars: []string{"VCSYNC_NETWORK_TYPE"}, Usage: "network type (with --chain-id)"}
 )
 
 func sourceFlags() []cli.Flag {
@@ -45,21 +47,43 @@ func sourceFlags() []cli.Flag {
 
 func verifierFlags() []cli.Flag { return append(sourceFlags(), graceFlag, nowFlag) }
 
-// committeeSource builds the one committee source the flags name.
-func committeeSource(c *cli.Context, chainID uint32) (verify.Source, error) {
-	set := 0
-	for _, f := range []string{managementFlag.Name, committeeFileFlag.Name, ethRPCFlag.Name} {
-		if c.IsSet(f) {
-			set++
+// committeeSourceFlag picks the one committee source: a source named on the
+// command line wins over one an environment variable names; two on the
+// command line (or two from the environment, with none on it) conflict.
+func committeeSourceFlag(c *cli.Context) (string, error) {
+	names := []string{managementFlag.Name, committeeFileFlag.Name, ethRPCFlag.Name}
+	var onLine, fromEnv []string
+	for _, n := range names {
+		switch {
+		case onCommandLine(c, n):
+			onLine = append(onLine, "--"+n)
+		case c.IsSet(n):
+			fromEnv = append(fromEnv, "--"+n)
 		}
 	}
-	if set != 1 {
-		return nil, fmt.Errorf("name exactly one committee source: --management, --committee-file or --eth-rpc")
-	}
 	switch {
-	case c.IsSet(ethRPCFlag.Name):
+	case len(onLine) == 1:
+		return strings.TrimPrefix(onLine[0], "--"), nil
+	case len(onLine) > 1:
+		return "", usageError(fmt.Errorf("name one committee source, not %s", strings.Join(onLine, " and ")))
+	case len(fromEnv) == 1:
+		return strings.TrimPrefix(fromEnv[0], "--"), nil
+	case len(fromEnv) > 1:
+		return "", usageError(fmt.Errorf("the environment names more than one committee source (%s): unset one, or name one on the command line", strings.Join(fromEnv, ", ")))
+	}
+	return "", usageError(errors.New("name a committee source: --management PATH|URL, --committee-file PATH, or --eth-rpc URL with --committee-contract and --registry-contract"))
+}
+
+// committeeSource builds the one committee source the flags name.
+func committeeSource(c *cli.Context, chainID uint32) (verify.Source, error) {
+	which, err := committeeSourceFlag(c)
+	if err != nil {
+		return nil, err
+	}
+	switch which {
+	case ethRPCFlag.Name:
 		return ethSource(c)
-	case c.IsSet(managementFlag.Name):
+	case managementFlag.Name:
 		doc, err := verify.ReadManagementDoc(c.Context, c.String(managementFlag.Name), true)
 		if err != nil {
 			return nil, err

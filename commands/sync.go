@@ -1,6 +1,8 @@
 package commands
 
 import (
+	"encoding/json"
+	"fmt"
 	"io"
 
 	"github.com/urfave/cli/v2"
@@ -60,11 +62,13 @@ func runSync(c *cli.Context) error {
 			return syncer.New(cfg).CloseGap(c.Context)
 		}
 		if c.Bool("follow") {
+			round := 0
 			err := syncer.Follow(c.Context, cfg, c.Duration(staleAfterFlag.Name), func(res syncer.Result, err error) {
+				round++
 				if err != nil {
-					rep.Note("sync round: %v", err)
+					rep.Note("sync round %d: %v", round, err)
 				}
-				printResult(c, res)
+				printRound(c, round, res, err)
 			})
 			return syncer.Result{PeersUsed: []string{}, PeersDropped: []syncer.Dropped{}}, err
 		}
@@ -96,13 +100,49 @@ func withSyncer(c *cli.Context, peers []peerclient.Peer, run func(syncer.Config,
 	if c.Bool("follow") {
 		return syncFailure(runErr)
 	}
-	if err := printResult(c, res); err != nil {
-		return err
-	}
-	if !c.Bool(jsonFlag.Name) && runErr == nil {
+	switch {
+	case c.Bool(jsonFlag.Name):
+		// Scripts get the summary either way, with the error in it.
+		if err := printJSON(c.App.Writer, syncReport(res, runErr)); err != nil {
+			return err
+		}
+	case runErr == nil:
+		printResult(c.App.Writer, res)
 		if r, err := stateReport(s); err == nil {
 			printState(c.App.Writer, r)
 		}
 	}
 	return syncFailure(runErr)
+}
+
+// SyncReport is the --json summary of sync, pull, close-gaps and import,
+// and one line of sync --follow --json.
+type SyncReport struct {
+	Round int  `json:"round,omitempty"`
+	OK    bool `json:"ok"`
+	syncer.Result
+	Error string `json:"error,omitempty"`
+}
+
+func syncReport(res syncer.Result, err error) SyncReport {
+	r := SyncReport{OK: err == nil, Result: res}
+	if err != nil {
+		r.Error = err.Error()
+	}
+	return r
+}
+
+// printRound prints one round of sync --follow: a compact JSON object per
+// line with --json (NDJSON), a summary line otherwise.
+func printRound(c *cli.Context, round int, res syncer.Result, err error) {
+	if c.Bool(jsonFlag.Name) {
+		r := syncReport(res, err)
+		r.Round = round
+		json.NewEncoder(c.App.Writer).Encode(r)
+		return
+	}
+	if err == nil {
+		fmt.Fprintf(c.App.Writer, "round %d: ", round)
+		printResult(c.App.Writer, res)
+	}
 }

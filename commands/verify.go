@@ -27,7 +27,7 @@ func verifyCommand() *cli.Command {
 			},
 			{
 				Name: "range", Usage: "verify hash links and proofs of stored blocks A..B", ArgsUsage: "A B",
-				Description: "Example: vcsync verify range 1 5000 --store blocks.db --committee-file committees.json",
+				Description: "Flags go before A B. Example: vcsync verify range --store blocks.db --committee-file management.json 1 500",
 				Flags:       flags, Action: runVerifyRange,
 			},
 			{
@@ -110,13 +110,10 @@ func runVerifyRange(c *cli.Context) error {
 	type span struct{ from, to uint64 }
 	var spans []span
 	if c.Command.Name == "range" {
-		if c.NArg() != 2 {
-			return fmt.Errorf("verify range takes two heights: A B")
-		}
 		a, err1 := strconv.ParseUint(c.Args().Get(0), 10, 64)
 		b, tipErr := strconv.ParseUint(c.Args().Get(1), 10, 64)
 		if err1 != nil || tipErr != nil || a == 0 || a > b {
-			return fmt.Errorf("verify range: %q %q are not heights A <= B", c.Args().Get(0), c.Args().Get(1))
+			return usageError(fmt.Errorf("verify range: %q %q are not heights 1 <= A <= B; see vcsync verify range --help", c.Args().Get(0), c.Args().Get(1)))
 		}
 		spans = []span{{a, b}}
 	} else {

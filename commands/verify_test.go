@@ -65,8 +65,22 @@ func TestVerifyAllFindsForgedProof(t *testing.T) {
 func TestVerifyNeedsOneSource(t *testing.T) {
 	dir := genStore(t, "10", "")
 	db := filepath.Join(dir, "blocks.db")
-	if _, errs, code := run(t, "verify", "tip", "--store", db); code != ExitUsage || !strings.Contains(errs, "exactly one committee source") {
-		t.Fatalf("exit %d %q", code, errs)
+	mgmt := filepath.Join(dir, "management.json")
+	if _, errs, code := run(t, "verify", "tip", "--store", db); code != ExitUsage || !strings.Contains(errs, "name a committee source") {
+		t.Fatalf("none: exit %d %q", code, errs)
+	}
+	if _, errs, code := run(t, "verify", "tip", "--store", db, "--management", mgmt, "--committee-file", mgmt); code != ExitUsage || !strings.Contains(errs, "not --management and --committee-file") {
+		t.Fatalf("two: exit %d %q", code, errs)
+	}
+	// A source on the command line overrides one from the environment.
+	t.Setenv("VCSYNC_ETH_RPC", "http://127.0.0.1:1")
+	mustRun(t, "verify", "tip", "--store", db, "--committee-file", mgmt)
+	t.Setenv("VCSYNC_MANAGEMENT", mgmt)
+	if _, errs, code := run(t, "verify", "tip", "--store", db); code != ExitUsage || !strings.Contains(errs, "the environment names more than one") {
+		t.Fatalf("two from the environment: exit %d %q", code, errs)
+	}
+	if _, errs, code := run(t, "verify", "tip", "--store", db, "--eth-rpc", "http://127.0.0.1:1"); code != ExitUsage || !strings.Contains(errs, "--eth-rpc needs --committee-contract") {
+		t.Fatalf("eth-rpc alone: exit %d %q", code, errs)
 	}
 }
 

@@ -67,9 +67,6 @@ func versionCommand() *cli.Command {
 		Description: "Example: vcsync version --json",
 		Flags:       []cli.Flag{jsonFlag},
 		Action: func(c *cli.Context) error {
-			if err := noArgs(c); err != nil {
-				return err
-			}
 			v := buildVersion()
 			if c.Bool(jsonFlag.Name) {
 				return printJSON(c.App.Writer, v)

@@ -46,14 +46,23 @@ type Options struct {
 // Open returns the peer an address names: http(s)://host:port, or
 // file:///path/store.db for another store read directly.
 func Open(addr string, opts Options) (Peer, error) {
+	if !strings.Contains(addr, "://") {
+		return nil, fmt.Errorf("peer %q has no scheme: use http://%s (or file:///path/blocks.db for a store)", addr, addr)
+	}
 	u, err := url.Parse(addr)
 	if err != nil {
 		return nil, fmt.Errorf("peer %q: %w", addr, err)
 	}
 	switch u.Scheme {
 	case "http", "https":
+		if u.Host == "" {
+			return nil, fmt.Errorf("peer %q names no host: use http://host:port", addr)
+		}
 		return NewHTTP(strings.TrimRight(addr, "/"), opts), nil
 	case "file":
+		if u.Host != "" && u.Host != "localhost" {
+			return nil, fmt.Errorf("peer %q: file:// needs an absolute path, file:///%s%s (%q was read as a host name)", addr, u.Host, u.Path, u.Host)
+		}
 		if u.Path == "" {
 			return nil, fmt.Errorf("peer %q: a file peer needs a path (file:///path/blocks.db)", addr)
 		}

@@ -25,6 +25,9 @@ func NewStorePeer(path string, opts Options) *StorePeer { return &StorePeer{path
 
 func (p *StorePeer) Name() string { return "file://" + p.path }
 
+// Path is the store file the peer reads.
+func (p *StorePeer) Path() string { return p.path }
+
 func (p *StorePeer) open() (*store.Store, error) {
 	p.mu.Lock()
 	defer p.mu.Unlock()

@@ -2,16 +2,31 @@ package peerserver
 
 import (
 	"bufio"
+	"errors"
 	"fmt"
 	"os"
+	"path/filepath"
 
 	"github.com/vcsync/vcsync/wire"
 )
 
 // Export writes stored blocks to down to from into path, in the wire's frame
-// format behind an export header. It writes to a temporary file and renames
-// it, so a failed export never leaves a truncated file behind.
-func Export(src Source, path string, from, to uint64, chunk int) (int64, error) {
+// format behind an export header. It never destroys: path must be absent,
+// or with force a regular file (never a link, FIFO, device or directory).
+// It writes a temporary file beside path, fsyncs it, renames it into place
+// and fsyncs the directory, so what it reports done survives a power cut
+// and a failed or killed export leaves path as it was.
+func Export(src Source, path string, from, to uint64, chunk int, force bool) (int64, error) {
+	if fi, err := os.Lstat(path); err == nil {
+		switch {
+		case !fi.Mode().IsRegular():
+			return 0, fmt.Errorf("export: %s exists and is not a regular file (%s): refusing to replace it", path, fi.Mode().Type())
+		case !force:
+			return 0, fmt.Errorf("export: %s exists: give --force to replace it", path)
+		}
+	} else if !errors.Is(err, os.ErrNotExist) {
+		return 0, fmt.Errorf("export: %w", err)
+	}
 	st, err := src.State()
 	if err != nil {
 		return 0, err
@@ -23,11 +38,11 @@ func Export(src Source, path string, from, to uint64, chunk int) (int64, error) 
 	if chunk <= 0 {
 		chunk = wire.DefaultMaxChunk
 	}
-	tmp := path + ".partial"
-	f, err := os.Create(tmp)
+	f, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".partial-*")
 	if err != nil {
 		return 0, fmt.Errorf("export: %w", err)
 	}
+	tmp := f.Name()
 	defer os.Remove(tmp)
 	defer f.Close()
 	w := bufio.NewWriterSize(f, 1<<20)
@@ -52,8 +67,19 @@ func Export(src Source, path string, from, to uint64, chunk int) (int64, error) 
 	if err := f.Close(); err != nil {
 		return 0, err
 	}
+	if err := os.Chmod(tmp, 0o644); err != nil {
+		return 0, fmt.Errorf("export: %w", err)
+	}
 	if err := os.Rename(tmp, path); err != nil {
 		return 0, fmt.Errorf("export: %w", err)
+	}
+	dir, err := os.Open(filepath.Dir(path))
+	if err != nil {
+		return 0, fmt.Errorf("export: %w", err)
+	}
+	defer dir.Close()
+	if err := dir.Sync(); err != nil {
+		return 0, fmt.Errorf("export: sync directory: %w", err)
 	}
 	return size, nil
 }

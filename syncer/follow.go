@@ -13,23 +13,29 @@ const DefaultStaleAfter = 19 * time.Second
 // Follow runs the whole flow, then again whenever no block was committed
 // for staleAfter, until ctx ends. Each round is a fresh run: peers dropped
 // in one round are tried again in the next. onRound hears every round.
+// It returns the error of the last round that ran to its end (nil if that
+// round succeeded), so a follower whose rounds fail exits as failing.
 func Follow(ctx context.Context, cfg Config, staleAfter time.Duration, onRound func(Result, error)) error {
 	if staleAfter <= 0 {
 		staleAfter = DefaultStaleAfter
 	}
+	var last error
 	for {
 		res, err := New(cfg).Sync(ctx)
 		if ctx.Err() != nil {
-			onRound(res, nil)
-			return nil
+			if res.Blocks > 0 {
+				onRound(res, nil) // what the interrupted round committed
+			}
+			return last
 		}
+		last = err
 		onRound(res, err)
 		// vcsync holds the store's lock, so every commit is its own: the
 		// store is next stale staleAfter after this round.
 		wait := staleAfter
 		select {
 		case <-ctx.Done():
-			return nil
+			return last
 		case <-time.After(wait):
 		}
 	}

@@ -73,6 +73,10 @@ type Result struct {
 // ErrIncomplete means a pull ended before its batch was committed.
 var ErrIncomplete = errors.New("the batch was not completed")
 
+// ErrInterrupted means the run was cancelled (SIGINT): what was verified is
+// committed, the store is consistent, and the next run resumes.
+var ErrInterrupted = errors.New("interrupted; the store is consistent and the next run resumes")
+
 // Syncer runs the flow against one store. A Syncer runs once.
 type Syncer struct {
 	cfg     Config
@@ -188,9 +192,12 @@ func (s *Syncer) run(ctx context.Context, more func(store.State) (bool, error)) 
 	if s.start.IsZero() {
 		s.start = time.Now()
 	}
+	interrupted := func() (Result, error) {
+		return s.result(), fmt.Errorf("%w (%w)", ErrInterrupted, ctx.Err())
+	}
 	for {
-		if err := ctx.Err(); err != nil {
-			return s.result(), fmt.Errorf("interrupted; the store is consistent and the next run resumes: %w", err)
+		if ctx.Err() != nil {
+			return interrupted()
 		}
 		st, err := s.cfg.Store.State()
 		if err != nil {
@@ -200,6 +207,9 @@ func (s *Syncer) run(ctx context.Context, more func(store.State) (bool, error)) 
 			return s.result(), err
 		}
 		done, err := s.batch(ctx, st, s.plan(st))
+		if ctx.Err() != nil {
+			return interrupted()
+		}
 		if err != nil {
 			return s.result(), err
 		}

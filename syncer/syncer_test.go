@@ -294,7 +294,7 @@ func TestExportThenImport(t *testing.T) {
 	f := newFixture(t, 800)
 	src, _ := store.Open(f.src, store.Options{ReadOnly: true})
 	out := filepath.Join(t.TempDir(), "blocks.vcx")
-	if _, err := peerserver.Export(src, out, 1, 800, 64); err != nil {
+	if _, err := peerserver.Export(src, out, 1, 800, 64, false); err != nil {
 		t.Fatal(err)
 	}
 	src.Close()
