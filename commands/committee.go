@@ -14,7 +14,7 @@ func committeeCommand() *cli.Command {
 	return &cli.Command{
 		Name:  "committee",
 		Usage: "print the committee at a reference time, or the current one",
-		Description: "Example: vcsync committee --at 1795594929 --chain-id 42 --management management.json\n" +
+		Description: "Example: vcsync committee --at 1799999000 --chain-id 42 --management management.json\n" +
 			"         vcsync committee --current --chain-id 42 --eth-rpc http://127.0.0.1:8545 \\\n" +
 			"           --committee-contract 0x... --registry-contract 0x...",
 		Flags: append([]cli.Flag{

@@ -20,7 +20,7 @@ func devnetCommand() *cli.Command {
 			Usage: "write a signed chain's store and its management document",
 			Description: "Writes DIR/blocks.db and DIR/management.json. Keys come from --seed, so the\n" +
 				"output is the same every time. The committee rotates every --rotate-every blocks.\n" +
-				"Example: vcsync devnet gen --out /tmp/dn --blocks 1000 --ranges 1-300,701-1000",
+				"Example: vcsync devnet gen --out testnet --blocks 1000 --ranges 1-300,701-1000",
 			Flags: []cli.Flag{
 				&cli.StringFlag{Name: "out", Usage: "directory to write into", Required: true},
 				&cli.Uint64Flag{Name: "blocks", Value: 1000, Usage: "chain length"},

@@ -14,7 +14,7 @@ func exportCommand() *cli.Command {
 	return &cli.Command{
 		Name:  "export",
 		Usage: "write stored blocks A..B to a file in the wire format",
-		Description: "Example: vcsync export --store blocks.db --from 1 --to 50000 --out blocks-1-50000.vcx\n" +
+		Description: "Example: vcsync export --store blocks.db --from 1 --to 1000 --out blocks-1-1000.vcx\n" +
 			"The file is written beside its final name and renamed when complete.",
 		Flags: []cli.Flag{
 			storeFlag, lockTimeoutFlag, jsonFlag,
@@ -72,7 +72,7 @@ func importCommand() *cli.Command {
 		ArgsUsage: "FILE",
 		Description: "Blocks already in the store are skipped. The file's highest block needs the tip rule\n" +
 			"unless it links to blocks already stored. Flags go before FILE.\n" +
-			"Example: vcsync import --store blocks.db --chain-id 42 --network-type 2 --committee-file m.json blocks-1-50000.vcx",
+			"Example: vcsync import --store new.db --chain-id 42 --network-type 2 --committee-file management.json blocks.vcx",
 		Flags:  flags,
 		Action: runImport,
 	}

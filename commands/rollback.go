@@ -18,7 +18,7 @@ func rollbackCommand() *cli.Command {
 		Description: "Removes blocks above --to and sets the indices so the store is consistent, in one\n" +
 			"transaction. Refuses a height below InOrder (verified, gap-free history) unless\n" +
 			"--force-below-in-order is given too. Then sync again to fetch the tip from peers.\n" +
-			"Example: vcsync rollback --store blocks.db --to 4200 --yes",
+			"Example: vcsync rollback --store blocks.db --to 1990 --yes --force-below-in-order",
 		Flags: []cli.Flag{
 			storeFlag, lockTimeoutFlag, jsonFlag, yesFlag,
 			&cli.Uint64Flag{Name: "to", Required: true, Usage: "keep blocks up to `HEIGHT`"},

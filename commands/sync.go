@@ -28,7 +28,7 @@ func pullCommand() *cli.Command {
 	return &cli.Command{
 		Name:  "pull",
 		Usage: "pull one batch from a peer (the gap first, unless --from says where)",
-		Description: "Example: vcsync pull --store blocks.db --management m.json --peer http://10.0.0.5:7700 --batch 500\n" +
+		Description: "Example: vcsync pull --store blocks.db --management management.json --peer http://10.0.0.5:7700 --batch 500\n" +
 			"--from must be LastSynced-1 while a gap is open, or above Top.",
 		Flags: append(syncFlags(),
 			&cli.Uint64Flag{Name: "from", Usage: "highest height to pull (0: plan like sync)"},
@@ -41,7 +41,7 @@ func closeGapsCommand() *cli.Command {
 	return &cli.Command{
 		Name:        "close-gaps",
 		Usage:       "only close the gap between InOrder and LastSynced",
-		Description: "Example: vcsync close-gaps --store blocks.db --committee-file m.json --peer file:///mnt/backup/blocks.db",
+		Description: "Example: vcsync close-gaps --store blocks.db --committee-file management.json --peer file:///mnt/backup/blocks.db",
 		Flags:       syncFlags(),
 		Action:      runSync,
 	}

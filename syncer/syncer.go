@@ -214,10 +214,10 @@ func (s *Syncer) run(ctx context.Context, more func(store.State) (bool, error)) 
 			return s.result(), err
 		}
 		if done {
-			if s.pull != nil {
-				return s.result(), fmt.Errorf("%w: no peer has blocks this store is missing", ErrIncomplete)
+			if s.pull != nil && s.pull.low != 0 {
+				return s.result(), fmt.Errorf("%w: no peer serves the rest of the batch down to %d", ErrIncomplete, s.pull.low)
 			}
-			return s.result(), nil
+			return s.result(), nil // no peer is ahead of the store: nothing to do
 		}
 	}
 }

@@ -1,0 +1,149 @@
+package commands
+
+import (
+	"bufio"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"strings"
+	"testing"
+
+	"github.com/urfave/cli/v2"
+)
+
+// docExample is one command line from README.md or a command's --help.
+type docExample struct {
+	where string
+	line  string
+	exit  int
+}
+
+var exitComment = regexp.MustCompile(`#\s*exit (\d)`)
+
+// exampleOf turns a documented line into an example, or false when the line
+// is not one vcsync can run here: `serve` (it runs until stopped; the
+// tests start their own), `--follow` (likewise) and `--eth-rpc` (it needs an
+// Ethereum node; the verify package tests that source on a simulated chain).
+func exampleOf(where, line string) (docExample, bool) {
+	line = strings.TrimSpace(line)
+	if !strings.HasPrefix(line, "vcsync ") {
+		return docExample{}, false
+	}
+	ex := docExample{where: where}
+	if m := exitComment.FindStringSubmatch(line); m != nil {
+		ex.exit, _ = strconv.Atoi(m[1])
+	}
+	if i := strings.Index(line, " #"); i >= 0 {
+		line = line[:i]
+	}
+	ex.line = strings.TrimSpace(line)
+	for _, skip := range []string{"vcsync serve", "--follow", "--eth-rpc"} {
+		if strings.Contains(ex.line, skip) {
+			return ex, false
+		}
+	}
+	return ex, true
+}
+
+// docExamples collects every vcsync line of README.md's shell blocks and
+// of every command's Description.
+func docExamples(t *testing.T) []docExample {
+	t.Helper()
+	var out []docExample
+	f, err := os.Open("../README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	sc := bufio.NewScanner(f)
+	inShell, n, pending := false, 0, ""
+	for sc.Scan() {
+		n++
+		line := sc.Text()
+		switch {
+		case strings.HasPrefix(line, "```sh"):
+			inShell = true
+			continue
+		case strings.HasPrefix(line, "```"):
+			inShell = false
+			continue
+		}
+		if !inShell {
+			continue
+		}
+		if strings.HasSuffix(line, "\\") {
+			pending += strings.TrimSuffix(line, "\\") + " "
+			continue
+		}
+		if ex, ok := exampleOf("README.md:"+strconv.Itoa(n), pending+line); ok {
+			out = append(out, ex)
+		}
+		pending = ""
+	}
+	var walk func(cmds []*cli.Command, parent string)
+	walk = func(cmds []*cli.Command, parent string) {
+		for _, c := range cmds {
+			name := parent + " " + c.Name
+			text := strings.ReplaceAll(c.Description, "\\\n", " ")
+			for _, line := range strings.Split(text, "\n") {
+				if i := strings.Index(line, "vcsync "); i >= 0 {
+					if ex, ok := exampleOf(name+" --help", line[i:]); ok {
+						out = append(out, ex)
+					}
+				}
+			}
+			walk(c.Subcommands, name)
+		}
+	}
+	walk(NewApp().Commands, "vcsync")
+	return out
+}
+
+func copyFile(t *testing.T, from, to string) {
+	t.Helper()
+	data, err := os.ReadFile(from)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(to, data, 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestDocExamples runs every example of README.md and of every --help as
+// written, each in a fresh directory holding the devnet the README names.
+func TestDocExamples(t *testing.T) {
+	base := t.TempDir()
+	mustRun(t, "devnet", "gen", "--out", base, "--blocks", "2000", "--tip-ref-time", "1800000000")
+	mustRun(t, "export", "--store", filepath.Join(base, "blocks.db"), "--out", filepath.Join(base, "blocks.vcx"))
+	peerDir := t.TempDir()
+	peerDB := filepath.Join(peerDir, "blocks.db")
+	copyFile(t, filepath.Join(base, "blocks.db"), peerDB)
+	serveURL := startServe(t, peerDB)
+	replacer := strings.NewReplacer(
+		"http://10.0.0.5:7700", serveURL,
+		"file:///mnt/backup/blocks.db", "file://"+peerDB,
+		"file:///mnt/old/blocks.db", "file://"+peerDB,
+	)
+	examples := docExamples(t)
+	if len(examples) < 30 {
+		t.Fatalf("found only %d examples", len(examples))
+	}
+	for _, ex := range examples {
+		dir := t.TempDir()
+		for _, name := range []string{"blocks.db", "management.json", "blocks.vcx"} {
+			copyFile(t, filepath.Join(base, name), filepath.Join(dir, name))
+		}
+		args := strings.Fields(replacer.Replace(ex.line))[1:]
+		cmd := exec.Command(os.Args[0], args...)
+		cmd.Dir = dir
+		cmd.Env = append(os.Environ(), "VCSYNC_TEST_CHILD=1")
+		out, _ := cmd.CombinedOutput()
+		if code := cmd.ProcessState.ExitCode(); code != ex.exit {
+			t.Errorf("%s: %s\nexit %d, want %d:\n%s", ex.where, ex.line, code, ex.exit, out)
+		}
+	}
+	t.Logf("ran %d documented examples", len(examples))
+}
