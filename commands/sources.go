@@ -84,18 +84,27 @@ func committeeSource(c *cli.Context, chainID uint32) (verify.Source, error) {
 	case ethRPCFlag.Name:
 		return ethSource(c)
 	case managementFlag.Name:
-		doc, err := verify.ReadManagementDoc(c.Context, c.String(managementFlag.Name), true)
-		if err != nil {
-			return nil, err
-		}
-		return verify.NewDocSource(doc, chainID)
+		return docSource(c, c.String(managementFlag.Name), true, chainID)
 	default:
-		doc, err := verify.ReadManagementDoc(c.Context, c.String(committeeFileFlag.Name), false)
-		if err != nil {
-			return nil, err
-		}
-		return verify.NewDocSource(doc, chainID)
+		return docSource(c, c.String(committeeFileFlag.Name), false, chainID)
 	}
+}
+
+// docSource reads a management document or committee file and says on
+// stderr what the service's rules made it pass over.
+func docSource(c *cli.Context, location string, allowURL bool, chainID uint32) (verify.Source, error) {
+	doc, err := verify.ReadManagementDoc(c.Context, location, allowURL)
+	if err != nil {
+		return nil, err
+	}
+	src, err := verify.NewDocSource(doc, chainID)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", location, err)
+	}
+	for _, w := range src.Warnings {
+		fmt.Fprintf(c.App.ErrWriter, "vcsync: warning: %s: %s\n", location, w)
+	}
+	return src, nil
 }
 
 // newVerifier builds a verifier for the store's chain from the flags.

@@ -54,6 +54,33 @@ func NewCommittee(refTime uint32, members []Member) (*Committee, error) {
 	return c, nil
 }
 
+// weightUnit is one whole ORBS in the contracts' units (10^-18).
+var weightUnit = new(big.Int).Exp(big.NewInt(10), big.NewInt(18), nil)
+
+// AdjustWeights turns the PoS contracts' raw stakes (10^-18 ORBS units)
+// into the consensus weights the network uses, as the management service
+// computes them (its AdjustedConsensusWeight): each member's stake in whole
+// ORBS, raised to at least the committee's average, total/members. Quorum
+// is computed on these, so every committee source must agree on them.
+func AdjustWeights(raw []*big.Int) []*big.Int {
+	whole := make([]*big.Int, len(raw))
+	total := new(big.Int)
+	for i, w := range raw {
+		whole[i] = new(big.Int).Quo(w, weightUnit)
+		total.Add(total, whole[i])
+	}
+	if len(raw) == 0 {
+		return whole
+	}
+	avg := new(big.Int).Quo(total, big.NewInt(int64(len(raw))))
+	for i, w := range whole {
+		if w.Cmp(avg) < 0 {
+			whole[i] = new(big.Int).Set(avg)
+		}
+	}
+	return whole
+}
+
 // TotalWeight is the sum of every member's weight.
 func (c *Committee) TotalWeight() *big.Int { return new(big.Int).Set(c.total) }
 

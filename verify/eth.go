@@ -216,6 +216,7 @@ func (s *EthSource) committeeAt(ctx context.Context, c changePoint) (*Committee,
 			return nil, err
 		}
 	}
+	weights = AdjustWeights(weights)
 	members := make([]Member, len(addrs))
 	for i := range addrs {
 		members[i] = Member{NodeAddress: nodes[i], EthAddress: addrs[i], Weight: weights[i]}

@@ -146,11 +146,22 @@ func TestEthSourceAgreesWithManagementDoc(t *testing.T) {
 		}
 	}
 	vc := &verify.VirtualChain{VirtualChainId: n.ChainID}
+	// The contract holds stakes in 10^-18 units; the management service
+	// publishes whole ORBS raised to the committee's average. The document
+	// here is written that way by hand, so the Ethereum source must adjust
+	// the contract's stakes to match it (and quorum on both must agree).
+	orbs := new(big.Int).Exp(big.NewInt(10), big.NewInt(18), nil)
+	stake := func(w *big.Int) *big.Int { return new(big.Int).Mul(w, orbs) }
 	addEvent := func(block uint64, members []verify.Member) {
 		ev := verify.CommitteeEvent{RefTime: pc.blockTime(block)}
+		sum := int64(0)
 		for _, m := range members {
+			sum += m.Weight.Int64()
+		}
+		for _, m := range members {
+			w := max(m.Weight.Int64(), sum/int64(len(members)))
 			ev.Committee = append(ev.Committee, verify.CommitteeMember{
-				EthAddress: verify.Address(m.EthAddress), OrbsAddress: verify.Address(m.NodeAddress), Weight: m.Weight})
+				EthAddress: verify.Address(m.EthAddress), OrbsAddress: verify.Address(m.NodeAddress), Weight: big.NewInt(w)})
 		}
 		vc.CommitteeEvents = append(vc.CommitteeEvents, ev)
 	}
@@ -163,7 +174,7 @@ func TestEthSourceAgreesWithManagementDoc(t *testing.T) {
 		var weights []*big.Int
 		var certs []bool
 		for _, m := range last {
-			addrs, weights, certs = append(addrs, m.EthAddress), append(weights, m.Weight), append(certs, true)
+			addrs, weights, certs = append(addrs, m.EthAddress), append(weights, stake(m.Weight)), append(certs, true)
 		}
 		rcpt := pc.call("setCommittee", addrs, weights, certs)
 		addEvent(rcpt.BlockNumber.Uint64(), last)
@@ -171,7 +182,7 @@ func TestEthSourceAgreesWithManagementDoc(t *testing.T) {
 	// Then one member leaves with a CommitteeChange event.
 	pc.backend.AdjustTime(10 * time.Minute)
 	leaving := last[0]
-	rcpt := pc.call("changeMember", leaving.EthAddress, leaving.Weight, true, false)
+	rcpt := pc.call("changeMember", leaving.EthAddress, stake(leaving.Weight), true, false)
 	addEvent(rcpt.BlockNumber.Uint64(), last[1:])
 	pc.backend.AdjustTime(10 * time.Minute)
 	pc.backend.Commit()
@@ -198,6 +209,9 @@ func TestEthSourceAgreesWithManagementDoc(t *testing.T) {
 				t.Fatalf("replay=%v T=%d: %v", replay, T, err)
 			}
 			sameCommittee(t, T, got, want)
+			if got.QuorumWeight().Cmp(want.QuorumWeight()) != 0 {
+				t.Fatalf("T=%d: quorum %s from Ethereum, %s from the document", T, got.QuorumWeight(), want.QuorumWeight())
+			}
 			queries++
 		}
 		cur, err := eth.Current(ctx)

@@ -100,7 +100,8 @@ func ReadManagementDoc(ctx context.Context, location string, allowURL bool) (*Ma
 		}
 		defer resp.Body.Close()
 		if resp.StatusCode != http.StatusOK {
-			return nil, fmt.Errorf("fetch management document %s: HTTP %s", location, resp.Status)
+			body, _ := io.ReadAll(io.LimitReader(resp.Body, 512))
+			return nil, fmt.Errorf("fetch management document %s: HTTP %s: %s", location, resp.Status, strings.TrimSpace(string(body)))
 		}
 		r = resp.Body
 	} else {
@@ -142,12 +143,26 @@ type DocSource struct {
 	end     uint32
 	current uint32
 	events  []*Committee // sorted by RefTime, strictly increasing
+	// Warnings name what the document holds that the service's rules say
+	// to pass over: entries not final yet, repeated ref times, members
+	// with no node address.
+	Warnings []string
 }
 
-// NewDocSource validates the chain's part of doc and indexes its committees.
+// NewDocSource validates the chain's part of doc and indexes its committees,
+// by the management service's own rules (orbs-spec MGMT-SERVICE.md):
+// entries later than CurrentRefTime are not final and are ignored; a page
+// may hold entries outside [PageStartRefTime, PageEndRefTime]; of two
+// entries with the same ref time only the first counts; a member with no
+// OrbsAddress (a guardian that never registered a node) cannot sign and is
+// left out. Weights are taken as published: the service already adjusted
+// them (see AdjustWeights).
 func NewDocSource(doc *ManagementDoc, chainID uint32) (*DocSource, error) {
 	vc := doc.VirtualChains[strconv.FormatUint(uint64(chainID), 10)]
 	if vc == nil {
+		if len(doc.VirtualChains) == 0 {
+			return nil, fmt.Errorf("management document lists no virtual chains: is it a management-service document (GET /vchains/%d/management)?", chainID)
+		}
 		ids := make([]string, 0, len(doc.VirtualChains))
 		for id := range doc.VirtualChains {
 			ids = append(ids, id)
@@ -158,25 +173,37 @@ func NewDocSource(doc *ManagementDoc, chainID uint32) (*DocSource, error) {
 	if vc.VirtualChainId != 0 && vc.VirtualChainId != chainID {
 		return nil, fmt.Errorf("management document: chain under key %d says VirtualChainId %d", chainID, vc.VirtualChainId)
 	}
-	if len(vc.CommitteeEvents) == 0 {
-		return nil, fmt.Errorf("management document: chain %d has no committee events", chainID)
-	}
-	s := &DocSource{chain: vc, end: doc.PageEndRefTime, current: doc.CurrentRefTime}
+	// Final entries end at CurrentRefTime (the service's view of Ethereum,
+	// a finality margin behind its head); older documents may only say where their page ends.
+	s := &DocSource{chain: vc, end: doc.CurrentRefTime, current: doc.CurrentRefTime}
 	if s.end == 0 {
-		s.end = doc.CurrentRefTime
+		s.end = doc.PageEndRefTime
 	}
+	notFinal, repeated := 0, 0
 	for i, ev := range vc.CommitteeEvents {
-		if i > 0 && ev.RefTime <= vc.CommitteeEvents[i-1].RefTime {
-			return nil, fmt.Errorf("management document: committee events out of order: event %d at ref time %d follows ref time %d",
-				i, ev.RefTime, vc.CommitteeEvents[i-1].RefTime)
-		}
 		if s.end != 0 && ev.RefTime > s.end {
-			return nil, fmt.Errorf("management document: committee event at ref time %d is past the document's end %d", ev.RefTime, s.end)
+			notFinal++
+			continue
 		}
-		members := make([]Member, len(ev.Committee))
-		for j, m := range ev.Committee {
+		if n := len(s.events); n > 0 {
+			switch prev := s.events[n-1].RefTime; {
+			case ev.RefTime == prev:
+				repeated++
+				continue
+			case ev.RefTime < prev:
+				return nil, fmt.Errorf("management document: committee events out of order: event %d at ref time %d follows ref time %d",
+					i, ev.RefTime, prev)
+			}
+		}
+		members := make([]Member, 0, len(ev.Committee))
+		for _, m := range ev.Committee {
+			if m.OrbsAddress == (Address{}) {
+				s.Warnings = append(s.Warnings, fmt.Sprintf("committee at ref time %d: member %s has no node (Orbs) address and cannot sign; left out",
+					ev.RefTime, common.Address(m.EthAddress).Hex()))
+				continue
+			}
 			// Each member keeps its own weight: the pair is never split.
-			members[j] = Member{NodeAddress: common.Address(m.OrbsAddress), EthAddress: common.Address(m.EthAddress), Weight: m.Weight}
+			members = append(members, Member{NodeAddress: common.Address(m.OrbsAddress), EthAddress: common.Address(m.EthAddress), Weight: m.Weight})
 		}
 		c, err := NewCommittee(ev.RefTime, members)
 		if err != nil {
@@ -184,10 +211,18 @@ func NewDocSource(doc *ManagementDoc, chainID uint32) (*DocSource, error) {
 		}
 		s.events = append(s.events, c)
 	}
+	if notFinal > 0 {
+		s.Warnings = append(s.Warnings, fmt.Sprintf("%d committee entries after CurrentRefTime %d are not final yet; ignored", notFinal, s.end))
+	}
+	if repeated > 0 {
+		s.Warnings = append(s.Warnings, fmt.Sprintf("%d committee entries repeat the ref time of the one before; only the first counts", repeated))
+	}
+	if len(s.events) == 0 {
+		return nil, fmt.Errorf("management document: chain %d has no final committee events (CurrentRefTime %d)", chainID, s.end)
+	}
 	return s, nil
 }
 
-// CommitteeAt is the last committee event at or before t.
 func (s *DocSource) CommitteeAt(_ context.Context, t uint32) (*Committee, error) {
 	if s.end != 0 && t > s.end {
 		return nil, fmt.Errorf("%w: reference time %d is past the management document's end %d (fetch a newer document if the block is honest)", ErrNoCommittee, t, s.end)

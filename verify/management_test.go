@@ -3,6 +3,9 @@ package verify_test
 import (
 	"context"
 	"encoding/json"
+	"errors"
+	"fmt"
+	"math/big"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -71,7 +74,6 @@ func TestDocValidation(t *testing.T) {
 		"weight zero":     {`"Weight": 200`, `"Weight": 0`, "weights must be positive"},
 		"duplicate":       {`"OrbsAddress": "2222222222222222222222222222222222222222"`, `"OrbsAddress": "1111111111111111111111111111111111111111"`, "appears twice"},
 		"out of order":    {`"RefTime": 3000`, `"RefTime": 900`, "out of order"},
-		"past the end":    {`"PageEndRefTime": 5000`, `"PageEndRefTime": 2000`, "past the document's end"},
 		"bad address":     {`"OrbsAddress": "1111111111111111111111111111111111111111", "Weight": 100`, `"OrbsAddress": "11zz", "Weight": 100`, "not 20 bytes of hex"},
 		"unknown chainid": {`"42": {"VirtualChainId": 42`, `"43": {"VirtualChainId": 43`, "no virtual chain 42 (it has 43)"},
 	}
@@ -90,6 +92,73 @@ func TestDocValidation(t *testing.T) {
 				t.Fatalf("error %v, want %q", err, tc.want)
 			}
 		})
+	}
+}
+
+// The management service's own rules: entries after CurrentRefTime are not
+// final, a page may hold entries outside its start and end, of two entries
+// with the same ref time only the first counts, and a member with no node
+// address cannot sign.
+func TestDocFollowsTheServiceRules(t *testing.T) {
+	ctx := context.Background()
+	doc := strings.Replace(docJSON, `"CurrentRefTime": 5000, "PageStartRefTime": 1000, "PageEndRefTime": 5000`,
+		`"CurrentRefTime": 2000, "PageStartRefTime": 1500, "PageEndRefTime": 1800`, 1)
+	src, err := verify.NewDocSource(parseDoc(t, doc), 42)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c, err := src.CommitteeAt(ctx, 1999); err != nil || len(c.Members) != 3 {
+		t.Fatalf("the event at 1000, before the page's start, counts: %v %v", c, err)
+	}
+	if _, err := src.CommitteeAt(ctx, 2001); !errors.Is(err, verify.ErrNoCommittee) {
+		t.Fatalf("past CurrentRefTime: %v", err)
+	}
+	if len(src.Warnings) != 1 || !strings.Contains(src.Warnings[0], "not final") {
+		t.Fatalf("warnings %q", src.Warnings)
+	}
+
+	doc = strings.Replace(docJSON, `{"RefTime": 3000`, `{"RefTime": 1000`, 1)
+	doc = strings.Replace(doc, `"OrbsAddress": "2222222222222222222222222222222222222222", `, ``, 1)
+	src, err = verify.NewDocSource(parseDoc(t, doc), 42)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, _ := src.CommitteeAt(ctx, 4000)
+	if len(c.Members) != 2 || c.TotalWeight().Int64() != 400 {
+		t.Fatalf("the first entry at 1000 counts, without the member that has no node address: %+v", c.Members)
+	}
+	if len(src.Warnings) != 2 {
+		t.Fatalf("warnings %q", src.Warnings)
+	}
+	var d verify.ManagementDoc
+	if err := json.Unmarshal([]byte(`{}`), &d); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := verify.NewDocSource(&d, 42); err == nil || !strings.Contains(err.Error(), "lists no virtual chains") {
+		t.Fatalf("an empty document: %v", err)
+	}
+	if _, err := verify.ParseManagementDoc(strings.NewReader(docJSON + `{"more": 1}`)); err == nil || !strings.Contains(err.Error(), "trailing data") {
+		t.Fatalf("trailing data: %v", err)
+	}
+}
+
+func TestAdjustWeights(t *testing.T) {
+	orbs := new(big.Int).Exp(big.NewInt(10), big.NewInt(18), nil)
+	raw := []*big.Int{new(big.Int).Mul(big.NewInt(10), orbs), new(big.Int).Mul(big.NewInt(20), orbs),
+		new(big.Int).Add(new(big.Int).Mul(big.NewInt(300), orbs), big.NewInt(999))}
+	// Whole ORBS 10, 20, 300: total 330, average 110.
+	if got := fmt.Sprint(verify.AdjustWeights(raw)); got != "[110 110 300]" {
+		t.Fatalf("adjusted %s", got)
+	}
+	// On raw weights quorum would be 330-109 = 221 of 330, which 300 alone
+	// reaches; on adjusted weights (520) it is 520-173 = 347, which it does not.
+	members := make([]verify.Member, 3)
+	for i, w := range verify.AdjustWeights(raw) {
+		members[i] = verify.Member{NodeAddress: common.BigToAddress(big.NewInt(int64(i + 1))), Weight: w}
+	}
+	c, _ := verify.NewCommittee(1, members)
+	if c.QuorumWeight().Int64() != 347 {
+		t.Fatalf("quorum %s", c.QuorumWeight())
 	}
 }
 
