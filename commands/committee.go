@@ -1,6 +1,7 @@
 package commands
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -20,11 +21,32 @@ func committeeCommand() *cli.Command {
 		Flags: append([]cli.Flag{
 			&cli.Uint64Flag{Name: "at", Usage: "reference time `T` (unix seconds)"},
 			&cli.BoolFlag{Name: "current", Usage: "the committee in effect now"},
-			&cli.UintFlag{Name: "chain-id", Usage: "virtual chain id", Required: true},
+			chainIDFlag,
 			jsonFlag,
 		}, sourceFlags()...),
-		Action: runCommittee,
+		Action: func(c *cli.Context) error {
+			v, err := verifierOptionsFrom(c)
+			if err != nil {
+				return err
+			}
+			if !c.IsSet(chainIDFlag.Name) {
+				return usageError(errors.New("vcsync committee needs --chain-id; see vcsync committee --help"))
+			}
+			o := committeeOptions{source: v, chainID: uint32(c.Uint(chainIDFlag.Name)), json: c.Bool(jsonFlag.Name),
+				hasAt: c.IsSet("at"), at: uint32(c.Uint64("at")), current: c.Bool("current")}
+			return o.run(c.Context, c.App.Writer, c.App.ErrWriter)
+		},
 	}
+}
+
+// committeeOptions is what `vcsync committee` was asked.
+type committeeOptions struct {
+	source  verifierOptions
+	chainID uint32
+	json    bool
+	hasAt   bool
+	at      uint32
+	current bool
 }
 
 // CommitteeReport is `committee --json`.
@@ -43,26 +65,26 @@ type CommitteeMember struct {
 	Share       float64 `json:"share_percent"`
 }
 
-func runCommittee(c *cli.Context) error {
-	if c.IsSet("at") == c.Bool("current") {
-		return errors.New("give exactly one of --at T and --current")
+func (o committeeOptions) run(ctx context.Context, stdout, stderr io.Writer) error {
+	if o.hasAt == o.current {
+		return usageError(errors.New("give exactly one of --at T and --current"))
 	}
-	src, err := committeeSource(c, uint32(c.Uint("chain-id")))
+	src, err := o.source.committeeSource(ctx, o.chainID, stderr)
 	if err != nil {
 		return err
 	}
 	var cm *verify.Committee
-	if c.Bool("current") {
-		cm, err = src.Current(c.Context)
+	if o.current {
+		cm, err = src.Current(ctx)
 	} else {
-		cm, err = src.CommitteeAt(c.Context, uint32(c.Uint64("at")))
+		cm, err = src.CommitteeAt(ctx, o.at)
 	}
 	if err != nil {
 		return err
 	}
 	r := CommitteeReport{RefTime: cm.RefTime, TotalWeight: cm.TotalWeight().String()}
-	if eth, ok := src.(*verify.EthSource); ok && c.IsSet("at") {
-		if r.EthereumBlock, err = eth.BlockAt(c.Context, uint32(c.Uint64("at"))); err != nil {
+	if eth, ok := src.(*verify.EthSource); ok && o.hasAt {
+		if r.EthereumBlock, err = eth.BlockAt(ctx, o.at); err != nil {
 			return err
 		}
 	}
@@ -71,10 +93,10 @@ func runCommittee(c *cli.Context) error {
 			NodeAddress: m.NodeAddress.Hex(), EthAddress: m.EthAddress.Hex(), Weight: m.Weight.String(), Share: cm.Share(m.Weight),
 		})
 	}
-	if c.Bool(jsonFlag.Name) {
-		return printJSON(c.App.Writer, r)
+	if o.json {
+		return printJSON(stdout, r)
 	}
-	return printCommittee(c.App.Writer, r)
+	return printCommittee(stdout, r)
 }
 
 func printCommittee(w io.Writer, r CommitteeReport) error {

@@ -3,6 +3,7 @@ package commands
 import (
 	"errors"
 	"fmt"
+	"io"
 
 	"github.com/urfave/cli/v2"
 
@@ -24,34 +25,44 @@ func compactCommand() *cli.Command {
 			&cli.StringFlag{Name: "out", Usage: "write the copy to `PATH` (must not exist)"},
 			&cli.BoolFlag{Name: "replace", Usage: "swap the copy in for the store"},
 		},
-		Action: runCompact,
+		Action: func(c *cli.Context) error {
+			o := compactOptions{store: storeOptionsFrom(c), json: c.Bool(jsonFlag.Name), out: c.String("out"), replace: c.Bool("replace")}
+			return o.run(c.App.Writer)
+		},
 	}
 }
 
-func runCompact(c *cli.Context) error {
-	out, replace := c.String("out"), c.Bool("replace")
-	if (out == "") == !replace {
+// compactOptions is what `vcsync compact` was asked.
+type compactOptions struct {
+	store   storeOptions
+	json    bool
+	out     string
+	replace bool
+}
+
+func (o compactOptions) run(stdout io.Writer) error {
+	if (o.out == "") == !o.replace {
 		return usageError(errors.New("give exactly one of --out PATH or --replace"))
 	}
 	// --replace holds the store's exclusive lock, so nothing writes meanwhile.
-	s, err := openStore(c, !replace)
+	s, err := o.store.open(!o.replace)
 	if err != nil {
 		return err
 	}
 	defer s.Close()
 	var rep store.CompactReport
-	if replace {
+	if o.replace {
 		rep, err = s.CompactInPlace()
 	} else {
-		rep, err = s.CompactTo(out)
+		rep, err = s.CompactTo(o.out)
 	}
 	if err != nil {
 		return err
 	}
-	if c.Bool(jsonFlag.Name) {
-		return printJSON(c.App.Writer, rep)
+	if o.json {
+		return printJSON(stdout, rep)
 	}
-	fmt.Fprintf(c.App.Writer, "compacted %d blocks: %s -> %s (%s), checked equal\n",
+	fmt.Fprintf(stdout, "compacted %d blocks: %s -> %s (%s), checked equal\n",
 		rep.Blocks, humanBytes(rep.BytesBefore), humanBytes(rep.BytesAfter), rep.Out)
 	return nil
 }

@@ -1,63 +1,16 @@
 package commands
 
 import (
-	"bytes"
-	"context"
-	"crypto/sha256"
 	"encoding/binary"
 	"encoding/json"
 	"math/rand"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
 
 	bolt "go.etcd.io/bbolt"
 )
-
-// TestMain lets the test binary run as vcsync itself: a child process
-// started with VCSYNC_TEST_CHILD=1 runs the command line, so a test sees
-// what an operator would, crashes included.
-func TestMain(m *testing.M) {
-	if os.Getenv("VCSYNC_TEST_CHILD") == "1" {
-		os.Exit(Main(context.Background(), append([]string{"vcsync"}, os.Args[1:]...), os.Stdout, os.Stderr))
-	}
-	os.Exit(m.Run())
-}
-
-// runChild runs vcsync in a child process and fails the test if it died of
-// a panic or a signal.
-func runChild(t *testing.T, args ...string) (string, string, int) {
-	t.Helper()
-	cmd := exec.Command(os.Args[0], args...)
-	cmd.Env = append(os.Environ(), "VCSYNC_TEST_CHILD=1")
-	var out, errb bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &out, &errb
-	err := cmd.Run()
-	code := cmd.ProcessState.ExitCode()
-	if ee, ok := err.(*exec.ExitError); ok && !ee.Exited() {
-		t.Fatalf("vcsync %s died: %v\n%s", strings.Join(args, " "), err, errb.String())
-	}
-	for _, crash := range []string{"panic:", "fatal error:", "SIGSEGV", "SIGBUS", "goroutine "} {
-		if strings.Contains(errb.String(), crash) {
-			t.Fatalf("vcsync %s crashed (exit %d):\n%s", strings.Join(args, " "), code, errb.String())
-		}
-	}
-	if code != ExitOK && code != ExitFailed && code != ExitUsage {
-		t.Fatalf("vcsync %s: exit %d", strings.Join(args, " "), code)
-	}
-	return out.String(), errb.String(), code
-}
-
-func fileSum(t *testing.T, path string) [32]byte {
-	t.Helper()
-	data, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return sha256.Sum256(data)
-}
 
 // pageOffsets finds the byte offsets of a branch page and of a leaf page in
 // the middle of a bbolt file.
@@ -273,41 +226,5 @@ func TestDamagedStores(t *testing.T) {
 			}
 			mustEqualStores(t, good, fixedDB)
 		})
-	}
-}
-
-// mustEqualStores checks two stores hold the same blocks and indices.
-func mustEqualStores(t *testing.T, a, b string) {
-	t.Helper()
-	dump := func(path string) (map[string][]byte, []byte) {
-		db, err := bolt.Open(path, 0o600, &bolt.Options{ReadOnly: true})
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer db.Close()
-		blocks := map[string][]byte{}
-		var idx []byte
-		db.View(func(tx *bolt.Tx) error {
-			tx.Bucket([]byte("blocks")).ForEach(func(k, v []byte) error {
-				blocks[string(k)] = append([]byte(nil), v...)
-				return nil
-			})
-			m := tx.Bucket([]byte("meta"))
-			for _, k := range []string{"in_order", "last_synced", "top", "chain_id", "network_type"} {
-				idx = append(idx, m.Get([]byte(k))...)
-			}
-			return nil
-		})
-		return blocks, idx
-	}
-	ab, ai := dump(a)
-	bb, bi := dump(b)
-	if !bytes.Equal(ai, bi) || len(ab) != len(bb) {
-		t.Fatalf("stores differ: %d vs %d blocks", len(ab), len(bb))
-	}
-	for k, v := range ab {
-		if !bytes.Equal(bb[k], v) {
-			t.Fatalf("block %x differs", k)
-		}
 	}
 }

@@ -3,10 +3,12 @@ package commands
 import (
 	"context"
 	"fmt"
+	"io"
 	"math/rand"
 	"net"
 	"os"
 	"path/filepath"
+	"sync"
 	"time"
 
 	"github.com/urfave/cli/v2"
@@ -35,16 +37,27 @@ func demoCommand() *cli.Command {
 			&cli.StringFlag{Name: "dir", Usage: "keep the demo's files in `DIR` (default: a temporary directory, removed)"},
 			jsonFlag,
 		},
-		Action: runDemo,
+		Action: func(c *cli.Context) error {
+			o := demoOptions{blocks: c.Uint64("blocks"), seed: c.Int64("seed"), batch: c.Uint64("batch"), dir: c.String("dir"), json: c.Bool(jsonFlag.Name)}
+			return o.run(c.Context, c.App.Writer, c.App.ErrWriter)
+		},
 	}
+}
+
+// demoOptions is what `vcsync demo` was asked.
+type demoOptions struct {
+	blocks, batch uint64
+	seed          int64
+	dir           string
+	json          bool
 }
 
 // forgeEvery is the forging peer's interval: small enough that every batch
 // it serves holds a forged block, so whenever it is chosen it is caught.
 const forgeEvery = 97
 
-func runDemo(c *cli.Context) error {
-	dir := c.String("dir")
+func (o demoOptions) run(ctx context.Context, stdout, stderr io.Writer) error {
+	dir := o.dir
 	if dir == "" {
 		tmp, err := os.MkdirTemp("", "vcsync-demo-")
 		if err != nil {
@@ -53,15 +66,15 @@ func runDemo(c *cli.Context) error {
 		defer os.RemoveAll(tmp)
 		dir = tmp
 	}
-	out := c.App.ErrWriter
+	out := stderr
 	say := func(format string, args ...any) {
-		if !c.Bool(jsonFlag.Name) {
-			fmt.Fprintf(c.App.Writer, format+"\n", args...)
+		if !o.json {
+			fmt.Fprintf(stdout, format+"\n", args...)
 		}
 	}
 
 	start := time.Now()
-	net0, err := devnet.New(devnet.Config{Seed: "vcsync-demo", Blocks: c.Uint64("blocks")})
+	net0, err := devnet.New(devnet.Config{Seed: "vcsync-demo", Blocks: o.blocks})
 	if err != nil {
 		return err
 	}
@@ -77,7 +90,10 @@ func runDemo(c *cli.Context) error {
 		return err
 	}
 	defer src.Close()
-	ctx, stopPeers := context.WithCancel(c.Context)
+	// The peers' servers are owned here: stopPeers ends them and waits.
+	peerCtx, cancelPeers := context.WithCancel(ctx)
+	var servers sync.WaitGroup
+	stopPeers := func() { cancelPeers(); servers.Wait() }
 	defer stopPeers()
 	var peers []peerclient.Peer
 	for i, s := range []peerserver.Source{src, src, devnet.Forger{Source: src, Net: net0, Every: forgeEvery}} {
@@ -85,7 +101,8 @@ func runDemo(c *cli.Context) error {
 		if err != nil {
 			return err
 		}
-		go peerserver.Serve(ctx, ln, peerserver.New(s, peerserver.Options{}).Handler())
+		handler := peerserver.New(s, peerserver.Options{}).Handler()
+		servers.Go(func() { peerserver.Serve(peerCtx, ln, handler) })
 		url := "http://" + ln.Addr().String()
 		peers = append(peers, peerclient.NewHTTP(url, peerclient.Options{}))
 		role := "honest"
@@ -112,21 +129,21 @@ func runDemo(c *cli.Context) error {
 	rep := newReporter(out)
 	res, err := syncer.New(syncer.Config{
 		Store: node, Verifier: &verify.Verifier{Source: docSrc, ChainID: net0.ChainID, NetworkType: net0.NetworkType},
-		Peers: peers, Batch: c.Uint64("batch"), Rand: rand.New(rand.NewSource(c.Int64("seed"))), Observer: rep,
-	}).Sync(c.Context)
+		Peers: peers, Batch: o.batch, Rand: rand.New(rand.NewSource(o.seed)), Observer: rep,
+	}).Sync(ctx)
 	rep.finish()
 	stopPeers()
 	if err != nil {
 		return syncFailure(err)
 	}
-	if c.Bool(jsonFlag.Name) {
-		return printJSON(c.App.Writer, syncReport(res, nil))
+	if o.json {
+		return printJSON(stdout, syncReport(res, nil))
 	}
-	printResult(c.App.Writer, res)
+	printResult(stdout, res)
 	r, err := stateReport(node)
 	if err != nil {
 		return err
 	}
 	say("\nvcsync inspect of the synced store:")
-	return printState(c.App.Writer, r)
+	return printState(stdout, r)
 }

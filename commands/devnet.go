@@ -2,6 +2,7 @@ package commands
 
 import (
 	"fmt"
+	"io"
 	"strconv"
 	"strings"
 
@@ -24,35 +25,45 @@ func devnetCommand() *cli.Command {
 			Flags: []cli.Flag{
 				&cli.StringFlag{Name: "out", Usage: "directory to write into", Required: true},
 				&cli.Uint64Flag{Name: "blocks", Value: 1000, Usage: "chain length"},
-				&cli.IntFlag{Name: "committee-size", Value: devnet.DefaultCommitteeSize, Usage: "committee members (all sign every block)"},
+				&cli.IntFlag{Name: "committee-size", Value: devnet.DefaultCommitteeSize, Usage: "committee members (each block is signed by members in order until quorum)"},
 				&cli.StringFlag{Name: "seed", Value: "vcsync-devnet", Usage: "key derivation seed"},
 				&cli.Uint64Flag{Name: "rotate-every", Value: devnet.DefaultRotateEvery, Usage: "blocks between committee changes"},
-				&cli.UintFlag{Name: "chain-id", Value: devnet.DefaultChainID, Usage: "virtual chain id"},
-				&cli.UintFlag{Name: "network-type", Value: devnet.DefaultNetworkType, Usage: "network type"},
+				chainIDFlag, networkTypeFlag, // unset: the devnet's chain 42, network type 2
 				&cli.Uint64Flag{Name: "tip-ref-time", Usage: "reference time of the last block, unix seconds (default now)"},
 				&cli.IntFlag{Name: "body-bytes", Value: devnet.DefaultBodyBytes, Usage: "size of each block body"},
 				&cli.StringFlag{Name: "ranges", Usage: "store only these heights, e.g. 1-300,701-1000 (default all)"},
 				jsonFlag,
 			},
-			Action: runDevnetGen,
+			Action: func(c *cli.Context) error {
+				ranges, err := parseRanges(c.String("ranges"))
+				if err != nil {
+					return usageError(err)
+				}
+				o := devnetGenOptions{out: c.String("out"), ranges: ranges, json: c.Bool(jsonFlag.Name), cfg: devnet.Config{
+					Seed: c.String("seed"), Blocks: c.Uint64("blocks"), CommitteeSize: c.Int("committee-size"),
+					RotateEvery: c.Uint64("rotate-every"), ChainID: uint32(c.Uint("chain-id")), NetworkType: uint32(c.Uint("network-type")),
+					TipRefTime: uint32(c.Uint64("tip-ref-time")), BodyBytes: c.Int("body-bytes"),
+				}}
+				return o.run(c.App.Writer)
+			},
 		}},
 	}
 }
 
-func runDevnetGen(c *cli.Context) error {
-	ranges, err := parseRanges(c.String("ranges"))
+// devnetGenOptions is what `vcsync devnet gen` was asked.
+type devnetGenOptions struct {
+	out    string
+	ranges []store.Range
+	json   bool
+	cfg    devnet.Config
+}
+
+func (o devnetGenOptions) run(w io.Writer) error {
+	net, err := devnet.New(o.cfg)
 	if err != nil {
 		return err
 	}
-	net, err := devnet.New(devnet.Config{
-		Seed: c.String("seed"), Blocks: c.Uint64("blocks"), CommitteeSize: c.Int("committee-size"),
-		RotateEvery: c.Uint64("rotate-every"), ChainID: uint32(c.Uint("chain-id")), NetworkType: uint32(c.Uint("network-type")),
-		TipRefTime: uint32(c.Uint64("tip-ref-time")), BodyBytes: c.Int("body-bytes"),
-	})
-	if err != nil {
-		return err
-	}
-	files, chain, err := net.Generate(c.String("out"), ranges)
+	files, chain, err := net.Generate(o.out, o.ranges)
 	if err != nil {
 		return err
 	}
@@ -65,10 +76,10 @@ func runDevnetGen(c *cli.Context) error {
 		TipHash     string `json:"tip_hash"`
 		TipRefTime  uint32 `json:"tip_ref_time"`
 	}{files, net.ChainID, net.NetworkType, net.Blocks, tip.Hash().Hex(), tip.Header.RefTime}
-	if c.Bool(jsonFlag.Name) {
-		return printJSON(c.App.Writer, out)
+	if o.json {
+		return printJSON(w, out)
 	}
-	return table(c.App.Writer, [][2]string{
+	return table(w, [][2]string{
 		{"store", files.Store}, {"management", files.Management},
 		{"chain", fmt.Sprintf("%d (network type %d)", out.ChainID, out.NetworkType)},
 		{"blocks", fmt.Sprint(out.Blocks)}, {"tip hash", out.TipHash}, {"tip ref time", fmt.Sprint(out.TipRefTime)},

@@ -1,6 +1,7 @@
 package commands
 
 import (
+	"context"
 	"fmt"
 
 	"github.com/ethereum/go-ethereum/common"
@@ -10,7 +11,8 @@ import (
 	"github.com/vcsync/vcsync/verify"
 )
 
-func ethSource(c *cli.Context) (verify.Source, error) {
+// ethConfigFrom reads the PoS contracts' addresses and the genesis reference time.
+func ethConfigFrom(c *cli.Context) (verify.EthConfig, error) {
 	cfg := verify.EthConfig{GenesisRefTime: uint32(c.Uint64(genesisRefTimeFlag.Name))}
 	for _, f := range []struct {
 		flag *cli.StringFlag
@@ -18,14 +20,18 @@ func ethSource(c *cli.Context) (verify.Source, error) {
 	}{{committeeContractFlag, &cfg.Committee}, {registryContractFlag, &cfg.Registry}} {
 		v := c.String(f.flag.Name)
 		if v == "" {
-			return nil, usageError(fmt.Errorf("--eth-rpc needs --committee-contract and --registry-contract (the PoS contracts' addresses)"))
+			return cfg, usageError(fmt.Errorf("--eth-rpc needs --committee-contract and --registry-contract (the PoS contracts' addresses)"))
 		}
 		if !common.IsHexAddress(v) {
-			return nil, usageError(fmt.Errorf("--%s %q is not an Ethereum address (0x and 40 hex digits)", f.flag.Name, v))
+			return cfg, usageError(fmt.Errorf("--%s %q is not an Ethereum address (0x and 40 hex digits)", f.flag.Name, v))
 		}
 		*f.dst = common.HexToAddress(v)
 	}
-	client, err := ethclient.DialContext(c.Context, c.String(ethRPCFlag.Name))
+	return cfg, nil
+}
+
+func ethSource(ctx context.Context, url string, cfg verify.EthConfig) (verify.Source, error) {
+	client, err := ethclient.DialContext(ctx, url)
 	if err != nil {
 		return nil, fmt.Errorf("--eth-rpc: %w", err)
 	}

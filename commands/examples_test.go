@@ -101,17 +101,6 @@ func docExamples(t *testing.T) []docExample {
 	return out
 }
 
-func copyFile(t *testing.T, from, to string) {
-	t.Helper()
-	data, err := os.ReadFile(from)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(to, data, 0o644); err != nil {
-		t.Fatal(err)
-	}
-}
-
 // TestDocExamples runs every example of README.md and of every --help as
 // written, each in a fresh directory holding the devnet the README names.
 func TestDocExamples(t *testing.T) {

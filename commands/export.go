@@ -1,13 +1,13 @@
 package commands
 
 import (
+	"errors"
 	"fmt"
+	"io"
 
 	"github.com/urfave/cli/v2"
 
-	"github.com/vcsync/vcsync/peerclient"
 	"github.com/vcsync/vcsync/peerserver"
-	"github.com/vcsync/vcsync/syncer"
 )
 
 func exportCommand() *cli.Command {
@@ -24,17 +24,31 @@ func exportCommand() *cli.Command {
 			&cli.BoolFlag{Name: "force", Usage: "replace an existing regular file at --out"},
 			chunkFlag,
 		},
-		Action: runExport,
+		Action: func(c *cli.Context) error {
+			o := exportOptions{store: storeOptionsFrom(c), json: c.Bool(jsonFlag.Name), from: c.Uint64("from"), to: c.Uint64("to"),
+				out: c.String("out"), chunk: c.Int(chunkFlag.Name), force: c.Bool("force")}
+			return o.run(c.App.Writer)
+		},
 	}
 }
 
-func runExport(c *cli.Context) error {
-	s, err := openStore(c, true)
+// exportOptions is what `vcsync export` was asked.
+type exportOptions struct {
+	store    storeOptions
+	json     bool
+	from, to uint64
+	out      string
+	chunk    int
+	force    bool
+}
+
+func (o exportOptions) run(w io.Writer) error {
+	s, err := o.store.open(true)
 	if err != nil {
 		return err
 	}
 	defer s.Close()
-	to := c.Uint64("to")
+	to := o.to
 	if to == 0 {
 		st, err := s.State()
 		if err != nil {
@@ -42,7 +56,10 @@ func runExport(c *cli.Context) error {
 		}
 		to = st.InOrder
 	}
-	size, err := peerserver.Export(s, c.String("out"), c.Uint64("from"), to, c.Int(chunkFlag.Name), c.Bool("force"))
+	size, err := peerserver.Export(s, o.out, o.from, to, o.chunk, o.force)
+	if errors.Is(err, peerserver.ErrExists) {
+		return usageError(err)
+	}
 	if err != nil {
 		return err
 	}
@@ -51,39 +68,10 @@ func runExport(c *cli.Context) error {
 		From  uint64 `json:"from"`
 		To    uint64 `json:"to"`
 		Bytes int64  `json:"bytes"`
-	}{c.String("out"), c.Uint64("from"), to, size}
-	if c.Bool(jsonFlag.Name) {
-		return printJSON(c.App.Writer, r)
+	}{o.out, o.from, to, size}
+	if o.json {
+		return printJSON(w, r)
 	}
-	_, err = fmt.Fprintf(c.App.Writer, "exported blocks %d-%d to %s (%s)\n", r.From, r.To, r.Out, humanBytes(size))
+	_, err = fmt.Fprintf(w, "exported blocks %d-%d to %s (%s)\n", r.From, r.To, r.Out, humanBytes(size))
 	return err
-}
-
-func importCommand() *cli.Command {
-	flags := []cli.Flag{}
-	for _, f := range syncFlags() {
-		if f != peerFlag && f != peersFileFlag && f != seedFlag && f != collectFlag {
-			flags = append(flags, f)
-		}
-	}
-	return &cli.Command{
-		Name:      "import",
-		Usage:     "import an export file, verifying it like sync does",
-		ArgsUsage: "FILE",
-		Description: "Blocks already in the store are skipped. The file's highest block needs the tip rule\n" +
-			"unless it links to blocks already stored. Flags go before FILE.\n" +
-			"Example: vcsync import --store new.db --chain-id 42 --network-type 2 --committee-file management.json blocks.vcx",
-		Flags:  flags,
-		Action: runImport,
-	}
-}
-
-func runImport(c *cli.Context) error {
-	peer := peerclient.NewExportPeer(c.Args().First(), peerOptions(c))
-	if _, err := peer.Availability(c.Context); err != nil {
-		return err
-	}
-	return withSyncer(c, []peerclient.Peer{peer}, func(cfg syncer.Config, _ *reporter) (syncer.Result, error) {
-		return syncer.New(cfg).Sync(c.Context)
-	})
 }

@@ -7,7 +7,11 @@ import (
 
 	"github.com/urfave/cli/v2"
 
+	"github.com/vcsync/vcsync/block"
+	"github.com/vcsync/vcsync/peerclient"
 	"github.com/vcsync/vcsync/store"
+	"github.com/vcsync/vcsync/syncer"
+	"github.com/vcsync/vcsync/verify"
 )
 
 // Flags shared by several commands, declared once (geth's way) with their
@@ -23,6 +27,63 @@ var (
 	}
 	jsonFlag = &cli.BoolFlag{Name: "json", Usage: "print one JSON object instead of text"}
 )
+
+// Committee-source and verification flags, shared by every verifying command.
+var (
+	managementFlag = &cli.StringFlag{
+		Name: "management", Category: "Committees", EnvVars: []string{"VCSYNC_MANAGEMENT"},
+		Usage: "management-service document: a file `PATH` or an http(s) URL",
+	}
+	committeeFileFlag = &cli.StringFlag{
+		Name: "committee-file", Category: "Committees", EnvVars: []string{"VCSYNC_COMMITTEE_FILE"},
+		Usage: "committee file `PATH` (management-document shape), never fetched over the network",
+	}
+	ethRPCFlag = &cli.StringFlag{
+		Name: "eth-rpc", Category: "Committees", EnvVars: []string{"VCSYNC_ETH_RPC"},
+		Usage: "Ethereum JSON-RPC `URL` to read the PoS contracts from",
+	}
+	committeeContractFlag = &cli.StringFlag{Name: "committee-contract", Category: "Committees", EnvVars: []string{"VCSYNC_COMMITTEE_CONTRACT"}, Usage: "Committee contract `ADDRESS` (with --eth-rpc)"}
+	registryContractFlag  = &cli.StringFlag{Name: "registry-contract", Category: "Committees", EnvVars: []string{"VCSYNC_REGISTRY_CONTRACT"}, Usage: "GuardiansRegistration contract `ADDRESS` (with --eth-rpc)"}
+	genesisRefTimeFlag    = &cli.Uint64Flag{Name: "genesis-ref-time", Category: "Committees", Usage: "genesis reference time (unix seconds) for the Ethereum source"}
+	graceFlag             = &cli.DurationFlag{
+		Name: "honesty-grace", Value: verify.DefaultHonestyGrace, Category: "Verification",
+		Usage: "how long a committee stays trusted after its reference time (tip rule)",
+	}
+	nowFlag = &cli.TimestampFlag{
+		Name: "now", Layout: time.RFC3339, Category: "Verification",
+		Usage: "fix the clock for the tip rule (RFC 3339), for scripted and test use",
+	}
+	chainIDFlag     = &cli.UintFlag{Name: "chain-id", Category: "Store", EnvVars: []string{"VCSYNC_CHAIN_ID"}, Usage: "virtual chain id (with --network-type, needed to create a store; checked against an existing one)"}
+	networkTypeFlag = &cli.UintFlag{Name: "network-type", Category: "Store", EnvVars: []string{"VCSYNC_NETWORK_TYPE"}, Usage: "network type (with --chain-id)"}
+)
+
+// Flags of the commands that sync from peers.
+var (
+	peerFlag = &cli.StringSliceFlag{
+		Name: "peer", Category: "Peers", EnvVars: []string{"VCSYNC_PEERS"},
+		Usage: "peer `URL`, repeatable: http://host:port, or file:///path/blocks.db for another store",
+	}
+	peersFileFlag  = &cli.StringFlag{Name: "peers-file", Category: "Peers", Usage: "file with one peer URL per line (# comments)"}
+	batchFlag      = &cli.Uint64Flag{Name: "batch", Value: syncer.DefaultBatch, Category: "Peers", Usage: "blocks to ask for per batch"}
+	chunkFlag      = &cli.IntFlag{Name: "chunk", Value: syncer.DefaultChunk, Category: "Peers", Usage: "blocks per streamed chunk"}
+	collectFlag    = &cli.DurationFlag{Name: "collect-timeout", Value: syncer.DefaultCollectTimeout, Category: "Peers", Usage: "how long to collect availability answers"}
+	chunkTimeFlag  = &cli.DurationFlag{Name: "chunk-timeout", Value: peerclient.DefaultChunkTimeout, Category: "Peers", Usage: "a peer that delivers no chunk for this long is dropped"}
+	seedFlag       = &cli.Int64Flag{Name: "seed", Category: "Peers", Usage: "seed for the random peer choice (0: random); makes a run reproducible"}
+	maxBlockFlag   = &cli.IntFlag{Name: "max-block-bytes", Value: block.DefaultMaxSize, Category: "Peers", Usage: "largest block accepted from a peer"}
+	staleAfterFlag = &cli.DurationFlag{Name: "stale-after", Value: syncer.DefaultStaleAfter, Usage: "with --follow: run again when no block was committed for this long"}
+)
+
+// The flag sets commands share.
+func sourceFlags() []cli.Flag {
+	return []cli.Flag{managementFlag, committeeFileFlag, ethRPCFlag, committeeContractFlag, registryContractFlag, genesisRefTimeFlag}
+}
+
+func verifierFlags() []cli.Flag { return append(sourceFlags(), graceFlag, nowFlag) }
+
+func syncFlags() []cli.Flag {
+	return append([]cli.Flag{storeFlag, lockTimeoutFlag, jsonFlag, chainIDFlag, networkTypeFlag,
+		peerFlag, peersFileFlag, batchFlag, chunkFlag, collectFlag, chunkTimeFlag, seedFlag, maxBlockFlag}, verifierFlags()...)
+}
 
 // argsKey holds the raw command line in App.Metadata, to tell a flag given
 // on the command line from one its environment variable set.
@@ -130,6 +191,16 @@ func lockTimeout(c *cli.Context) time.Duration {
 	return time.Nanosecond
 }
 
-func openStore(c *cli.Context, readOnly bool) (*store.Store, error) {
-	return store.Open(c.String(storeFlag.Name), store.Options{ReadOnly: readOnly, LockTimeout: lockTimeout(c)})
+// storeOptions name the store a command works on and how to open it.
+type storeOptions struct {
+	path        string
+	lockTimeout time.Duration
+}
+
+func storeOptionsFrom(c *cli.Context) storeOptions {
+	return storeOptions{path: c.String(storeFlag.Name), lockTimeout: lockTimeout(c)}
+}
+
+func (o storeOptions) open(readOnly bool) (*store.Store, error) {
+	return store.Open(o.path, store.Options{ReadOnly: readOnly, LockTimeout: o.lockTimeout})
 }

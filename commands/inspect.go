@@ -27,26 +27,40 @@ func inspectCommand() *cli.Command {
 			&cli.BoolFlag{Name: "check", Usage: "check the bbolt file and walk every block: decoding, hash links, indices; exit 1 listing every problem"},
 			&cli.IntFlag{Name: "max-errors", Value: 100, Usage: "with --check: stop after `N` problems"},
 		},
-		Action: runInspect,
+		Action: func(c *cli.Context) error {
+			o := inspectOptions{store: storeOptionsFrom(c), json: c.Bool(jsonFlag.Name), showBlock: c.IsSet("block"),
+				block: c.Uint64("block"), check: c.Bool("check"), maxErrors: c.Int("max-errors")}
+			return o.run(c.App.Writer, c.App.ErrWriter)
+		},
 	}
 }
 
-func runInspect(c *cli.Context) error {
-	if c.IsSet("block") && c.Bool("check") {
+// inspectOptions is what `vcsync inspect` was asked.
+type inspectOptions struct {
+	store     storeOptions
+	json      bool
+	showBlock bool
+	block     uint64
+	check     bool
+	maxErrors int
+}
+
+func (o inspectOptions) run(stdout, stderr io.Writer) error {
+	if o.showBlock && o.check {
 		return usageError(errors.New("--block and --check do not go together: run one, then the other"))
 	}
-	s, err := openStore(c, true)
+	s, err := o.store.open(true)
 	if err != nil {
 		return err
 	}
 	defer s.Close()
 	switch {
-	case c.IsSet("block"):
-		return inspectBlock(c, s, c.Uint64("block"))
-	case c.Bool("check"):
-		return inspectCheck(c, s)
+	case o.showBlock:
+		return o.inspectBlock(stdout, s)
+	case o.check:
+		return o.inspectCheck(stdout, stderr, s)
 	default:
-		return inspectState(c, s)
+		return o.inspectState(stdout, s)
 	}
 }
 
@@ -84,15 +98,15 @@ func stateReport(s *store.Store) (StateReport, error) {
 	return r, nil
 }
 
-func inspectState(c *cli.Context, s *store.Store) error {
+func (o inspectOptions) inspectState(w io.Writer, s *store.Store) error {
 	r, err := stateReport(s)
 	if err != nil {
 		return err
 	}
-	if c.Bool(jsonFlag.Name) {
-		return printJSON(c.App.Writer, r)
+	if o.json {
+		return printJSON(w, r)
 	}
-	return printState(c.App.Writer, r)
+	return printState(w, r)
 }
 
 func printState(w io.Writer, r StateReport) error {
@@ -159,14 +173,14 @@ func blockReport(b *block.Block) BlockReport {
 	return r
 }
 
-func inspectBlock(c *cli.Context, s *store.Store, h uint64) error {
-	b, err := s.Get(h)
+func (o inspectOptions) inspectBlock(w io.Writer, s *store.Store) error {
+	b, err := s.Get(o.block)
 	if err != nil {
 		return failed(err)
 	}
 	r := blockReport(b)
-	if c.Bool(jsonFlag.Name) {
-		return printJSON(c.App.Writer, r)
+	if o.json {
+		return printJSON(w, r)
 	}
 	rows := [][2]string{
 		{"height", fmt.Sprint(r.Height)}, {"hash", r.Hash}, {"prev hash", r.PrevHash},
@@ -179,7 +193,7 @@ func inspectBlock(c *cli.Context, s *store.Store, h uint64) error {
 	for i, sgn := range r.Signers {
 		rows = append(rows, [2]string{fmt.Sprintf("  signer %d", i+1), sgn})
 	}
-	return table(c.App.Writer, rows)
+	return table(w, rows)
 }
 
 // CheckReport is `inspect --check --json`.
@@ -188,13 +202,13 @@ type CheckReport struct {
 	store.CheckReport
 }
 
-func inspectCheck(c *cli.Context, s *store.Store) error {
+func (o inspectOptions) inspectCheck(w, stderr io.Writer, s *store.Store) error {
 	st, err := s.State()
 	if err != nil {
 		return err
 	}
-	bar := newProgress(c.App.ErrWriter, st.Blocks(), "checking")
-	r, err := s.CheckAll(c.Int("max-errors"), func(n uint64) {
+	bar := newProgress(stderr, st.Blocks(), "checking")
+	r, err := s.CheckAll(o.maxErrors, func(n uint64) {
 		if n%1024 == 0 {
 			bar.Set(n)
 		}
@@ -203,25 +217,25 @@ func inspectCheck(c *cli.Context, s *store.Store) error {
 	if err != nil {
 		return err
 	}
-	if c.Bool(jsonFlag.Name) {
-		if err := printJSON(c.App.Writer, CheckReport{OK: r.OK(), CheckReport: r}); err != nil {
+	if o.json {
+		if err := printJSON(w, CheckReport{OK: r.OK(), CheckReport: r}); err != nil {
 			return err
 		}
 	} else if r.OK() {
-		fmt.Fprintf(c.App.Writer, "ok: %d blocks, indices, hash links and bbolt pages consistent\n", r.Blocks)
+		fmt.Fprintf(w, "ok: %d blocks, indices, hash links and bbolt pages consistent\n", r.Blocks)
 	} else {
 		for _, p := range r.Problems {
 			where := "store"
 			if p.Height != 0 {
 				where = fmt.Sprintf("block %d", p.Height)
 			}
-			fmt.Fprintf(c.App.Writer, "%s: %s: %s\n", where, p.Kind, p.Detail)
+			fmt.Fprintf(w, "%s: %s: %s\n", where, p.Kind, p.Detail)
 		}
 		more := ""
 		if r.Truncated {
 			more = " (stopped at --max-errors; there are more)"
 		}
-		fmt.Fprintf(c.App.Writer, "%d problems in %d blocks read%s; see vcsync repair --help\n", len(r.Problems), r.Blocks, more)
+		fmt.Fprintf(w, "%d problems in %d blocks read%s; see vcsync repair --help\n", len(r.Problems), r.Blocks, more)
 	}
 	if !r.OK() {
 		first := r.Problems[0]

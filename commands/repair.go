@@ -2,6 +2,7 @@ package commands
 
 import (
 	"fmt"
+	"io"
 
 	"github.com/urfave/cli/v2"
 
@@ -25,29 +26,40 @@ func repairCommand() *cli.Command {
 			storeFlag, lockTimeoutFlag, jsonFlag, yesFlag,
 			&cli.StringFlag{Name: "out", Usage: "salvage readable blocks into a new store at `PATH` (the original is only read)"},
 		},
-		Action: runRepair,
+		Action: func(c *cli.Context) error {
+			o := repairOptions{store: storeOptionsFrom(c), json: c.Bool(jsonFlag.Name), yes: c.Bool(yesFlag.Name), out: c.String("out")}
+			return o.run(c.App.Writer)
+		},
 	}
 }
 
-func runRepair(c *cli.Context) error {
-	if out := c.String("out"); out != "" {
-		rep, err := store.Salvage(c.String(storeFlag.Name), out, nil, 0)
+// repairOptions is what `vcsync repair` was asked.
+type repairOptions struct {
+	store storeOptions
+	json  bool
+	yes   bool
+	out   string
+}
+
+func (o repairOptions) run(w io.Writer) error {
+	if out := o.out; out != "" {
+		rep, err := store.Salvage(o.store.path, out, nil, 0)
 		if err != nil {
 			return err
 		}
-		if c.Bool(jsonFlag.Name) {
-			return printJSON(c.App.Writer, struct {
+		if o.json {
+			return printJSON(w, struct {
 				store.SalvageReport
 				Out   string     `json:"out"`
 				State indexState `json:"state"`
 			}{rep, out, indicesOf(rep.State)})
 		}
-		fmt.Fprintf(c.App.Writer, "salvaged %d of %d readable blocks into %s by %s (%d unusable): %s\n",
+		fmt.Fprintf(w, "salvaged %d of %d readable blocks into %s by %s (%d unusable): %s\n",
 			rep.Copied, rep.Read, out, rep.Method, rep.Unusable, indicesOf(rep.State))
-		fmt.Fprintf(c.App.Writer, "next: vcsync sync --store %s ... refetches what is missing; then vcsync verify all\n", out)
+		fmt.Fprintf(w, "next: vcsync sync --store %s ... refetches what is missing; then vcsync verify all\n", out)
 		return nil
 	}
-	s, err := openStore(c, !c.Bool(yesFlag.Name))
+	s, err := o.store.open(!o.yes)
 	if err != nil {
 		return err
 	}
@@ -56,14 +68,14 @@ func runRepair(c *cli.Context) error {
 	if err != nil {
 		return err
 	}
-	dry := !c.Bool(yesFlag.Name)
+	dry := !o.yes
 	if !dry && p.InPlace {
 		if err := s.Repair(p); err != nil {
 			return err
 		}
 	}
-	if c.Bool(jsonFlag.Name) {
-		if err := printJSON(c.App.Writer, struct {
+	if o.json {
+		if err := printJSON(w, struct {
 			store.RepairPlan
 			DryRun bool       `json:"dry_run"`
 			Before indexState `json:"before"`
@@ -72,17 +84,16 @@ func runRepair(c *cli.Context) error {
 			return err
 		}
 	} else {
-		printRepair(c, p, dry)
+		printRepair(w, p, dry)
 	}
 	if !p.InPlace {
 		return failed(fmt.Errorf("%w: the bbolt file itself is damaged; salvage it: vcsync repair --store %s --out NEW",
-			store.ErrDamaged, c.String(storeFlag.Name)))
+			store.ErrDamaged, o.store.path))
 	}
 	return nil
 }
 
-func printRepair(c *cli.Context, p store.RepairPlan, dry bool) {
-	w := c.App.Writer
+func printRepair(w io.Writer, p store.RepairPlan, dry bool) {
 	if p.Nothing {
 		fmt.Fprintln(w, "nothing to repair: the check found no problem")
 		return

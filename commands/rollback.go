@@ -3,6 +3,7 @@ package commands
 import (
 	"errors"
 	"fmt"
+	"io"
 
 	"github.com/urfave/cli/v2"
 
@@ -24,22 +25,34 @@ func rollbackCommand() *cli.Command {
 			&cli.Uint64Flag{Name: "to", Required: true, Usage: "keep blocks up to `HEIGHT`"},
 			&cli.BoolFlag{Name: "force-below-in-order", Usage: "allow --to below InOrder, discarding verified history"},
 		},
-		Action: runRollback,
+		Action: func(c *cli.Context) error {
+			o := rollbackOptions{store: storeOptionsFrom(c), json: c.Bool(jsonFlag.Name), yes: c.Bool(yesFlag.Name),
+				to: c.Uint64("to"), force: c.Bool("force-below-in-order")}
+			return o.run(c.App.Writer)
+		},
 	}
 }
 
-func runRollback(c *cli.Context) error {
-	s, err := openStore(c, !c.Bool(yesFlag.Name))
+// rollbackOptions is what `vcsync rollback` was asked.
+type rollbackOptions struct {
+	store storeOptions
+	json  bool
+	yes   bool
+	to    uint64
+	force bool
+}
+
+func (o rollbackOptions) run(w io.Writer) error {
+	s, err := o.store.open(!o.yes)
 	if err != nil {
 		return err
 	}
 	defer s.Close()
-	to, force := c.Uint64("to"), c.Bool("force-below-in-order")
 	var p store.RollbackPlan
-	if c.Bool(yesFlag.Name) {
-		p, err = s.Rollback(to, force)
+	if o.yes {
+		p, err = s.Rollback(o.to, o.force)
 	} else {
-		p, err = s.PlanRollback(to, force)
+		p, err = s.PlanRollback(o.to, o.force)
 	}
 	if errors.Is(err, store.ErrForceNeeded) {
 		return usageError(err)
@@ -52,14 +65,13 @@ func runRollback(c *cli.Context) error {
 		DryRun bool       `json:"dry_run"`
 		Before indexState `json:"before"`
 		After  indexState `json:"after"`
-	}{p, !c.Bool(yesFlag.Name), indicesOf(p.Before), indicesOf(p.After)}
-	if c.Bool(jsonFlag.Name) {
-		return printJSON(c.App.Writer, r)
+	}{p, !o.yes, indicesOf(p.Before), indicesOf(p.After)}
+	if o.json {
+		return printJSON(w, r)
 	}
-	w := c.App.Writer
 	switch {
 	case p.Removed == 0:
-		fmt.Fprintf(w, "nothing to roll back: Top is %d, at or below %d\n", p.Before.Top, to)
+		fmt.Fprintf(w, "nothing to roll back: Top is %d, at or below %d\n", p.Before.Top, o.to)
 	case r.DryRun:
 		fmt.Fprintf(w, "would remove %d blocks (%d-%d): %s -> %s\nrun again with --yes to write it\n",
 			p.Removed, p.From, p.Until, r.Before, r.After)

@@ -1,7 +1,9 @@
 package commands
 
 import (
+	"context"
 	"fmt"
+	"io"
 	"log"
 	"net"
 
@@ -26,22 +28,34 @@ func serveCommand() *cli.Command {
 			&cli.IntFlag{Name: "max-frame-bytes", Value: wire.DefaultMaxFrameBytes, Usage: "most bytes per chunk frame"},
 			&cli.IntFlag{Name: "max-streams", Value: peerserver.DefaultMaxStreams, Usage: "concurrent block streams"},
 		},
-		Action: runServe,
+		Action: func(c *cli.Context) error {
+			o := serveOptions{store: storeOptionsFrom(c), listen: c.String("listen"), limits: peerserver.Options{
+				MaxBatch: c.Uint64("max-batch"), MaxChunk: c.Int("max-chunk"), MaxFrameBytes: c.Int("max-frame-bytes"),
+				MaxStreams: c.Int("max-streams"),
+			}}
+			return o.run(c.Context, c.App.ErrWriter)
+		},
 	}
 }
 
-func runServe(c *cli.Context) error {
-	s, err := openStore(c, true)
+// serveOptions is what `vcsync serve` was asked.
+type serveOptions struct {
+	store  storeOptions
+	listen string
+	limits peerserver.Options
+}
+
+func (o serveOptions) run(ctx context.Context, stderr io.Writer) error {
+	s, err := o.store.open(true)
 	if err != nil {
 		return err
 	}
 	defer s.Close()
-	logger := log.New(c.App.ErrWriter, "serve: ", log.LstdFlags)
-	srv := peerserver.New(s, peerserver.Options{
-		MaxBatch: c.Uint64("max-batch"), MaxChunk: c.Int("max-chunk"), MaxFrameBytes: c.Int("max-frame-bytes"),
-		MaxStreams: c.Int("max-streams"), Log: logger,
-	})
-	ln, err := net.Listen("tcp", c.String("listen"))
+	logger := log.New(stderr, "serve: ", log.LstdFlags)
+	limits := o.limits
+	limits.Log = logger
+	srv := peerserver.New(s, limits)
+	ln, err := net.Listen("tcp", o.listen)
 	if err != nil {
 		return fmt.Errorf("listen: %w", err)
 	}
@@ -50,7 +64,7 @@ func runServe(c *cli.Context) error {
 		return err
 	}
 	logger.Printf("serving %s heights 1-%d on http://%s", s.Identity(), st.InOrder, ln.Addr())
-	err = peerserver.Serve(c.Context, ln, srv.Handler())
+	err = peerserver.Serve(ctx, ln, srv.Handler())
 	logger.Printf("stopped")
 	return err
 }

@@ -1,13 +1,8 @@
 package commands
 
 import (
-	"encoding/json"
-	"fmt"
-	"io"
-
 	"github.com/urfave/cli/v2"
 
-	"github.com/vcsync/vcsync/peerclient"
 	"github.com/vcsync/vcsync/syncer"
 )
 
@@ -20,7 +15,7 @@ func syncCommand() *cli.Command {
 			"           --management management.json --peer http://10.0.0.5:7700 --peer file:///mnt/old/blocks.db\n" +
 			"With --follow it keeps going: when no block was committed for --stale-after, it syncs again.",
 		Flags:  append(syncFlags(), &cli.BoolFlag{Name: "follow", Usage: "keep syncing whenever the store goes stale"}, staleAfterFlag),
-		Action: runSync,
+		Action: syncAction,
 	}
 }
 
@@ -33,7 +28,7 @@ func pullCommand() *cli.Command {
 		Flags: append(syncFlags(),
 			&cli.Uint64Flag{Name: "from", Usage: "highest height to pull (0: plan like sync)"},
 			&cli.Uint64Flag{Name: "to", Usage: "lowest height to pull (0: as far as the batch goes)"}),
-		Action: runSync,
+		Action: syncAction,
 	}
 }
 
@@ -43,76 +38,17 @@ func closeGapsCommand() *cli.Command {
 		Usage:       "only close the gap between InOrder and LastSynced",
 		Description: "Example: vcsync close-gaps --store blocks.db --committee-file management.json --peer file:///mnt/backup/blocks.db",
 		Flags:       syncFlags(),
-		Action:      runSync,
+		Action:      syncAction,
 	}
 }
 
-// runSync serves sync, pull and close-gaps: they differ only in how much of
-// the flow they run.
-func runSync(c *cli.Context) error {
-	peers, err := openPeers(c)
+// syncAction serves sync, pull and close-gaps.
+func syncAction(c *cli.Context) error {
+	o, err := syncOptionsFrom(c, c.Command.Name)
 	if err != nil {
 		return err
 	}
-	return withSyncer(c, peers, func(cfg syncer.Config, rep *reporter) (syncer.Result, error) {
-		switch c.Command.Name {
-		case "pull":
-			return syncer.New(cfg).Pull(c.Context, c.Uint64("from"), c.Uint64("to"))
-		case "close-gaps":
-			return syncer.New(cfg).CloseGap(c.Context)
-		}
-		if c.Bool("follow") {
-			round := 0
-			err := syncer.Follow(c.Context, cfg, c.Duration(staleAfterFlag.Name), func(res syncer.Result, err error) {
-				round++
-				if err != nil {
-					rep.Note("sync round %d: %v", round, err)
-				}
-				printRound(c, round, res, err)
-			})
-			return syncer.Result{PeersUsed: []string{}, PeersDropped: []syncer.Dropped{}}, err
-		}
-		return syncer.New(cfg).Sync(c.Context)
-	})
-}
-
-// withSyncer opens the store, wires the core and prints the run's result.
-func withSyncer(c *cli.Context, peers []peerclient.Peer, run func(syncer.Config, *reporter) (syncer.Result, error)) error {
-	defer func() {
-		for _, p := range peers {
-			if closer, ok := p.(io.Closer); ok {
-				closer.Close() // file:// peers hold a read lock on another store
-			}
-		}
-	}()
-	s, err := openWritableStore(c)
-	if err != nil {
-		return err
-	}
-	defer s.Close()
-	rep := newReporter(c.App.ErrWriter)
-	cfg, err := newSyncer(c, s, peers, rep)
-	if err != nil {
-		return err
-	}
-	res, runErr := run(cfg, rep)
-	rep.finish()
-	if c.Bool("follow") {
-		return syncFailure(runErr)
-	}
-	switch {
-	case c.Bool(jsonFlag.Name):
-		// Scripts get the summary either way, with the error in it.
-		if err := printJSON(c.App.Writer, syncReport(res, runErr)); err != nil {
-			return err
-		}
-	case runErr == nil:
-		printResult(c.App.Writer, res)
-		if r, err := stateReport(s); err == nil {
-			printState(c.App.Writer, r)
-		}
-	}
-	return syncFailure(runErr)
+	return o.run(c.Context, c.App.Writer, c.App.ErrWriter)
 }
 
 // SyncReport is the --json summary of sync, pull, close-gaps and import,
@@ -130,19 +66,4 @@ func syncReport(res syncer.Result, err error) SyncReport {
 		r.Error = err.Error()
 	}
 	return r
-}
-
-// printRound prints one round of sync --follow: a compact JSON object per
-// line with --json (NDJSON), a summary line otherwise.
-func printRound(c *cli.Context, round int, res syncer.Result, err error) {
-	if c.Bool(jsonFlag.Name) {
-		r := syncReport(res, err)
-		r.Round = round
-		json.NewEncoder(c.App.Writer).Encode(r)
-		return
-	}
-	if err == nil {
-		fmt.Fprintf(c.App.Writer, "round %d: ", round)
-		printResult(c.App.Writer, res)
-	}
 }

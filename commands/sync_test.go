@@ -1,85 +1,113 @@
 package commands
 
 import (
+	"bufio"
 	"bytes"
 	"context"
 	"encoding/json"
-	"io"
 	"net"
+	"os"
 	"path/filepath"
-	"regexp"
 	"strings"
-	"sync"
 	"testing"
 	"time"
-
-	"github.com/vcsync/vcsync/syncer"
 )
 
-// lockedBuffer is a bytes.Buffer safe to read while a command writes it.
-type lockedBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *lockedBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *lockedBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
-
-// startServe runs `vcsync serve` on port 0 of 127.0.0.1 until the test
-// ends and returns the URL it logged: the kernel picks the port, so no
-// other test can take it in between.
-func startServe(t *testing.T, db string) string {
-	t.Helper()
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	logs := &lockedBuffer{}
-	go func() {
-		app := NewApp()
-		app.Writer, app.ErrWriter = io.Discard, logs
-		done <- app.RunContext(ctx, []string{"vcsync", "serve", "--store", db, "--listen", "127.0.0.1:0"})
-	}()
-	t.Cleanup(func() {
-		cancel()
-		select {
-		case err := <-done:
-			if err != nil {
-				t.Errorf("serve: %v", err)
-			}
-		case <-time.After(10 * time.Second):
-			t.Error("serve did not shut down")
+func TestFailingWritesLeaveNoFile(t *testing.T) {
+	src := genStore(t, "200", "")
+	mgmt := filepath.Join(src, "management.json")
+	peer := "file://" + filepath.Join(src, "blocks.db")
+	dir := t.TempDir()
+	node := filepath.Join(dir, "new.db")
+	cases := []struct {
+		name string
+		args []string
+		code int
+	}{
+		{"no committee source", []string{"--chain-id", "42", "--network-type", "2", "--peer", peer}, ExitUsage},
+		{"chain id typo", []string{"--chain-id", "43", "--network-type", "2", "--committee-file", mgmt, "--peer", peer}, ExitUsage},
+		{"chain id without network type", []string{"--chain-id", "42", "--committee-file", mgmt, "--peer", peer}, ExitUsage},
+		{"no identity for a new store", []string{"--committee-file", mgmt, "--peer", peer}, ExitUsage},
+		{"unreachable peer", []string{"--chain-id", "42", "--network-type", "2", "--committee-file", mgmt, "--peer", "http://127.0.0.1:1"}, ExitFailed},
+		{"wrong network", []string{"--chain-id", "42", "--network-type", "7", "--committee-file", mgmt, "--peer", peer}, ExitFailed},
+	}
+	for _, tc := range cases {
+		out, errs, code := run(t, append([]string{"sync", "--store", node}, tc.args...)...)
+		if code != tc.code {
+			t.Errorf("%s: exit %d, want %d: %s", tc.name, code, tc.code, errs)
 		}
-	})
-	addr := regexp.MustCompile(`on (http://127\.0\.0\.1:\d+)`)
-	for i := 0; i < 500; i++ {
-		if m := addr.FindStringSubmatch(logs.String()); m != nil {
-			return m[1]
+		if out != "" {
+			t.Errorf("%s: stdout %q, want nothing on failure", tc.name, out)
 		}
-		select {
-		case err := <-done:
-			t.Fatalf("serve ended before listening: %v\n%s", err, logs.String())
-		case <-time.After(10 * time.Millisecond):
+		if left := dirEntries(t, dir); len(left) != 0 {
+			t.Fatalf("%s left %v", tc.name, left)
 		}
 	}
-	t.Fatalf("serve did not start:\n%s", logs.String())
-	return ""
+	// A 0-byte file stays 0 bytes.
+	empty := filepath.Join(dir, "empty.db")
+	os.WriteFile(empty, nil, 0o644)
+	if _, errs, code := run(t, "sync", "--store", empty, "--chain-id", "42", "--network-type", "2", "--committee-file", mgmt, "--peer", peer); code != ExitFailed || !strings.Contains(errs, "empty") {
+		t.Fatalf("0-byte store: exit %d %s", code, errs)
+	}
+	if fi, _ := os.Stat(empty); fi.Size() != 0 {
+		t.Fatalf("the 0-byte file grew to %d", fi.Size())
+	}
+	// With --json a failure still prints its one summary object, error included.
+	out, _, code := run(t, "sync", "--store", node, "--chain-id", "42", "--network-type", "2", "--committee-file", mgmt, "--peer", "http://127.0.0.1:1", "--json")
+	var r SyncReport
+	if err := json.Unmarshal([]byte(out), &r); err != nil || code != ExitFailed || r.OK || !strings.Contains(r.Error, "no peer can help") {
+		t.Fatalf("json failure: exit %d %q %v", code, out, err)
+	}
 }
 
-func syncResult(t *testing.T, out string) syncer.Result {
-	t.Helper()
-	var r syncer.Result
-	if err := json.Unmarshal([]byte(out), &r); err != nil {
-		t.Fatalf("summary %q: %v", out, err)
+func TestInterruptWhileCollecting(t *testing.T) {
+	src := genStore(t, "20", "")
+	mgmt := filepath.Join(src, "management.json")
+	node := filepath.Join(t.TempDir(), "node.db")
+	ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
+	defer cancel()
+	var out, errb bytes.Buffer
+	code := Main(ctx, []string{"vcsync", "sync", "--store", node, "--chain-id", "42", "--network-type", "2",
+		"--committee-file", mgmt, "--peer", hangingPeer(t), "--collect-timeout", "5s"}, &out, &errb)
+	if code != ExitFailed || !strings.Contains(errb.String(), "interrupted; the store is consistent and the next run resumes") || out.Len() != 0 {
+		t.Fatalf("exit %d, stdout %q, stderr %q", code, out.String(), errb.String())
 	}
-	return r
+}
+
+func TestFollowJSONIsOneObjectPerRoundAndExitsByLastRound(t *testing.T) {
+	src := genStore(t, "100", "")
+	mgmt := filepath.Join(src, "management.json")
+	node := filepath.Join(t.TempDir(), "node.db")
+	// Every round fails (the only peer never answers): exit 1.
+	ctx, cancel := context.WithTimeout(context.Background(), 2500*time.Millisecond)
+	defer cancel()
+	var out, errb bytes.Buffer
+	code := Main(ctx, []string{"vcsync", "sync", "--follow", "--json", "--stale-after", "1s", "--store", node, "--chain-id", "42",
+		"--network-type", "2", "--committee-file", mgmt, "--peer", "http://127.0.0.1:1", "--collect-timeout", "100ms"}, &out, &errb)
+	if code != ExitFailed {
+		t.Fatalf("failing follow: exit %d %s", code, errb.String())
+	}
+	sc := bufio.NewScanner(&out)
+	rounds := 0
+	for sc.Scan() {
+		var r SyncReport
+		if err := json.Unmarshal(sc.Bytes(), &r); err != nil || r.OK || r.Round != rounds+1 {
+			t.Fatalf("line %q: %v", sc.Text(), err)
+		}
+		rounds++
+	}
+	if rounds < 2 {
+		t.Fatalf("%d rounds", rounds)
+	}
+	// A follower whose rounds succeed exits 0 when stopped.
+	ctx2, cancel2 := context.WithTimeout(context.Background(), 1500*time.Millisecond)
+	defer cancel2()
+	out.Reset()
+	code = Main(ctx2, []string{"vcsync", "sync", "--follow", "--json", "--stale-after", "1s", "--store", node, "--chain-id", "42",
+		"--network-type", "2", "--committee-file", mgmt, "--peer", "file://" + filepath.Join(src, "blocks.db")}, &out, &errb)
+	if code != ExitOK || !strings.HasPrefix(out.String(), `{"round":1,"ok":true`) {
+		t.Fatalf("good follow: exit %d %q", code, out.String())
+	}
 }
 
 func TestServeSyncExportImport(t *testing.T) {
@@ -169,14 +197,5 @@ func TestSyncWithoutUsefulPeerExits1(t *testing.T) {
 	}
 	if _, errs, code := run(t, "sync", "--store", node, "--management", mgmt); code != ExitUsage || !strings.Contains(errs, "no peers") {
 		t.Fatalf("no peers: exit %d %s", code, errs)
-	}
-}
-
-func TestDemo(t *testing.T) {
-	out := mustRun(t, "demo", "--blocks", "3000", "--batch", "100") // 30 batches: the forger is chosen
-	for _, want := range []string{"synced 3000 blocks (1-3000)", "peer dropped:", "not a member of the committee", "gaps         none", "in order     3000"} {
-		if !strings.Contains(out, want) {
-			t.Errorf("demo output lacks %q:\n%s", want, out)
-		}
 	}
 }

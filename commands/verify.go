@@ -1,8 +1,10 @@
 package commands
 
 import (
+	"context"
 	"errors"
 	"fmt"
+	"io"
 	"strconv"
 
 	"github.com/urfave/cli/v2"
@@ -23,40 +25,56 @@ func verifyCommand() *cli.Command {
 				Description: "Within the honesty grace of its parent's reference time the tip needs a quorum of\n" +
 					"that committee; past it, honest stake (> 1/3) of the current committee.\n" +
 					"Example: vcsync verify tip --store blocks.db --management management.json",
-				Flags: flags, Action: runVerifyTip,
+				Flags: flags, Action: verifyAction,
 			},
 			{
 				Name: "range", Usage: "verify hash links and proofs of stored blocks A..B", ArgsUsage: "A B",
 				Description: "Flags go before A B. Example: vcsync verify range --store blocks.db --committee-file management.json 1 500",
-				Flags:       flags, Action: runVerifyRange,
+				Flags:       flags, Action: verifyAction,
 			},
 			{
 				Name: "all", Usage: "verify hash links and proofs of every stored block",
-				Flags: flags, Action: runVerifyRange,
+				Flags: flags, Action: verifyAction,
 			},
 		},
 	}
 }
 
-func openVerifier(c *cli.Context) (*store.Store, *verify.Verifier, error) {
-	s, err := openStore(c, true)
+func verifyAction(c *cli.Context) error {
+	v, err := verifierOptionsFrom(c)
 	if err != nil {
-		return nil, nil, err
+		return err
 	}
-	v, err := newVerifier(c, s.Identity())
-	if err != nil {
-		s.Close()
-		return nil, nil, err
-	}
-	return s, v, nil
+	o := verifyOptions{store: storeOptionsFrom(c), verifier: v, json: c.Bool(jsonFlag.Name), what: c.Command.Name, args: c.Args().Slice()}
+	return o.run(c.Context, c.App.Writer, c.App.ErrWriter)
 }
 
-func runVerifyTip(c *cli.Context) error {
-	s, v, err := openVerifier(c)
+// verifyOptions is what `vcsync verify tip|range|all` was asked.
+type verifyOptions struct {
+	store    storeOptions
+	verifier verifierOptions
+	json     bool
+	what     string   // tip, range or all
+	args     []string // A B for range
+}
+
+func (o verifyOptions) run(ctx context.Context, stdout, stderr io.Writer) error {
+	s, err := o.store.open(true)
 	if err != nil {
 		return err
 	}
 	defer s.Close()
+	v, err := o.verifier.verifier(ctx, s.Identity(), stderr)
+	if err != nil {
+		return err
+	}
+	if o.what == "tip" {
+		return o.verifyTip(ctx, stdout, s, v)
+	}
+	return o.verifyRange(ctx, stdout, stderr, s, v)
+}
+
+func (o verifyOptions) verifyTip(ctx context.Context, w io.Writer, s *store.Store, v *verify.Verifier) error {
 	st, err := s.State()
 	if err != nil {
 		return err
@@ -74,7 +92,7 @@ func runVerifyTip(c *cli.Context) error {
 			parent = &p.Header
 		}
 	}
-	tipErr := v.VerifyTip(c.Context, tip, parent)
+	tipErr := v.VerifyTip(ctx, tip, parent)
 	r := struct {
 		Height uint64 `json:"height"`
 		Hash   string `json:"hash"`
@@ -87,33 +105,28 @@ func runVerifyTip(c *cli.Context) error {
 	if tipErr != nil {
 		r.Reason = tipErr.Error()
 	}
-	if c.Bool(jsonFlag.Name) {
-		if err := printJSON(c.App.Writer, r); err != nil {
+	if o.json {
+		if err := printJSON(w, r); err != nil {
 			return err
 		}
 	} else if tipErr == nil {
-		fmt.Fprintf(c.App.Writer, "tip %d %s is trusted\n", r.Height, r.Hash)
+		fmt.Fprintf(w, "tip %d %s is trusted\n", r.Height, r.Hash)
 	}
 	return failed(tipErr)
 }
 
-func runVerifyRange(c *cli.Context) error {
-	s, v, err := openVerifier(c)
-	if err != nil {
-		return err
-	}
-	defer s.Close()
+func (o verifyOptions) verifyRange(ctx context.Context, w, stderr io.Writer, s *store.Store, v *verify.Verifier) error {
 	st, err := s.State()
 	if err != nil {
 		return err
 	}
 	type span struct{ from, to uint64 }
 	var spans []span
-	if c.Command.Name == "range" {
-		a, err1 := strconv.ParseUint(c.Args().Get(0), 10, 64)
-		b, tipErr := strconv.ParseUint(c.Args().Get(1), 10, 64)
-		if err1 != nil || tipErr != nil || a == 0 || a > b {
-			return usageError(fmt.Errorf("verify range: %q %q are not heights 1 <= A <= B; see vcsync verify range --help", c.Args().Get(0), c.Args().Get(1)))
+	if o.what == "range" {
+		a, errA := strconv.ParseUint(o.args[0], 10, 64)
+		b, errB := strconv.ParseUint(o.args[1], 10, 64)
+		if errA != nil || errB != nil || a == 0 || a > b {
+			return usageError(fmt.Errorf("verify range: %q %q are not heights 1 <= A <= B; see vcsync verify range --help", o.args[0], o.args[1]))
 		}
 		spans = []span{{a, b}}
 	} else {
@@ -128,12 +141,12 @@ func runVerifyRange(c *cli.Context) error {
 	for _, sp := range spans {
 		total += sp.to - sp.from + 1
 	}
-	bar := newProgress(c.App.ErrWriter, total, "verifying")
+	bar := newProgress(stderr, total, "verifying")
 	var sum verify.AuditReport
 	var auditErr error
 	for _, sp := range spans {
 		base := sum.Verified
-		r, err := v.Audit(c.Context, s, sp.from, sp.to, func(n uint64) { bar.Set(base + n) })
+		r, err := v.Audit(ctx, s, sp.from, sp.to, func(n uint64) { bar.Set(base + n) })
 		sum.Verified += r.Verified
 		sum.Unverifiable += r.Unverifiable
 		sum.Seconds += r.Seconds
@@ -149,16 +162,16 @@ func runVerifyRange(c *cli.Context) error {
 	if auditErr != nil && !errors.Is(auditErr, verify.ErrInvalidBlock) {
 		return auditErr
 	}
-	if c.Bool(jsonFlag.Name) {
-		if err := printJSON(c.App.Writer, sum); err != nil {
+	if o.json {
+		if err := printJSON(w, sum); err != nil {
 			return err
 		}
 	} else if auditErr == nil {
-		fmt.Fprintf(c.App.Writer, "ok: %d blocks verified (%.0f blocks/s)", sum.Verified, sum.BlocksPerSecond)
+		fmt.Fprintf(w, "ok: %d blocks verified (%.0f blocks/s)", sum.Verified, sum.BlocksPerSecond)
 		if sum.Unverifiable > 0 {
-			fmt.Fprintf(c.App.Writer, "; %d lowest block(s) of a run wait for their parent", sum.Unverifiable)
+			fmt.Fprintf(w, "; %d lowest block(s) of a run wait for their parent", sum.Unverifiable)
 		}
-		fmt.Fprintln(c.App.Writer)
+		fmt.Fprintln(w)
 	}
 	return failed(auditErr)
 }

@@ -7,9 +7,8 @@ import (
 	"testing"
 
 	"github.com/ethereum/go-ethereum/crypto"
-	bolt "go.etcd.io/bbolt"
-
 	"github.com/vcsync/vcsync/block"
+	bolt "go.etcd.io/bbolt"
 )
 
 func TestVerifyAllFindsForgedProof(t *testing.T) {
@@ -81,26 +80,5 @@ func TestVerifyNeedsOneSource(t *testing.T) {
 	}
 	if _, errs, code := run(t, "verify", "tip", "--store", db, "--eth-rpc", "http://127.0.0.1:1"); code != ExitUsage || !strings.Contains(errs, "--eth-rpc needs --committee-contract") {
 		t.Fatalf("eth-rpc alone: exit %d %q", code, errs)
-	}
-}
-
-func TestCommitteeCommand(t *testing.T) {
-	dir := genStore(t, "600", "", "--tip-ref-time", "1800000000", "--rotate-every", "250")
-	mgmt := filepath.Join(dir, "management.json")
-	var r CommitteeReport
-	// Block 300's parent (299) has ref time 1800000000-301: epoch 1 began at block 250's ref time.
-	json.Unmarshal([]byte(mustRun(t, "committee", "--chain-id", "42", "--management", mgmt, "--at", "1799999699", "--json")), &r)
-	if r.RefTime != 1800000000-350 || len(r.Members) != 4 {
-		t.Fatalf("committee report %+v", r)
-	}
-	total := 0.0
-	for _, m := range r.Members {
-		total += m.Share
-	}
-	if total < 99.9 || total > 100.1 {
-		t.Fatalf("shares add to %.2f", total)
-	}
-	if out := mustRun(t, "committee", "--chain-id", "42", "--management", mgmt, "--current"); !strings.Contains(out, "total weight") {
-		t.Fatalf("human output %q", out)
 	}
 }

@@ -10,6 +10,9 @@ import (
 	"github.com/vcsync/vcsync/wire"
 )
 
+// ErrExists means the export's target is already there.
+var ErrExists = errors.New("the target exists")
+
 // Export writes stored blocks to down to from into path, in the wire's frame
 // format behind an export header. It never destroys: path must be absent,
 // or with force a regular file (never a link, FIFO, device or directory).
@@ -20,9 +23,9 @@ func Export(src Source, path string, from, to uint64, chunk int, force bool) (in
 	if fi, err := os.Lstat(path); err == nil {
 		switch {
 		case !fi.Mode().IsRegular():
-			return 0, fmt.Errorf("export: %s exists and is not a regular file (%s): refusing to replace it", path, fi.Mode().Type())
+			return 0, fmt.Errorf("export: %w: %s is not a regular file (%s): refusing to replace it", ErrExists, path, fi.Mode().Type())
 		case !force:
-			return 0, fmt.Errorf("export: %s exists: give --force to replace it", path)
+			return 0, fmt.Errorf("export: %w: %s: give --force to replace it", ErrExists, path)
 		}
 	} else if !errors.Is(err, os.ErrNotExist) {
 		return 0, fmt.Errorf("export: %w", err)

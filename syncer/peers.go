@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"sort"
 	"strings"
+	"sync"
 
 	"github.com/vcsync/vcsync/peerclient"
 	"github.com/vcsync/vcsync/store"
@@ -37,13 +38,17 @@ func (s *Syncer) choose(ctx context.Context, st store.State, req request) (peerc
 		}
 	}
 	cctx, cancel := context.WithTimeout(ctx, s.cfg.CollectTimeout)
+	// The askers are owned here: a late one is cancelled and waited for,
+	// its answer (buffered) dropped.
+	var askers sync.WaitGroup
+	defer askers.Wait()
 	defer cancel()
 	answers := make(chan answer, len(live))
 	for _, p := range live {
-		go func() {
+		askers.Go(func() {
 			a, err := p.Availability(cctx)
 			answers <- answer{p, a, err}
-		}()
+		})
 	}
 	var (
 		candidates []answer

@@ -1,51 +1,13 @@
 package commands
 
 import (
-	"bytes"
-	"context"
 	"encoding/json"
 	"path/filepath"
-	"strconv"
 	"strings"
 	"testing"
-	"time"
 
 	bolt "go.etcd.io/bbolt"
 )
-
-// run executes vcsync with args and returns stdout, stderr and the exit code
-// main would use.
-func run(t *testing.T, args ...string) (string, string, int) {
-	t.Helper()
-	var out, errb bytes.Buffer
-	code := Main(context.Background(), append([]string{"vcsync"}, args...), &out, &errb)
-	return out.String(), errb.String(), code
-}
-
-func mustRun(t *testing.T, args ...string) string {
-	t.Helper()
-	out, errs, code := run(t, args...)
-	if code != 0 {
-		t.Fatalf("vcsync %s: exit %d: %s", strings.Join(args, " "), code, errs)
-	}
-	return out
-}
-
-// tipRefTime pins every devnet a test makes to one chain: two stores made
-// a second apart from the default "now" would be different chains.
-var tipRefTime = strconv.FormatInt(time.Now().Unix(), 10)
-
-// genStore makes a devnet store in a temp dir and returns its directory.
-func genStore(t *testing.T, blocks, ranges string, extra ...string) string {
-	t.Helper()
-	dir := t.TempDir()
-	args := append([]string{"devnet", "gen", "--out", dir, "--blocks", blocks, "--ranges", ranges}, extra...)
-	if !strings.Contains(strings.Join(extra, " "), "--tip-ref-time") {
-		args = append(args, "--tip-ref-time", tipRefTime)
-	}
-	mustRun(t, args...)
-	return dir
-}
 
 func TestInspectStoreWithGap(t *testing.T) {
 	dir := genStore(t, "500", "1-120,301-500")
@@ -135,17 +97,5 @@ func TestInspectCheckExitCodes(t *testing.T) {
 	}
 	if !strings.Contains(errs, "the first at height 37") {
 		t.Fatalf("stderr %q should name height 37", errs)
-	}
-}
-
-func TestUsageAndIOErrorsExit2(t *testing.T) {
-	if _, _, code := run(t, "inspect"); code != ExitUsage {
-		t.Fatalf("missing --store: exit %d", code)
-	}
-	if _, errs, code := run(t, "inspect", "--store", filepath.Join(t.TempDir(), "none.db")); code != ExitUsage || !strings.Contains(errs, "does not exist") {
-		t.Fatalf("missing file: exit %d %q", code, errs)
-	}
-	if _, errs, code := run(t, "devnet", "gen", "--out", t.TempDir(), "--ranges", "9-3"); code != ExitUsage || !strings.Contains(errs, "--ranges") {
-		t.Fatalf("bad ranges: exit %d %q", code, errs)
 	}
 }

@@ -1,0 +1,275 @@
+package commands
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"encoding/json"
+	"io"
+	"net"
+	"os"
+	"os/exec"
+	"regexp"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	bolt "go.etcd.io/bbolt"
+
+	"github.com/vcsync/vcsync/block"
+	"github.com/vcsync/vcsync/store"
+	"github.com/vcsync/vcsync/syncer"
+)
+
+func readBlocks(t *testing.T, path string, hi, lo uint64) []*block.Block {
+	t.Helper()
+	s, err := store.Open(path, store.Options{ReadOnly: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	var out []*block.Block
+	for h := hi; h >= lo; h-- {
+		b, err := s.Get(h)
+		if err != nil {
+			t.Fatal(err)
+		}
+		out = append(out, b)
+	}
+	return out
+}
+
+// dirEntries lists what a directory holds, to prove a command left nothing.
+func dirEntries(t *testing.T, dir string) []string {
+	t.Helper()
+	es, err := os.ReadDir(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var names []string
+	for _, e := range es {
+		names = append(names, e.Name())
+	}
+	return names
+}
+
+// hangingPeer accepts connections and never answers, until the test ends.
+func hangingPeer(t *testing.T) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan struct{})
+	var conns []net.Conn
+	go func() {
+		defer close(done)
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			conns = append(conns, c)
+		}
+	}()
+	t.Cleanup(func() {
+		ln.Close()
+		<-done
+		for _, c := range conns {
+			c.Close()
+		}
+	})
+	return "http://" + ln.Addr().String()
+}
+
+// TestMain lets the test binary run as vcsync itself: a child process
+// started with VCSYNC_TEST_CHILD=1 runs the command line, so a test sees
+// what an operator would, crashes included.
+func TestMain(m *testing.M) {
+	if os.Getenv("VCSYNC_TEST_CHILD") == "1" {
+		os.Exit(Main(context.Background(), append([]string{"vcsync"}, os.Args[1:]...), os.Stdout, os.Stderr))
+	}
+	os.Exit(m.Run())
+}
+
+// runChild runs vcsync in a child process and fails the test if it died of
+// a panic or a signal.
+func runChild(t *testing.T, args ...string) (string, string, int) {
+	t.Helper()
+	cmd := exec.Command(os.Args[0], args...)
+	cmd.Env = append(os.Environ(), "VCSYNC_TEST_CHILD=1")
+	var out, errb bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &errb
+	err := cmd.Run()
+	code := cmd.ProcessState.ExitCode()
+	if ee, ok := err.(*exec.ExitError); ok && !ee.Exited() {
+		t.Fatalf("vcsync %s died: %v\n%s", strings.Join(args, " "), err, errb.String())
+	}
+	for _, crash := range []string{"panic:", "fatal error:", "SIGSEGV", "SIGBUS", "goroutine "} {
+		if strings.Contains(errb.String(), crash) {
+			t.Fatalf("vcsync %s crashed (exit %d):\n%s", strings.Join(args, " "), code, errb.String())
+		}
+	}
+	if code != ExitOK && code != ExitFailed && code != ExitUsage {
+		t.Fatalf("vcsync %s: exit %d", strings.Join(args, " "), code)
+	}
+	return out.String(), errb.String(), code
+}
+
+func fileSum(t *testing.T, path string) [32]byte {
+	t.Helper()
+	data, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return sha256.Sum256(data)
+}
+
+// mustEqualStores checks two stores hold the same blocks and indices.
+func mustEqualStores(t *testing.T, a, b string) {
+	t.Helper()
+	dump := func(path string) (map[string][]byte, []byte) {
+		db, err := bolt.Open(path, 0o600, &bolt.Options{ReadOnly: true})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer db.Close()
+		blocks := map[string][]byte{}
+		var idx []byte
+		db.View(func(tx *bolt.Tx) error {
+			tx.Bucket([]byte("blocks")).ForEach(func(k, v []byte) error {
+				blocks[string(k)] = append([]byte(nil), v...)
+				return nil
+			})
+			m := tx.Bucket([]byte("meta"))
+			for _, k := range []string{"in_order", "last_synced", "top", "chain_id", "network_type"} {
+				idx = append(idx, m.Get([]byte(k))...)
+			}
+			return nil
+		})
+		return blocks, idx
+	}
+	ab, ai := dump(a)
+	bb, bi := dump(b)
+	if !bytes.Equal(ai, bi) || len(ab) != len(bb) {
+		t.Fatalf("stores differ: %d vs %d blocks", len(ab), len(bb))
+	}
+	for k, v := range ab {
+		if !bytes.Equal(bb[k], v) {
+			t.Fatalf("block %x differs", k)
+		}
+	}
+}
+
+// lockedBuffer is a bytes.Buffer safe to read while a command writes it.
+type lockedBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *lockedBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *lockedBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
+}
+
+// startServe runs `vcsync serve` on port 0 of 127.0.0.1 until the test
+// ends and returns the URL it logged: the kernel picks the port, so no
+// other test can take it in between.
+func startServe(t *testing.T, db string) string {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	logs := &lockedBuffer{}
+	go func() {
+		app := NewApp()
+		app.Writer, app.ErrWriter = io.Discard, logs
+		done <- app.RunContext(ctx, []string{"vcsync", "serve", "--store", db, "--listen", "127.0.0.1:0"})
+	}()
+	t.Cleanup(func() {
+		cancel()
+		select {
+		case err := <-done:
+			if err != nil {
+				t.Errorf("serve: %v", err)
+			}
+		case <-time.After(10 * time.Second):
+			t.Error("serve did not shut down")
+		}
+	})
+	addr := regexp.MustCompile(`on (http://127\.0\.0\.1:\d+)`)
+	for i := 0; i < 500; i++ {
+		if m := addr.FindStringSubmatch(logs.String()); m != nil {
+			return m[1]
+		}
+		select {
+		case err := <-done:
+			t.Fatalf("serve ended before listening: %v\n%s", err, logs.String())
+		case <-time.After(10 * time.Millisecond):
+		}
+	}
+	t.Fatalf("serve did not start:\n%s", logs.String())
+	return ""
+}
+
+func syncResult(t *testing.T, out string) syncer.Result {
+	t.Helper()
+	var r syncer.Result
+	if err := json.Unmarshal([]byte(out), &r); err != nil {
+		t.Fatalf("summary %q: %v", out, err)
+	}
+	return r
+}
+
+// run executes vcsync with args and returns stdout, stderr and the exit code
+// main would use.
+func run(t *testing.T, args ...string) (string, string, int) {
+	t.Helper()
+	var out, errb bytes.Buffer
+	code := Main(context.Background(), append([]string{"vcsync"}, args...), &out, &errb)
+	return out.String(), errb.String(), code
+}
+
+func mustRun(t *testing.T, args ...string) string {
+	t.Helper()
+	out, errs, code := run(t, args...)
+	if code != 0 {
+		t.Fatalf("vcsync %s: exit %d: %s", strings.Join(args, " "), code, errs)
+	}
+	return out
+}
+
+// tipRefTime pins every devnet a test makes to one chain: two stores made
+// a second apart from the default "now" would be different chains.
+var tipRefTime = strconv.FormatInt(time.Now().Unix(), 10)
+
+// genStore makes a devnet store in a temp dir and returns its directory.
+func genStore(t *testing.T, blocks, ranges string, extra ...string) string {
+	t.Helper()
+	dir := t.TempDir()
+	args := append([]string{"devnet", "gen", "--out", dir, "--blocks", blocks, "--ranges", ranges}, extra...)
+	if !strings.Contains(strings.Join(extra, " "), "--tip-ref-time") {
+		args = append(args, "--tip-ref-time", tipRefTime)
+	}
+	mustRun(t, args...)
+	return dir
+}
+
+func copyFile(t *testing.T, from, to string) {
+	t.Helper()
+	data, err := os.ReadFile(from)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(to, data, 0o644); err != nil {
+		t.Fatal(err)
+	}
+}

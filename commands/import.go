@@ -1,0 +1,30 @@
+package commands
+
+import (
+	"github.com/urfave/cli/v2"
+)
+
+func importCommand() *cli.Command {
+	flags := []cli.Flag{}
+	for _, f := range syncFlags() {
+		if f != peerFlag && f != peersFileFlag && f != seedFlag && f != collectFlag {
+			flags = append(flags, f)
+		}
+	}
+	return &cli.Command{
+		Name:      "import",
+		Usage:     "import an export file, verifying it like sync does",
+		ArgsUsage: "FILE",
+		Description: "Blocks already in the store are skipped. The file's highest block needs the tip rule\n" +
+			"unless it links to blocks already stored. Flags go before FILE.\n" +
+			"Example: vcsync import --store new.db --chain-id 42 --network-type 2 --committee-file management.json blocks.vcx",
+		Flags: flags,
+		Action: func(c *cli.Context) error {
+			o, err := syncOptionsFrom(c, "import")
+			if err != nil {
+				return err
+			}
+			return o.run(c.Context, c.App.Writer, c.App.ErrWriter)
+		},
+	}
+}

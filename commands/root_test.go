@@ -1,0 +1,80 @@
+package commands
+
+import (
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/vcsync/vcsync/store"
+)
+
+func TestUsageErrorsAreOneLineOnStderr(t *testing.T) {
+	dir := genStore(t, "20", "")
+	db := filepath.Join(dir, "blocks.db")
+	cases := []struct {
+		args []string
+		want string
+	}{
+		{[]string{"bogus"}, `unknown command "bogus"`},
+		{[]string{"inspect", "--bogus"}, "see vcsync inspect --help"},
+		{[]string{"inspect"}, "needs --store"},
+		{[]string{"inspect", "--store", db, "oops", "--json"}, `"--json" comes after an argument`},
+		{[]string{"inspect", "--store", db, "oops"}, "takes no arguments"},
+		{[]string{"inspect", "--store", db, "--block", "5", "--check"}, "do not go together"},
+		{[]string{"sync", "--store", db, "--batch", "0"}, "--batch 0 is out of range: give 1 to 1000000"},
+		{[]string{"sync", "--store", db, "--chunk", "-3"}, "--chunk -3 is out of range"},
+		{[]string{"sync", "--store", db, "--max-block-bytes", "-1"}, "--max-block-bytes -1 is out of range"},
+		{[]string{"inspect", "--store", db, "--lock-timeout", "-1s"}, "--lock-timeout -1s is out of range"},
+		{[]string{"devnet", "gen", "--out", t.TempDir(), "--committee-size", "0"}, "--committee-size 0 is out of range"},
+		{[]string{"verify", "range", "--store", db, "--committee-file", "x", "1", "5", "--json"}, "put flags first"},
+		{[]string{"sync", "--store", db, "--committee-file", "x", "--peer", "127.0.0.1:7700"}, `has no scheme: use http://127.0.0.1:7700`},
+		{[]string{"sync", "--store", db, "--committee-file", "x", "--peer", "file://pf/self.db"}, "file:// needs an absolute path, file:///pf/self.db"},
+		{[]string{"sync", "--store", db, "--committee-file", "x", "--peer", "file://" + db}, "a store cannot be its own peer"},
+	}
+	for _, tc := range cases {
+		out, errs, code := run(t, tc.args...)
+		if code != ExitUsage || out != "" || !strings.Contains(errs, tc.want) || strings.Count(strings.TrimSpace(errs), "\n") != 0 {
+			t.Errorf("%v: exit %d, stdout %q, stderr %q; want exit 2, one line with %q", tc.args, code, out, errs, tc.want)
+		}
+	}
+}
+
+func TestMissingHeightExits1Everywhere(t *testing.T) {
+	dir := genStore(t, "50", "")
+	db, mgmt := filepath.Join(dir, "blocks.db"), filepath.Join(dir, "management.json")
+	if _, _, code := run(t, "inspect", "--store", db, "--block", "99"); code != ExitFailed {
+		t.Errorf("inspect --block 99: exit %d", code)
+	}
+	out, _, code := run(t, "verify", "range", "--store", db, "--committee-file", mgmt, "--json", "40", "60")
+	if code != ExitFailed || !strings.Contains(out, `"first_bad": 60`) {
+		t.Errorf("verify range past Top: exit %d %s", code, out)
+	}
+}
+
+func TestLockTimeoutZeroDoesNotWait(t *testing.T) {
+	dir := genStore(t, "20", "")
+	db := filepath.Join(dir, "blocks.db")
+	s, err := store.Open(db, store.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	start := time.Now()
+	_, errs, code := runChild(t, "inspect", "--store", db, "--lock-timeout", "0")
+	if code != ExitUsage || !strings.Contains(errs, "locked by another process") || time.Since(start) > 1500*time.Millisecond {
+		t.Fatalf("exit %d after %v: %s", code, time.Since(start), errs)
+	}
+}
+
+func TestUsageAndIOErrorsExit2(t *testing.T) {
+	if _, _, code := run(t, "inspect"); code != ExitUsage {
+		t.Fatalf("missing --store: exit %d", code)
+	}
+	if _, errs, code := run(t, "inspect", "--store", filepath.Join(t.TempDir(), "none.db")); code != ExitUsage || !strings.Contains(errs, "does not exist") {
+		t.Fatalf("missing file: exit %d %q", code, errs)
+	}
+	if _, errs, code := run(t, "devnet", "gen", "--out", t.TempDir(), "--ranges", "9-3"); code != ExitUsage || !strings.Contains(errs, "--ranges") {
+		t.Fatalf("bad ranges: exit %d %q", code, errs)
+	}
+}

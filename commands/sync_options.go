@@ -1,0 +1,230 @@
+package commands
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"math/rand"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/urfave/cli/v2"
+
+	"github.com/vcsync/vcsync/peerclient"
+	"github.com/vcsync/vcsync/store"
+	"github.com/vcsync/vcsync/syncer"
+)
+
+// syncOptions is what sync, pull, close-gaps and import were asked: they
+// run the same core and differ only in how much of the flow they run.
+type syncOptions struct {
+	mode        string // sync, pull, close-gaps or import
+	store       storeOptions
+	identity    *store.Identity // --chain-id and --network-type, both or neither
+	peers       []string        // peer addresses, or the export file for import
+	verifier    verifierOptions
+	needGenesis bool // the Ethereum source was named without --genesis-ref-time
+	batch       uint64
+	chunk       int
+	collect     time.Duration
+	chunkWait   time.Duration
+	maxBlock    int
+	seed        int64
+	json        bool
+	follow      bool
+	staleAfter  time.Duration
+	from, to    uint64 // pull
+}
+
+func syncOptionsFrom(c *cli.Context, mode string) (syncOptions, error) {
+	o := syncOptions{mode: mode, store: storeOptionsFrom(c), batch: c.Uint64(batchFlag.Name), chunk: c.Int(chunkFlag.Name),
+		collect: c.Duration(collectFlag.Name), chunkWait: c.Duration(chunkTimeFlag.Name), maxBlock: c.Int(maxBlockFlag.Name),
+		seed: c.Int64(seedFlag.Name), json: c.Bool(jsonFlag.Name), follow: c.Bool("follow"),
+		staleAfter: c.Duration(staleAfterFlag.Name), from: c.Uint64("from"), to: c.Uint64("to")}
+	chain, network := c.IsSet(chainIDFlag.Name), c.IsSet(networkTypeFlag.Name)
+	if chain != network {
+		return o, usageError(errors.New("--chain-id and --network-type go together: give both (neither has a default)"))
+	}
+	if chain {
+		o.identity = &store.Identity{ChainID: uint32(c.Uint(chainIDFlag.Name)), NetworkType: uint32(c.Uint(networkTypeFlag.Name))}
+	}
+	var err error
+	if mode == "import" {
+		o.peers = c.Args().Slice()
+	} else if o.peers, err = peerAddresses(c); err != nil {
+		return o, err
+	}
+	if o.verifier, err = verifierOptionsFrom(c); err != nil {
+		return o, err
+	}
+	o.needGenesis = o.verifier.source == ethRPCFlag.Name && !c.IsSet(genesisRefTimeFlag.Name)
+	return o, nil
+}
+
+// peerAddresses reads --peer and --peers-file.
+func peerAddresses(c *cli.Context) ([]string, error) {
+	addrs := append([]string(nil), c.StringSlice(peerFlag.Name)...)
+	if path := c.String(peersFileFlag.Name); path != "" {
+		f, err := os.Open(path)
+		if err != nil {
+			return nil, fmt.Errorf("--peers-file: %w", err)
+		}
+		defer f.Close()
+		sc := bufio.NewScanner(f)
+		for sc.Scan() {
+			line := strings.TrimSpace(sc.Text())
+			if line != "" && !strings.HasPrefix(line, "#") {
+				addrs = append(addrs, line)
+			}
+		}
+		if err := sc.Err(); err != nil {
+			return nil, fmt.Errorf("--peers-file: %w", err)
+		}
+	}
+	if len(addrs) == 0 {
+		return nil, usageError(errors.New("no peers: give --peer URL (repeatable) or --peers-file"))
+	}
+	return addrs, nil
+}
+
+func (o syncOptions) peerOptions() peerclient.Options {
+	return peerclient.Options{MaxBlock: o.maxBlock, ChunkTimeout: o.chunkWait}
+}
+
+// openPeers builds the peers, refusing the store itself as its own peer.
+func (o syncOptions) openPeers(ctx context.Context) ([]peerclient.Peer, error) {
+	if o.mode == "import" {
+		peer := peerclient.NewExportPeer(o.peers[0], o.peerOptions())
+		if _, err := peer.Availability(ctx); err != nil {
+			return nil, err
+		}
+		return []peerclient.Peer{peer}, nil
+	}
+	var peers []peerclient.Peer
+	for _, a := range o.peers {
+		p, err := peerclient.Open(a, o.peerOptions())
+		if err != nil {
+			return nil, usageError(err)
+		}
+		if sp, ok := p.(*peerclient.StorePeer); ok && sameFile(sp.Path(), o.store.path) {
+			return nil, usageError(fmt.Errorf("peer %s is the store being synced: a store cannot be its own peer", a))
+		}
+		peers = append(peers, p)
+	}
+	return peers, nil
+}
+
+// sameFile reports whether two paths name one file (or, if it does not
+// exist yet, the same absolute path).
+func sameFile(a, b string) bool {
+	fa, errA := os.Stat(a)
+	fb, errB := os.Stat(b)
+	if errA == nil && errB == nil {
+		return os.SameFile(fa, fb)
+	}
+	absA, _ := filepath.Abs(a)
+	absB, _ := filepath.Abs(b)
+	return absA == absB
+}
+
+// openStore opens the store to sync into, or, given the identity, creates
+// it (it appears once it holds a verified block).
+func (o syncOptions) openStore() (*store.Store, error) {
+	s, err := store.Open(o.store.path, store.Options{Create: true, Identity: o.identity, LockTimeout: o.store.lockTimeout, MaxBlock: o.maxBlock})
+	if err != nil && o.identity == nil && !errors.Is(err, store.ErrDamaged) && !errors.Is(err, store.ErrLocked) {
+		if _, statErr := os.Stat(o.store.path); errors.Is(statErr, os.ErrNotExist) {
+			return nil, usageError(fmt.Errorf("store %s does not exist: creating one needs --chain-id and --network-type", o.store.path))
+		}
+	}
+	return s, err
+}
+
+// run validates everything it can before touching the store, then runs the
+// core and prints the result.
+func (o syncOptions) run(ctx context.Context, stdout, stderr io.Writer) error {
+	if o.needGenesis {
+		// Found at block 1 otherwise, after the whole chain above it was synced.
+		return usageError(errors.New("syncing with --eth-rpc needs --genesis-ref-time: block 1's committee is named by the chain's genesis reference time"))
+	}
+	peers, err := o.openPeers(ctx)
+	defer func() {
+		for _, p := range peers {
+			if closer, ok := p.(io.Closer); ok {
+				closer.Close() // file:// peers hold a read lock on another store
+			}
+		}
+	}()
+	if err != nil {
+		return err
+	}
+	s, err := o.openStore()
+	if err != nil {
+		return err
+	}
+	defer s.Close()
+	v, err := o.verifier.verifier(ctx, s.Identity(), stderr)
+	if err != nil {
+		return err
+	}
+	seed := o.seed
+	if seed == 0 {
+		seed = time.Now().UnixNano()
+	}
+	rep := newReporter(stderr)
+	cfg := syncer.Config{Store: s, Verifier: v, Peers: peers, Batch: o.batch, Chunk: o.chunk,
+		CollectTimeout: o.collect, Rand: rand.New(rand.NewSource(seed)), Observer: rep}
+	var res syncer.Result
+	var runErr error
+	switch {
+	case o.mode == "pull":
+		res, runErr = syncer.New(cfg).Pull(ctx, o.from, o.to)
+	case o.mode == "close-gaps":
+		res, runErr = syncer.New(cfg).CloseGap(ctx)
+	case o.follow:
+		round := 0
+		runErr = syncer.Follow(ctx, cfg, o.staleAfter, func(res syncer.Result, err error) {
+			round++
+			if err != nil {
+				rep.Note("sync round %d: %v", round, err)
+			}
+			o.printRound(stdout, round, res, err)
+		})
+		rep.finish()
+		return syncFailure(runErr)
+	default:
+		res, runErr = syncer.New(cfg).Sync(ctx)
+	}
+	rep.finish()
+	switch {
+	case o.json:
+		// Scripts get the summary either way, with the error in it.
+		if err := printJSON(stdout, syncReport(res, runErr)); err != nil {
+			return err
+		}
+	case runErr == nil:
+		printResult(stdout, res)
+		if r, err := stateReport(s); err == nil {
+			printState(stdout, r)
+		}
+	}
+	return syncFailure(runErr)
+}
+
+// printRound prints one round of sync --follow: a compact JSON object per
+// line with --json (NDJSON), a summary line otherwise.
+func (o syncOptions) printRound(w io.Writer, round int, res syncer.Result, err error) {
+	if o.json {
+		r := syncReport(res, err)
+		r.Round = round
+		writeJSONLine(w, r)
+		return
+	}
+	if err == nil {
+		fmt.Fprintf(w, "round %d: ", round)
+		printResult(w, res)
+	}
+}
