@@ -13,7 +13,15 @@ import (
 
 // ethConfigFrom reads the PoS contracts' addresses and the genesis reference time.
 func ethConfigFrom(c *cli.Context) (verify.EthConfig, error) {
-	cfg := verify.EthConfig{GenesisRefTime: uint32(c.Uint64(genesisRefTimeFlag.Name))}
+	cfg := verify.EthConfig{GenesisRefTime: uint32(c.Uint64(genesisRefTimeFlag.Name)),
+		FromBlock: c.Uint64(ethFromBlockFlag.Name), Confirmations: c.Uint64(ethConfirmationsFlag.Name)}
+	switch cache := c.String(ethCacheFlag.Name); {
+	case cache == "none":
+	case cache != "":
+		cfg.CachePath = cache
+	case c.String(storeFlag.Name) != "":
+		cfg.CachePath = c.String(storeFlag.Name) + ".ethcache"
+	}
 	for _, f := range []struct {
 		flag *cli.StringFlag
 		dst  *common.Address

@@ -44,8 +44,13 @@ var (
 	}
 	committeeContractFlag = &cli.StringFlag{Name: "committee-contract", Category: "Committees", EnvVars: []string{"VCSYNC_COMMITTEE_CONTRACT"}, Usage: "Committee contract `ADDRESS` (with --eth-rpc)"}
 	registryContractFlag  = &cli.StringFlag{Name: "registry-contract", Category: "Committees", EnvVars: []string{"VCSYNC_REGISTRY_CONTRACT"}, Usage: "GuardiansRegistration contract `ADDRESS` (with --eth-rpc)"}
-	genesisRefTimeFlag    = &cli.Uint64Flag{Name: "genesis-ref-time", Category: "Committees", Usage: "genesis reference time (unix seconds) for the Ethereum source"}
-	graceFlag             = &cli.DurationFlag{
+	genesisRefTimeFlag    = &cli.Uint64Flag{Name: "genesis-ref-time", Category: "Committees", EnvVars: []string{"VCSYNC_GENESIS_REF_TIME"}, Usage: "genesis reference time (unix seconds) for the Ethereum source"}
+	ethFromBlockFlag      = &cli.Uint64Flag{Name: "eth-from-block", Category: "Committees", Usage: "first Ethereum block to index, the contracts' deployment (0: found by binary search on eth_getCode)"}
+	ethConfirmationsFlag  = &cli.Uint64Flag{Name: "eth-confirmations", Value: verify.DefaultConfirmations, Category: "Committees",
+		Usage: "blocks behind the Ethereum head the index stays (3, about 36s: within the management service's 40s lag)"}
+	ethCacheFlag = &cli.StringFlag{Name: "eth-cache", Category: "Committees", EnvVars: []string{"VCSYNC_ETH_CACHE"},
+		Usage: "bbolt `FILE` keeping the finalized Ethereum index between runs (default STORE.ethcache beside the store; none: off)"}
+	graceFlag = &cli.DurationFlag{
 		Name: "honesty-grace", Value: verify.DefaultHonestyGrace, Category: "Verification",
 		Usage: "how long a committee stays trusted after its reference time (tip rule)",
 	}
@@ -75,7 +80,8 @@ var (
 
 // The flag sets commands share.
 func sourceFlags() []cli.Flag {
-	return []cli.Flag{managementFlag, committeeFileFlag, ethRPCFlag, committeeContractFlag, registryContractFlag, genesisRefTimeFlag}
+	return []cli.Flag{managementFlag, committeeFileFlag, ethRPCFlag, committeeContractFlag, registryContractFlag, genesisRefTimeFlag,
+		ethFromBlockFlag, ethConfirmationsFlag, ethCacheFlag}
 }
 
 func verifierFlags() []cli.Flag { return append(sourceFlags(), graceFlag, nowFlag) }
@@ -146,25 +152,26 @@ func durationIn(lo, hi time.Duration) flagCheck {
 // flagChecks bound every numeric flag: a zero, negative or absurd value is
 // refused with the allowed range instead of being replaced by a default.
 var flagChecks = map[string]flagCheck{
-	"batch":           intIn(1, 1_000_000),
-	"chunk":           intIn(1, 10_000),
-	"max-block-bytes": intIn(1<<10, 1<<30),
-	"lock-timeout":    durationIn(0, time.Hour),
-	"collect-timeout": durationIn(time.Millisecond, 10*time.Minute),
-	"chunk-timeout":   durationIn(time.Millisecond, 10*time.Minute),
-	"stale-after":     durationIn(time.Second, 24*time.Hour),
-	"honesty-grace":   durationIn(time.Minute, 30*24*time.Hour),
-	"committee-size":  intIn(1, 1024),
-	"blocks":          intIn(1, 100_000_000),
-	"rotate-every":    intIn(1, 1<<40),
-	"body-bytes":      intIn(0, 16<<20),
-	"max-batch":       intIn(1, 1_000_000),
-	"max-chunk":       intIn(1, 10_000),
-	"max-frame-bytes": intIn(1<<10, 1<<30),
-	"max-streams":     intIn(1, 4096),
-	"max-errors":      intIn(1, 1_000_000),
-	"chain-id":        intIn(0, 1<<32-1),
-	"network-type":    intIn(0, 1<<32-1),
+	"batch":             intIn(1, 1_000_000),
+	"chunk":             intIn(1, 10_000),
+	"max-block-bytes":   intIn(1<<10, 1<<30),
+	"lock-timeout":      durationIn(0, time.Hour),
+	"collect-timeout":   durationIn(time.Millisecond, 10*time.Minute),
+	"chunk-timeout":     durationIn(time.Millisecond, 10*time.Minute),
+	"stale-after":       durationIn(time.Second, 24*time.Hour),
+	"honesty-grace":     durationIn(time.Minute, 30*24*time.Hour),
+	"committee-size":    intIn(1, 1024),
+	"blocks":            intIn(1, 100_000_000),
+	"rotate-every":      intIn(1, 1<<40),
+	"body-bytes":        intIn(0, 16<<20),
+	"max-batch":         intIn(1, 1_000_000),
+	"max-chunk":         intIn(1, 10_000),
+	"max-frame-bytes":   intIn(1<<10, 1<<30),
+	"max-streams":       intIn(1, 4096),
+	"max-errors":        intIn(1, 1_000_000),
+	"chain-id":          intIn(0, 1<<32-1),
+	"network-type":      intIn(0, 1<<32-1),
+	"eth-confirmations": intIn(1, 10_000),
 }
 
 // checkFlagValues runs the checks of the flags a command was given.

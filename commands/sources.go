@@ -75,19 +75,11 @@ func (o verifierOptions) committeeSource(ctx context.Context, chainID uint32, st
 	case ethRPCFlag.Name:
 		return ethSource(ctx, o.location, o.eth)
 	default:
-		doc, err := verify.ReadManagementDoc(ctx, o.location, o.source == managementFlag.Name)
-		if err != nil {
-			return nil, err
-		}
-		src, err := verify.NewDocSource(doc, chainID)
-		if err != nil {
-			return nil, fmt.Errorf("%s: %w", o.location, err)
-		}
-		// Say what the service's rules made it pass over.
-		for _, w := range src.Warnings {
-			fmt.Fprintf(stderr, "vcsync: warning: %s: %s\n", o.location, w)
-		}
-		return src, nil
+		// Re-read when a lookup passes the document's end, and before each
+		// follow round.
+		return verify.LoadDoc(ctx, o.location, o.source == managementFlag.Name, chainID, func(w string) {
+			fmt.Fprintf(stderr, "vcsync: warning: %s\n", w)
+		})
 	}
 }
 

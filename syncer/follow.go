@@ -2,7 +2,10 @@ package syncer
 
 import (
 	"context"
+	"fmt"
 	"time"
+
+	"github.com/vcsync/vcsync/verify"
 )
 
 // DefaultStaleAfter is how long without a committed block means the node
@@ -20,7 +23,21 @@ func Follow(ctx context.Context, cfg Config, staleAfter time.Duration, onRound f
 		staleAfter = DefaultStaleAfter
 	}
 	var last error
-	for {
+	for round := 0; ; round++ {
+		if round > 0 {
+			// What the committee source knows grows with time: a newer
+			// management document, new Ethereum events.
+			if r, ok := cfg.Verifier.Source.(verify.Refresher); ok {
+				if err := r.Refresh(ctx); err != nil && ctx.Err() == nil {
+					last = fmt.Errorf("refresh the committee source: %w", err)
+					onRound(Result{PeersUsed: []string{}, PeersDropped: []Dropped{}}, last)
+					if !sleep(ctx, staleAfter) {
+						return last
+					}
+					continue
+				}
+			}
+		}
 		res, err := New(cfg).Sync(ctx)
 		if ctx.Err() != nil {
 			if res.Blocks > 0 {
@@ -32,11 +49,20 @@ func Follow(ctx context.Context, cfg Config, staleAfter time.Duration, onRound f
 		onRound(res, err)
 		// vcsync holds the store's lock, so every commit is its own: the
 		// store is next stale staleAfter after this round.
-		wait := staleAfter
-		select {
-		case <-ctx.Done():
+		if !sleep(ctx, staleAfter) {
 			return last
-		case <-time.After(wait):
 		}
+	}
+}
+
+// sleep waits d, or until ctx ends (false).
+func sleep(ctx context.Context, d time.Duration) bool {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return false
+	case <-t.C:
+		return true
 	}
 }

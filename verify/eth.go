@@ -6,87 +6,89 @@ import (
 	"fmt"
 	"math/big"
 	"sort"
-	"strings"
 	"sync"
+	"time"
 
 	"github.com/ethereum/go-ethereum"
-	"github.com/ethereum/go-ethereum/accounts/abi"
 	"github.com/ethereum/go-ethereum/common"
 	"github.com/ethereum/go-ethereum/core/types"
 )
 
-// posABI is the read-only part of the Orbs v2 PoS contracts vcsync uses.
-const posABI = `[
- {"type":"function","name":"getCommittee","stateMutability":"view","inputs":[],
-  "outputs":[{"name":"addrs","type":"address[]"},{"name":"weights","type":"uint256[]"},{"name":"certification","type":"bool[]"}]},
- {"type":"function","name":"getGuardiansOrbsAddress","stateMutability":"view",
-  "inputs":[{"name":"guardianAddrs","type":"address[]"}],"outputs":[{"name":"orbsAddrs","type":"address[]"}]},
- {"type":"event","name":"CommitteeChange","anonymous":false,"inputs":[
-  {"name":"addr","type":"address","indexed":true},{"name":"weight","type":"uint256","indexed":false},
-  {"name":"certification","type":"bool","indexed":false},{"name":"inCommittee","type":"bool","indexed":false}]},
- {"type":"event","name":"CommitteeSnapshot","anonymous":false,"inputs":[
-  {"name":"addrs","type":"address[]","indexed":false},{"name":"weights","type":"uint256[]","indexed":false},
-  {"name":"certification","type":"bool[]","indexed":false}]}
-]`
-
-var contracts = mustABI(posABI)
-
-func mustABI(s string) abi.ABI {
-	a, err := abi.JSON(strings.NewReader(s))
-	if err != nil {
-		panic(err)
-	}
-	return a
-}
-
 // EthReader is the part of ethclient.Client the Ethereum source uses; the
-// simulated backend's client has it too.
+// simulated backend's client has it too. A provider must serve eth_chainId,
+// eth_getLogs, eth_getBlockByNumber and eth_getCode; no archive is needed.
 type EthReader interface {
-	CallContract(ctx context.Context, msg ethereum.CallMsg, blockNumber *big.Int) ([]byte, error)
+	ChainID(ctx context.Context) (*big.Int, error)
+	CodeAt(ctx context.Context, contract common.Address, blockNumber *big.Int) ([]byte, error)
 	FilterLogs(ctx context.Context, q ethereum.FilterQuery) ([]types.Log, error)
 	HeaderByNumber(ctx context.Context, number *big.Int) (*types.Header, error)
 }
+
+const (
+	// DefaultConfirmations is how far behind the Ethereum head the index
+	// stays: 3 blocks (about 36 s), within the management service's own
+	// 40 s finality lag, so every reference time a node could have put in
+	// a block is indexed, while a one- or two-block reorg at the head is
+	// never seen.
+	DefaultConfirmations = 3
+	// finalityDepth is how far behind the head a block is final on PoS
+	// Ethereum (two epochs of 32 slots): only such blocks go to the cache,
+	// so a cached index is never undone by a reorg (and if it is, the
+	// block hash check on load finds out and the index is rebuilt).
+	finalityDepth = 64
+	// minRefresh bounds how often lookups past the indexed head re-index:
+	// blocks from peers naming future reference times cannot turn into a
+	// stream of RPCs.
+	minRefresh = 2 * time.Second
+)
 
 // EthConfig names the contracts and the chain's genesis reference time.
 type EthConfig struct {
 	Committee      common.Address
 	Registry       common.Address
 	GenesisRefTime uint32
-	FromBlock      uint64 // first Ethereum block to index committee events from
-	// ReplayOnly skips reading contract state at old blocks and always
-	// replays events, as on a node that cannot serve old state.
-	ReplayOnly bool
+	// FromBlock is the first Ethereum block to index (the contracts'
+	// deployment); 0: found by binary search on eth_getCode.
+	FromBlock uint64
+	// Confirmations: 0 means DefaultConfirmations.
+	Confirmations uint64
+	// CachePath is a bbolt file keeping the finalized index between runs
+	// ("" for none).
+	CachePath string
 }
 
-// EthSource reads committees from the PoS contracts. It indexes every
-// committee event once, so a committee is fetched once per change, not once
-// per block: a chain of 100k blocks shares a handful of committees.
+// EthSource reads committees from the PoS contracts' event history: the
+// Committee contract's CommitteeChange/CommitteeSnapshot events and the
+// GuardiansRegistration contract's node-address events, indexed once
+// (paged, from the deployment, a few blocks behind the head) and replayed
+// per reference time. A committee is built once per change, not per block.
 type EthSource struct {
 	client EthReader
 	cfg    EthConfig
+	pager  logPager
 
-	mu        sync.Mutex
-	indexedTo uint64 // last Ethereum block whose events are indexed
-	headTime  uint64 // its timestamp
-	indexed   bool
-	events    []committeeLog // every committee event, in chain order
-	changes   []changePoint  // blocks with committee events, ascending
-	cache     map[uint64]*Committee
+	mu          sync.Mutex
+	ix          *ethIndex // nil until the first refresh
+	final       *ethIndex // the last finalized snapshot (what the cache holds)
+	cacheKey    string
+	lastRefresh time.Time
+	committees  map[uint64]*Committee // by change block
+	// CacheStatus says what the cache did on the first refresh: "off",
+	// "miss", "hit", "rebuilt: ..." or "unusable: ...".
+	CacheStatus string
 }
-
-type committeeLog struct {
-	block    uint64
-	snapshot bool
-	addrs    []common.Address
-	weights  []*big.Int
-	in       bool // CommitteeChange: whether addr is in the committee after it
-}
-
-type changePoint struct{ block, time uint64 }
 
 // NewEthSource returns a source reading the contracts through client.
 func NewEthSource(client EthReader, cfg EthConfig) *EthSource {
-	return &EthSource{client: client, cfg: cfg, cache: map[uint64]*Committee{}}
+	if cfg.Confirmations == 0 {
+		cfg.Confirmations = DefaultConfirmations
+	}
+	addrs := []common.Address{cfg.Committee}
+	if cfg.Registry != cfg.Committee {
+		addrs = append(addrs, cfg.Registry)
+	}
+	return &EthSource{client: client, cfg: cfg, pager: logPager{client: client, addresses: addrs},
+		committees: map[uint64]*Committee{}, CacheStatus: "off"}
 }
 
 // GenesisRefTime is the configured genesis reference time.
@@ -97,217 +99,212 @@ func (s *EthSource) GenesisRefTime(context.Context) (uint32, error) {
 	return s.cfg.GenesisRefTime, nil
 }
 
-// CommitteeAt is the contract state at the last Ethereum block whose
-// timestamp is <= t.
+// CommitteeAt is the committee as of the last Ethereum block whose
+// timestamp is <= t, members' node addresses as the registry had them then.
 func (s *EthSource) CommitteeAt(ctx context.Context, t uint32) (*Committee, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if !s.indexed || uint64(t) > s.headTime {
+	if s.ix == nil || (uint64(t) > s.ix.ToTime && time.Since(s.lastRefresh) >= minRefresh) {
 		if err := s.refresh(ctx); err != nil {
 			return nil, err
 		}
 	}
-	if uint64(t) > s.headTime {
-		return nil, fmt.Errorf("%w: reference time %d is after the Ethereum head's time %d (block %d)", ErrNoCommittee, t, s.headTime, s.indexedTo)
+	if uint64(t) > s.ix.ToTime {
+		return nil, fmt.Errorf("%w: reference time %d is after the indexed Ethereum time %d (block %d, %d blocks behind the head)",
+			ErrNoCommittee, t, s.ix.ToTime, s.ix.To, s.cfg.Confirmations)
 	}
-	i := sort.Search(len(s.changes), func(i int) bool { return s.changes[i].time > uint64(t) })
-	if i == 0 {
+	cp, ok := s.ix.changeAt(uint64(t))
+	if !ok {
 		return nil, fmt.Errorf("%w: no committee event at or before reference time %d", ErrNoCommittee, t)
 	}
-	return s.committeeAt(ctx, s.changes[i-1])
+	return s.committee(cp)
 }
 
-// Current is the committee at the Ethereum head.
+// Current is the committee at the indexed head.
 func (s *EthSource) Current(ctx context.Context) (*Committee, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if err := s.refresh(ctx); err != nil {
-		return nil, err
-	}
-	if len(s.changes) == 0 {
-		return nil, errors.New("no committee event on the committee contract")
-	}
-	return s.committeeAt(ctx, s.changes[len(s.changes)-1])
-}
-
-// refresh indexes committee events up to the current head.
-func (s *EthSource) refresh(ctx context.Context) error {
-	head, err := s.client.HeaderByNumber(ctx, nil)
-	if err != nil {
-		return fmt.Errorf("ethereum head: %w", err)
-	}
-	from := s.cfg.FromBlock
-	if s.indexed {
-		from = s.indexedTo + 1
-	}
-	if s.indexed && from > head.Number.Uint64() {
-		s.headTime = head.Time
-		return nil
-	}
-	logs, err := s.client.FilterLogs(ctx, ethereum.FilterQuery{
-		FromBlock: new(big.Int).SetUint64(from), ToBlock: head.Number,
-		Addresses: []common.Address{s.cfg.Committee},
-		Topics:    [][]common.Hash{{contracts.Events["CommitteeChange"].ID, contracts.Events["CommitteeSnapshot"].ID}},
-	})
-	if err != nil {
-		return fmt.Errorf("committee events %d-%d: %w", from, head.Number, err)
-	}
-	for _, l := range logs {
-		ev, err := decodeCommitteeLog(l)
-		if err != nil {
-			return err
-		}
-		s.events = append(s.events, ev)
-		if n := len(s.changes); n == 0 || s.changes[n-1].block != l.BlockNumber {
-			h, err := s.client.HeaderByNumber(ctx, new(big.Int).SetUint64(l.BlockNumber))
-			if err != nil {
-				return fmt.Errorf("ethereum block %d: %w", l.BlockNumber, err)
-			}
-			s.changes = append(s.changes, changePoint{block: l.BlockNumber, time: h.Time})
-		}
-	}
-	s.indexed, s.indexedTo, s.headTime = true, head.Number.Uint64(), head.Time
-	return nil
-}
-
-func decodeCommitteeLog(l types.Log) (committeeLog, error) {
-	ev := committeeLog{block: l.BlockNumber}
-	switch {
-	case len(l.Topics) == 2 && l.Topics[0] == contracts.Events["CommitteeChange"].ID:
-		out, err := contracts.Unpack("CommitteeChange", l.Data)
-		if err != nil || len(out) != 3 {
-			return ev, fmt.Errorf("decode CommitteeChange in block %d: %v", l.BlockNumber, err)
-		}
-		ev.addrs = []common.Address{common.BytesToAddress(l.Topics[1].Bytes())}
-		ev.weights = []*big.Int{out[0].(*big.Int)}
-		ev.in = out[2].(bool)
-	case len(l.Topics) == 1 && l.Topics[0] == contracts.Events["CommitteeSnapshot"].ID:
-		out, err := contracts.Unpack("CommitteeSnapshot", l.Data)
-		if err != nil || len(out) != 3 {
-			return ev, fmt.Errorf("decode CommitteeSnapshot in block %d: %v", l.BlockNumber, err)
-		}
-		ev.snapshot, ev.addrs, ev.weights = true, out[0].([]common.Address), out[1].([]*big.Int)
-	default:
-		return ev, fmt.Errorf("unexpected log in block %d", l.BlockNumber)
-	}
-	return ev, nil
-}
-
-// committeeAt reads (once) the committee as of change point c.
-func (s *EthSource) committeeAt(ctx context.Context, c changePoint) (*Committee, error) {
-	if cm, ok := s.cache[c.block]; ok {
-		return cm, nil
-	}
-	at := new(big.Int).SetUint64(c.block)
-	var addrs []common.Address
-	var weights []*big.Int
-	err := errors.New("replay only")
-	if !s.cfg.ReplayOnly {
-		addrs, weights, err = s.readCommittee(ctx, at)
-	}
-	if err != nil {
-		// Old state is gone on a non-archive node: rebuild from the events.
-		addrs, weights = s.replay(c.block)
-	}
-	nodes, err := s.orbsAddresses(ctx, addrs, at)
-	if err != nil {
-		// The registry's mapping rarely changes: fall back to the latest one.
-		if nodes, err = s.orbsAddresses(ctx, addrs, nil); err != nil {
+	if s.ix == nil || time.Since(s.lastRefresh) >= minRefresh {
+		if err := s.refresh(ctx); err != nil {
 			return nil, err
 		}
 	}
-	weights = AdjustWeights(weights)
-	members := make([]Member, len(addrs))
-	for i := range addrs {
-		members[i] = Member{NodeAddress: nodes[i], EthAddress: addrs[i], Weight: weights[i]}
+	if len(s.ix.Changes) == 0 {
+		return nil, fmt.Errorf("%w: no committee event on the committee contract %s", ErrNoCommittee, s.cfg.Committee.Hex())
 	}
-	cm, err := NewCommittee(uint32(c.time), members)
-	if err != nil {
-		return nil, fmt.Errorf("committee contract at block %d: %w", c.block, err)
-	}
-	s.cache[c.block] = cm
-	return cm, nil
+	return s.committee(s.ix.Changes[len(s.ix.Changes)-1])
 }
 
-func (s *EthSource) readCommittee(ctx context.Context, at *big.Int) ([]common.Address, []*big.Int, error) {
-	out, err := s.call(ctx, s.cfg.Committee, at, "getCommittee")
-	if err != nil {
-		return nil, nil, err
-	}
-	addrs, weights := out[0].([]common.Address), out[1].([]*big.Int)
-	if len(addrs) != len(weights) {
-		return nil, nil, fmt.Errorf("getCommittee returned %d addresses and %d weights", len(addrs), len(weights))
-	}
-	return addrs, weights, nil
+// Refresh extends the index to the new head (sync --follow calls it
+// before each round).
+func (s *EthSource) Refresh(ctx context.Context) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.refresh(ctx)
 }
 
-func (s *EthSource) orbsAddresses(ctx context.Context, guardians []common.Address, at *big.Int) ([]common.Address, error) {
-	out, err := s.call(ctx, s.cfg.Registry, at, "getGuardiansOrbsAddress", guardians)
-	if err != nil {
-		return nil, err
+// committee builds (once) the committee as of change point cp.
+func (s *EthSource) committee(cp changePoint) (*Committee, error) {
+	if c, ok := s.committees[cp.Block]; ok {
+		return c, nil
 	}
-	nodes := out[0].([]common.Address)
-	if len(nodes) != len(guardians) {
-		return nil, fmt.Errorf("getGuardiansOrbsAddress returned %d addresses for %d guardians", len(nodes), len(guardians))
+	addrs, raw, node := s.ix.committeeAt(cp.Block)
+	if len(addrs) == 0 {
+		return nil, fmt.Errorf("%w: the committee contract's committee was empty at block %d", ErrNoCommittee, cp.Block)
 	}
-	return nodes, nil
-}
-
-func (s *EthSource) call(ctx context.Context, to common.Address, at *big.Int, method string, args ...any) ([]any, error) {
-	data, err := contracts.Pack(method, args...)
-	if err != nil {
-		return nil, err
-	}
-	res, err := s.client.CallContract(ctx, ethereum.CallMsg{To: &to, Data: data}, at)
-	if err != nil {
-		return nil, fmt.Errorf("%s at block %v: %w", method, at, err)
-	}
-	out, err := contracts.Unpack(method, res)
-	if err != nil {
-		return nil, fmt.Errorf("decode %s at block %v: %w", method, at, err)
-	}
-	return out, nil
-}
-
-// replay rebuilds the committee after every event up to and including block upTo.
-func (s *EthSource) replay(upTo uint64) ([]common.Address, []*big.Int) {
-	var addrs []common.Address
-	weight := map[common.Address]*big.Int{}
-	for _, ev := range s.events {
-		if ev.block > upTo {
-			break
+	weights := AdjustWeights(raw)
+	members := make([]Member, 0, len(addrs))
+	for i, a := range addrs {
+		// A guardian with no node address registered cannot sign.
+		if n, ok := node[a]; ok && n != (common.Address{}) {
+			members = append(members, Member{NodeAddress: n, EthAddress: a, Weight: weights[i]})
 		}
-		if ev.snapshot {
-			addrs, weight = nil, map[common.Address]*big.Int{}
-			for i, a := range ev.addrs {
-				addrs = append(addrs, a)
-				weight[a] = ev.weights[i]
-			}
+	}
+	c, err := NewCommittee(uint32(cp.Time), members)
+	if err != nil {
+		return nil, fmt.Errorf("committee contract at block %d: %w", cp.Block, err)
+	}
+	s.committees[cp.Block] = c
+	return c, nil
+}
+
+func (s *EthSource) header(ctx context.Context, n uint64) (*types.Header, error) {
+	h, err := s.client.HeaderByNumber(ctx, new(big.Int).SetUint64(n))
+	if err != nil {
+		return nil, fmt.Errorf("ethereum block %d: %w", n, err)
+	}
+	return h, nil
+}
+
+// refresh indexes the contracts' events up to Confirmations behind the head.
+func (s *EthSource) refresh(ctx context.Context) error {
+	head, err := s.client.HeaderByNumber(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("ethereum head (latest block): %w", err)
+	}
+	s.lastRefresh = time.Now()
+	if s.ix == nil {
+		if err := s.start(ctx, head.Number.Uint64()); err != nil {
+			return err
+		}
+	} else if s.ix.ToHash != (common.Hash{}) {
+		// The blocks indexed must still be the chain's: a reorg deeper
+		// than the confirmations goes back to the last final snapshot.
+		h, err := s.header(ctx, s.ix.To)
+		if err != nil {
+			return err
+		}
+		if h.Hash() != s.ix.ToHash {
+			s.ix, s.committees = s.final, map[uint64]*Committee{}
+			s.CacheStatus = "rebuilt: " + errReorg.Error()
+		}
+	}
+	target := uint64(0)
+	if n := head.Number.Uint64(); n > s.cfg.Confirmations {
+		target = n - s.cfg.Confirmations
+	}
+	next := s.ix.From
+	if s.ix.ToHash != (common.Hash{}) {
+		next = s.ix.To + 1
+	}
+	if target < next {
+		return nil
+	}
+	logs, err := s.pager.logs(ctx, next, target)
+	if err != nil {
+		return fmt.Errorf("index PoS contract events %d-%d: %w", next, target, err)
+	}
+	ix := *s.ix
+	ix.Events = append([]posEvent(nil), s.ix.Events...)
+	ix.Changes = append([]changePoint(nil), s.ix.Changes...)
+	for _, l := range logs {
+		if l.Removed {
 			continue
 		}
-		a := ev.addrs[0]
-		_, present := weight[a]
-		switch {
-		case ev.in && !present:
-			addrs = append(addrs, a)
-			weight[a] = ev.weights[0]
-		case ev.in:
-			weight[a] = ev.weights[0]
-		case present:
-			delete(weight, a)
-			for i, x := range addrs {
-				if x == a {
-					addrs = append(addrs[:i], addrs[i+1:]...)
-					break
-				}
+		ev, err := decodeLog(l)
+		if err != nil {
+			return err
+		}
+		// A committee changes with a committee event, or when one of its
+		// members changes its node address (a key rotation), as the
+		// management service builds its entries.
+		changes := ev.Kind == evSnapshot || ev.Kind == evChange || ix.isMember(ev.Guardian)
+		ix.Events = append(ix.Events, ev)
+		if n := len(ix.Changes); changes && (n == 0 || ix.Changes[n-1].Block != l.BlockNumber) {
+			h, err := s.header(ctx, l.BlockNumber)
+			if err != nil {
+				return err
 			}
+			ix.Changes = append(ix.Changes, changePoint{Block: l.BlockNumber, Time: h.Time})
 		}
 	}
-	weights := make([]*big.Int, len(addrs))
-	for i, a := range addrs {
-		weights[i] = weight[a]
+	th, err := s.header(ctx, target)
+	if err != nil {
+		return err
 	}
-	return addrs, weights
+	ix.To, ix.ToHash, ix.ToTime = target, th.Hash(), th.Time
+	s.ix = &ix
+	return s.keepFinal(ctx, head.Number.Uint64())
+}
+
+// start loads the cached index (checking its last block is still the
+// chain's) or begins one at the contracts' deployment.
+func (s *EthSource) start(ctx context.Context, head uint64) error {
+	if s.cfg.CachePath != "" {
+		id, err := s.client.ChainID(ctx)
+		if err != nil {
+			return fmt.Errorf("ethereum chain id: %w", err)
+		}
+		s.cacheKey = fmt.Sprintf("chain-%s/committee-%s/registry-%s", id, s.cfg.Committee.Hex(), s.cfg.Registry.Hex())
+		cached, err := loadEthIndex(s.cfg.CachePath, s.cacheKey)
+		switch {
+		case err != nil:
+			s.CacheStatus = "unusable: " + err.Error()
+		case cached == nil:
+			s.CacheStatus = "miss"
+		default:
+			h, err := s.header(ctx, cached.To)
+			if err != nil {
+				return err
+			}
+			if h.Hash() == cached.ToHash {
+				s.ix, s.final, s.CacheStatus = cached, cached, "hit"
+				return nil
+			}
+			s.CacheStatus = fmt.Sprintf("rebuilt: block %d is no longer %s (%v)", cached.To, cached.ToHash.Hex(), errReorg)
+		}
+	}
+	from := s.cfg.FromBlock
+	if from == 0 {
+		from = deploymentBlock(ctx, s.client, s.cfg.Committee, head)
+	}
+	s.ix = &ethIndex{From: from}
+	s.final = s.ix
+	return nil
+}
+
+// keepFinal snapshots what is final (finalityDepth behind the head) and
+// writes it to the cache when it moved.
+func (s *EthSource) keepFinal(ctx context.Context, head uint64) error {
+	if head < finalityDepth || head-finalityDepth < s.ix.From {
+		return nil
+	}
+	f := min(head-finalityDepth, s.ix.To)
+	if s.final != nil && s.final.ToHash != (common.Hash{}) && f <= s.final.To {
+		return nil
+	}
+	h, err := s.header(ctx, f)
+	if err != nil {
+		return err
+	}
+	s.final = s.ix.truncate(f, h.Hash(), h.Time)
+	if s.cfg.CachePath == "" {
+		return nil
+	}
+	if err := saveEthIndex(s.cfg.CachePath, s.cacheKey, s.final); err != nil {
+		s.CacheStatus = "unusable: " + err.Error()
+	}
+	return nil
 }
 
 // BlockAtTime finds, by binary search over headers, the last Ethereum block
@@ -315,7 +312,7 @@ func (s *EthSource) replay(upTo uint64) ([]common.Address, []*big.Int) {
 func BlockAtTime(ctx context.Context, client EthReader, t uint64) (uint64, error) {
 	head, err := client.HeaderByNumber(ctx, nil)
 	if err != nil {
-		return 0, fmt.Errorf("ethereum head: %w", err)
+		return 0, fmt.Errorf("ethereum head (latest block): %w", err)
 	}
 	if head.Time <= t {
 		return head.Number.Uint64(), nil

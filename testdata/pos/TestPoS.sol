@@ -6,6 +6,10 @@ pragma solidity ^0.8.0;
 contract TestPoS {
     event CommitteeChange(address indexed addr, uint256 weight, bool certification, bool inCommittee);
     event CommitteeSnapshot(address[] addrs, uint256[] weights, bool[] certification);
+    // GuardiansRegistration's events, with the deployed v2 contract's exact signatures.
+    event GuardianRegistered(address indexed guardian);
+    event GuardianUnregistered(address indexed guardian);
+    event GuardianDataUpdated(address indexed guardian, bool isRegistered, bytes4 ip, address orbsAddr, string name, string website, uint256 registrationTime);
 
     address[] private members;
     mapping(address => uint256) private weightOf;
@@ -47,8 +51,17 @@ contract TestPoS {
         emit CommitteeChange(addr, weight, cert, inCommittee);
     }
 
+    // Registers a guardian, or changes its node (Orbs) address: a key
+    // rotation, which emits no committee event.
     function setOrbsAddress(address guardian, address orbs) external {
+        if (orbsOf[guardian] == address(0)) emit GuardianRegistered(guardian);
         orbsOf[guardian] = orbs;
+        emit GuardianDataUpdated(guardian, true, bytes4(0x7f000001), orbs, "guardian", "https://example.org", block.timestamp);
+    }
+
+    function unregisterGuardian(address guardian) external {
+        delete orbsOf[guardian];
+        emit GuardianUnregistered(guardian);
     }
 
     function getCommittee() external view returns (address[] memory addrs, uint256[] memory weights, bool[] memory certification) {
