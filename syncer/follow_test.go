@@ -4,11 +4,13 @@ import (
 	"context"
 	"fmt"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/vcsync/vcsync/peerclient"
 	"github.com/vcsync/vcsync/syncer"
+	"github.com/vcsync/vcsync/verify"
 )
 
 func TestFollowSyncsAgainWhenStale(t *testing.T) {
@@ -45,4 +47,35 @@ func TestFollowSyncsAgainWhenStale(t *testing.T) {
 		t.Fatalf("three rounds in %v: follow did not wait stale-after between them", time.Since(start))
 	}
 	f.mustBeSynced(t, s)
+}
+
+// refreshCounter is a committee source that counts Refresh calls.
+type refreshCounter struct {
+	verify.Source
+	refreshes atomic.Int32
+}
+
+func (r *refreshCounter) Refresh(context.Context) error {
+	r.refreshes.Add(1)
+	return nil
+}
+
+func TestFollowRefreshesTheCommitteeSource(t *testing.T) {
+	f := newFixture(t, 100)
+	s := f.emptyStore(t)
+	v := f.verifier(t)
+	src := &refreshCounter{Source: v.Source}
+	v.Source = src
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	rounds := 0
+	cfg := syncer.Config{Store: s, Verifier: v, Peers: []peerclient.Peer{f.serve(t, nil, nil)}}
+	syncer.Follow(ctx, cfg, 20*time.Millisecond, func(syncer.Result, error) {
+		if rounds++; rounds == 3 {
+			cancel()
+		}
+	})
+	if got := src.refreshes.Load(); got != 2 {
+		t.Fatalf("%d refreshes over 3 rounds, want one before each round after the first", got)
+	}
 }

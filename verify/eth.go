@@ -36,11 +36,12 @@ const (
 	// so a cached index is never undone by a reorg (and if it is, the
 	// block hash check on load finds out and the index is rebuilt).
 	finalityDepth = 64
-	// minRefresh bounds how often lookups past the indexed head re-index:
-	// blocks from peers naming future reference times cannot turn into a
-	// stream of RPCs.
-	minRefresh = 2 * time.Second
 )
+
+// minRefresh bounds how often lookups past what a source knows re-index or
+// re-read it: blocks from peers naming future reference times cannot turn
+// into a stream of RPCs or fetches. (A variable so tests can shorten it.)
+var minRefresh = 2 * time.Second
 
 // EthConfig names the contracts and the chain's genesis reference time.
 type EthConfig struct {

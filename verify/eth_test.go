@@ -1,6 +1,7 @@
 package verify_test
 
 import (
+	"bytes"
 	"context"
 	"crypto/ecdsa"
 	"encoding/hex"
@@ -12,6 +13,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os"
+	"path/filepath"
 	"reflect"
 	"strconv"
 	"strings"
@@ -28,6 +30,8 @@ import (
 	"github.com/ethereum/go-ethereum/ethclient"
 	"github.com/ethereum/go-ethereum/ethclient/simulated"
 
+	"github.com/vcsync/vcsync/block"
+	"github.com/vcsync/vcsync/commands"
 	"github.com/vcsync/vcsync/devnet"
 	"github.com/vcsync/vcsync/verify"
 )
@@ -86,7 +90,7 @@ func (pc *posChain) send(to *common.Address, data []byte) *types.Receipt {
 	tip := big.NewInt(1_000_000_000)
 	tx := types.NewTx(&types.DynamicFeeTx{
 		ChainID: chainID, Nonce: nonce, GasTipCap: tip, GasFeeCap: new(big.Int).Add(new(big.Int).Mul(head.BaseFee, big.NewInt(2)), tip),
-		Gas: 5_000_000, To: to, Data: data,
+		Gas: 16_000_000, To: to, Data: data,
 	})
 	signed, err := types.SignTx(tx, types.LatestSignerForChainID(chainID), pc.key)
 	if err != nil {
@@ -349,5 +353,246 @@ func sameCommittee(t *testing.T, at any, got, want *verify.Committee) {
 		if !ok || g.EthAddress != w.EthAddress || g.Weight.Cmp(w.Weight) != 0 {
 			t.Fatalf("at %v: member %s differs: %+v vs %+v", at, w.NodeAddress.Hex(), g, w)
 		}
+	}
+}
+
+// newKey makes a node key and its address.
+func newKey(t *testing.T) (*ecdsa.PrivateKey, common.Address) {
+	t.Helper()
+	k, err := crypto.GenerateKey()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return k, crypto.PubkeyToAddress(k.PublicKey)
+}
+
+// rotationChain sets a 3-member committee, then rotates member 0's node key
+// with no committee event. It returns the keys before and after and the
+// Ethereum times of the committee and of the rotation.
+type rotationChain struct {
+	pc                    *posChain
+	guardians             []common.Address
+	before, after         []*ecdsa.PrivateKey // node keys of the members, before and after the rotation
+	committeeAt, rotateAt uint32
+}
+
+func newRotationChain(t *testing.T) *rotationChain {
+	rc := &rotationChain{pc: newPosChain(t)}
+	var weights []*big.Int
+	var certs []bool
+	for i := 0; i < 3; i++ {
+		_, g := newKey(t)
+		k, n := newKey(t)
+		rc.guardians, rc.before = append(rc.guardians, g), append(rc.before, k)
+		rc.pc.call("setOrbsAddress", g, n)
+		weights, certs = append(weights, stake(big.NewInt(int64(100*(i+1))))), append(certs, true)
+	}
+	rc.pc.backend.AdjustTime(time.Hour)
+	rc.committeeAt = rc.pc.blockTime(rc.pc.call("setCommittee", rc.guardians, weights, certs).BlockNumber.Uint64())
+	rc.pc.backend.AdjustTime(time.Hour)
+	newKey0, newNode0 := newKey(t)
+	rc.after = append([]*ecdsa.PrivateKey{newKey0}, rc.before[1:]...)
+	rc.rotateAt = rc.pc.blockTime(rc.pc.call("setOrbsAddress", rc.guardians[0], newNode0).BlockNumber.Uint64())
+	rc.pc.backend.AdjustTime(time.Hour)
+	rc.pc.mine(verify.DefaultConfirmations + 1)
+	return rc
+}
+
+// signedBlock makes block 2 whose parent (block 1) has reference time
+// parentRef, signed by keys.
+func signedBlock(parentRef uint32, keys []*ecdsa.PrivateKey) (*block.Block, *block.Header) {
+	parent := &block.Header{ProtocolVersion: 1, VirtualChainID: 42, NetworkType: 2, Height: 1, RefTime: parentRef}
+	b := &block.Block{Header: block.Header{ProtocolVersion: 1, VirtualChainID: 42, NetworkType: 2, Height: 2,
+		PrevHash: parent.Hash(), RefTime: parentRef + 1}, Body: []byte("rotation")}
+	b.Seal()
+	for _, k := range keys {
+		b.Sign(k)
+	}
+	return b, parent
+}
+
+// A guardian changes its node key with no committee change: blocks signed
+// before the rotation verify with the old key, blocks after with the new
+// one, and the answer comes from the registry's history (no state read).
+func TestKeyRotationWithoutCommitteeChange(t *testing.T) {
+	rc := newRotationChain(t)
+	proxy := newRPCProxy(t, rc.pc)
+	eth := verify.NewEthSource(proxy.dial(t), verify.EthConfig{Committee: rc.pc.addr, Registry: rc.pc.addr})
+	v := &verify.Verifier{Source: eth, ChainID: 42, NetworkType: 2}
+	check := func(parentRef uint32, keys []*ecdsa.PrivateKey) error {
+		b, parent := signedBlock(parentRef, keys)
+		_, err := v.VerifyDescending(context.Background(), verify.Segment{Blocks: []*block.Block{b}, Below: parent})
+		return err
+	}
+	beforeRotation, afterRotation := rc.rotateAt-1, rc.rotateAt+10
+	if err := check(beforeRotation, rc.before); err != nil {
+		t.Fatalf("signed with the old key before the rotation: %v", err)
+	}
+	if err := check(afterRotation, rc.after); err != nil {
+		t.Fatalf("signed with the new key after the rotation: %v", err)
+	}
+	if err := check(afterRotation, rc.before); err == nil || !strings.Contains(err.Error(), "not a member") {
+		t.Fatalf("the old key after the rotation: %v", err)
+	}
+	if err := check(beforeRotation, rc.after); err == nil || !strings.Contains(err.Error(), "not a member") {
+		t.Fatalf("the new key before the rotation: %v", err)
+	}
+	if proxy.count("eth_call") != 0 {
+		t.Fatalf("%d contract state reads: the answer would depend on what the node pruned", proxy.count("eth_call"))
+	}
+
+	// Through the command line, against the provider's URL.
+	for _, tc := range []struct {
+		at   uint32
+		keys []*ecdsa.PrivateKey
+	}{{beforeRotation, rc.before}, {afterRotation, rc.after}} {
+		out := runVcsync(t, "committee", "--chain-id", "42", "--eth-rpc", proxy.url, "--committee-contract", rc.pc.addr.Hex(),
+			"--registry-contract", rc.pc.addr.Hex(), "--eth-cache", "none", "--at", strconv.Itoa(int(tc.at)), "--json")
+		n0 := crypto.PubkeyToAddress(tc.keys[0].PublicKey).Hex()
+		if !strings.Contains(out, n0) {
+			t.Fatalf("committee --at %d does not name %s:\n%s", tc.at, n0, out)
+		}
+	}
+}
+
+// runVcsync runs the command line in-process and fails the test on a non-zero exit.
+func runVcsync(t *testing.T, args ...string) string {
+	t.Helper()
+	var out, errb bytes.Buffer
+	if code := commands.Main(context.Background(), append([]string{"vcsync"}, args...), &out, &errb); code != 0 {
+		t.Fatalf("vcsync %s: exit %d: %s", strings.Join(args, " "), code, errb.String())
+	}
+	return out.String()
+}
+
+// A provider that refuses eth_getLogs over more than 50 blocks: the index
+// halves its pages until they pass, and still sees every event.
+func TestEthLogPagingWithARangeLimitedProvider(t *testing.T) {
+	rc := newRotationChain(t)
+	rc.pc.mine(300) // a history longer than the provider's range
+	proxy := newRPCProxy(t, rc.pc)
+	proxy.maxLogRange = 50
+	eth := verify.NewEthSource(proxy.dial(t), verify.EthConfig{Committee: rc.pc.addr, Registry: rc.pc.addr, FromBlock: 1})
+	c, err := eth.CommitteeAt(context.Background(), rc.rotateAt+10)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := c.Lookup(crypto.PubkeyToAddress(rc.after[0].PublicKey)); !ok {
+		t.Fatal("the rotated key is not in the committee")
+	}
+	head, _ := rc.pc.client.BlockNumber(context.Background())
+	if calls := proxy.count("eth_getLogs"); calls < int(head)/50 {
+		t.Fatalf("%d eth_getLogs calls for %d blocks in pages of at most 50", calls, head)
+	}
+}
+
+// The finalized index is cached beside the store: a second run costs a few
+// RPCs, not the history again. A reorg under the cached block is detected
+// and the index rebuilt.
+func TestEthIndexCache(t *testing.T) {
+	rc := newRotationChain(t)
+	rc.pc.mine(80) // past the finality depth: the events are final
+	proxy := newRPCProxy(t, rc.pc)
+	cache := filepath.Join(t.TempDir(), "blocks.db.ethcache")
+	args := []string{"committee", "--chain-id", "42", "--eth-rpc", proxy.url, "--committee-contract", rc.pc.addr.Hex(),
+		"--registry-contract", rc.pc.addr.Hex(), "--eth-cache", cache, "--current", "--json"}
+	first := runVcsync(t, args...)
+	firstCalls := proxy.count("")
+	proxy.reset()
+	second := runVcsync(t, args...)
+	if first != second {
+		t.Fatalf("the cached answer differs:\n%s\n%s", first, second)
+	}
+	if calls := proxy.count(""); calls > 6 || calls >= firstCalls {
+		t.Fatalf("second run: %d RPCs (first run %d)", calls, firstCalls)
+	}
+	t.Logf("first run %d RPCs, second run %d", firstCalls, proxy.count(""))
+
+	// Reorganise the chain below the cached block: the cache is rebuilt.
+	head, _ := rc.pc.client.BlockNumber(context.Background())
+	fork, _ := rc.pc.client.HeaderByNumber(context.Background(), new(big.Int).SetUint64(head-75))
+	if err := rc.pc.backend.Fork(fork.Hash()); err != nil {
+		t.Fatal(err)
+	}
+	rc.pc.backend.AdjustTime(time.Minute) // a different block at each height from here
+	rc.pc.mine(100)
+	eth := verify.NewEthSource(proxy.dial(t), verify.EthConfig{Committee: rc.pc.addr, Registry: rc.pc.addr, CachePath: cache})
+	if _, err := eth.Current(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.HasPrefix(eth.CacheStatus, "rebuilt") {
+		t.Fatalf("cache status after a reorg: %q", eth.CacheStatus)
+	}
+	// A damaged cache file is not obeyed: the index is rebuilt from the chain.
+	os.WriteFile(cache, []byte("garbage"), 0o644)
+	eth = verify.NewEthSource(proxy.dial(t), verify.EthConfig{Committee: rc.pc.addr, Registry: rc.pc.addr, CachePath: cache})
+	if _, err := eth.Current(context.Background()); err != nil || !strings.HasPrefix(eth.CacheStatus, "unusable") {
+		t.Fatalf("damaged cache: %v, status %q", err, eth.CacheStatus)
+	}
+}
+
+// A follower refreshes the index each round and sees a committee change
+// made after it started.
+func TestEthRefreshSeesNewCommittee(t *testing.T) {
+	rc := newRotationChain(t)
+	eth := verify.NewEthSource(rc.pc.client, verify.EthConfig{Committee: rc.pc.addr, Registry: rc.pc.addr})
+	ctx := context.Background()
+	before, err := eth.Current(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rc.pc.backend.AdjustTime(time.Hour)
+	leave := rc.pc.call("changeMember", rc.guardians[2], stake(big.NewInt(300)), true, false)
+	rc.pc.mine(verify.DefaultConfirmations + 1)
+	if err := eth.Refresh(ctx); err != nil {
+		t.Fatal(err)
+	}
+	after, err := eth.Current(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(before.Members) != 3 || len(after.Members) != 2 || after.RefTime != rc.pc.blockTime(leave.BlockNumber.Uint64()) {
+		t.Fatalf("before %d members, after %d (from %d)", len(before.Members), len(after.Members), after.RefTime)
+	}
+}
+
+// TestEthRPCCostFor60CommitteeChanges measures what the README reports: the
+// RPCs a run costs against a chain with 60 committee changes, first with an
+// empty cache, then again with the cache the first run left.
+func TestEthRPCCostFor60CommitteeChanges(t *testing.T) {
+	pc := newPosChain(t)
+	var guardians []common.Address
+	for i := 0; i < 22; i++ {
+		_, g := newKey(t)
+		_, n := newKey(t)
+		guardians = append(guardians, g)
+		pc.call("setOrbsAddress", g, n)
+	}
+	for c := 0; c < 60; c++ {
+		pc.backend.AdjustTime(time.Hour)
+		if c%3 == 0 {
+			var weights []*big.Int
+			var certs []bool
+			for i := range guardians {
+				weights, certs = append(weights, stake(big.NewInt(int64(1000+37*i+c)))), append(certs, true)
+			}
+			pc.call("setCommittee", guardians, weights, certs)
+		} else {
+			pc.call("changeMember", guardians[c%22], stake(big.NewInt(int64(5000+c))), true, c%2 == 0)
+		}
+	}
+	pc.mine(80)
+	proxy := newRPCProxy(t, pc)
+	cache := filepath.Join(t.TempDir(), "blocks.db.ethcache")
+	args := []string{"committee", "--chain-id", "42", "--eth-rpc", proxy.url, "--committee-contract", pc.addr.Hex(),
+		"--registry-contract", pc.addr.Hex(), "--eth-cache", cache, "--current", "--json"}
+	runVcsync(t, args...)
+	first := proxy.count("")
+	proxy.reset()
+	runVcsync(t, args...)
+	second := proxy.count("")
+	t.Logf("60 committee changes: first run %d RPCs, rerun with the cache %d RPCs", first, second)
+	if first > 2*60+40 || second > 6 {
+		t.Fatalf("first run %d RPCs, rerun %d", first, second)
 	}
 }
