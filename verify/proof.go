@@ -4,12 +4,20 @@ import (
 	"errors"
 	"fmt"
 	"math/big"
+	"sync/atomic"
 
 	"github.com/ethereum/go-ethereum/common"
 	"github.com/ethereum/go-ethereum/crypto"
 
 	"github.com/vcsync/vcsync/block"
 )
+
+// recoveries counts signature recoveries, so benchmarks can report the
+// recoveries per second verification actually performs.
+var recoveries atomic.Uint64
+
+// Recoveries is the number of signature recoveries performed so far.
+func Recoveries() uint64 { return recoveries.Load() }
 
 // ErrInvalidBlock matches every *BlockError: the block, and so whoever sent
 // it, is at fault (as opposed to a committee source that failed).
@@ -99,6 +107,7 @@ func checkProof(b *block.Block, digest common.Hash, r proofRule) (*big.Int, erro
 			return signed, invalid(h, "signature %d: %v", i, err)
 		}
 		pub, err := crypto.Ecrecover(digest[:], sig)
+		recoveries.Add(1)
 		if err != nil {
 			return signed, invalid(h, "signature %d does not recover: %v", i, err)
 		}
