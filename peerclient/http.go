@@ -22,6 +22,8 @@ var (
 	ErrSlow = errors.New("peer too slow")
 	// ErrRedirect: the peer answered with a redirect, which is never followed.
 	ErrRedirect = errors.New("peer answered with a redirect")
+	// ErrRefused: the peer answered a request with an error status.
+	ErrRefused = errors.New("peer refused the request")
 )
 
 // progressBytes is the other way a peer shows progress: blocks can be
@@ -101,7 +103,7 @@ func (p *HTTPPeer) Blocks(ctx context.Context, r wire.Request) (Stream, error) {
 	}
 	if resp.StatusCode != http.StatusOK {
 		msg, _ := io.ReadAll(io.LimitReader(resp.Body, 1024))
-		return fail(fmt.Errorf("blocks %d-%d: HTTP %s: %s", r.From, r.To, resp.Status, strings.TrimSpace(string(msg))))
+		return fail(fmt.Errorf("%w: blocks %d-%d: HTTP %s: %s", ErrRefused, r.From, r.To, resp.Status, strings.TrimSpace(string(msg))))
 	}
 	g, err := wire.ParseGrant(resp.Header)
 	if err != nil {

@@ -38,7 +38,8 @@ func (s *Syncer) stream(ctx context.Context, peer peerclient.Peer, avail wire.Av
 	st, err := peer.Blocks(bctx, wreq)
 	if err != nil {
 		kind := streamDropKind(err)
-		if kind == DropDisconnected {
+		var re *wire.RangeError
+		if errors.Is(err, peerclient.ErrRefused) || errors.As(err, &re) {
 			kind = DropLied // it advertised the range, then would not serve it
 		}
 		s.drop(peer, kind, "refused the batch it advertised: %v", err)
