@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"sync"
 
 	"golang.org/x/sync/errgroup"
 
@@ -85,52 +86,140 @@ func (s *Syncer) stream(ctx context.Context, peer peerclient.Peer, avail wire.Av
 	return verr
 }
 
-// receive verifies chunks as they arrive and queues verified blocks for commit.
+// verifyAhead is how many chunks are verified at once: the next chunk's
+// proofs start while the last one's tail is still on one core, so the
+// cores never wait at a chunk boundary. Two is enough on two cores and
+// bounds what is held.
+const verifyAhead = 2
+
+// inflight is a chunk being verified while the next ones arrive.
+type inflight struct {
+	seg    []*block.Block
+	expect int // blocks that verify if all is well: all but the last, which waits for its parent (unless it is stored)
+	bytes  int
+	done   chan verifiedPrefix
+}
+
+type verifiedPrefix struct {
+	n   int
+	err error
+}
+
+// receive verifies chunks as they arrive and queues verified blocks for
+// commit, in order. Each chunk is verified on the assumption that the ones
+// above it pass (their headers are linked before anything is launched);
+// results are taken in order, and the first failure ends the batch with
+// what was verified above it committed and everything below discarded.
 func (s *Syncer) receive(ctx context.Context, peer peerclient.Peer, g wire.Grant, above, floor *block.Header,
 	chunks <-chan fetched, commits chan<- commitJob) error {
 	pending, carryFrom := s.carry, s.carryFrom
 	s.carry, s.carryFrom = nil, nil
 	expect := g.From
-	for f := range chunks {
-		if errors.Is(f.err, io.EOF) {
-			if expect+1 != g.To {
-				s.drop(peer, DropLied, "ended the stream at height %d; it granted down to %d", expect+1, g.To)
-				return nil
-			}
-			break
+	var (
+		queue    []*inflight
+		verifier sync.WaitGroup // owns every verification launched here
+		stopped  bool
+		runErr   error
+	)
+	defer verifier.Wait()
+	// settle takes the oldest chunk's result: commits its verified prefix,
+	// or stops the batch and blames whoever sent the bad block.
+	settle := func() {
+		f := queue[0]
+		queue = queue[1:]
+		r := <-f.done
+		if stopped {
+			return
 		}
-		if f.err != nil {
-			s.drop(peer, streamDropKind(f.err), "%v", f.err)
-			return nil
+		if r.n > 0 {
+			commits <- commitJob{blocks: f.seg[:r.n], bytes: f.bytes}
 		}
-		if uint64(len(f.blocks)) > expect-g.To+1 {
-			s.drop(peer, DropProtocol, "sent %d blocks where %d-%d belong", len(f.blocks), expect, g.To)
-			return nil
-		}
-		for i, b := range f.blocks {
-			if want := expect - uint64(i); b.Height() != want {
-				s.drop(peer, DropProtocol, "sent height %d where %d belongs", b.Height(), want)
-				return nil
-			}
-		}
-		expect -= uint64(len(f.blocks))
-		pending = append(pending, f.blocks...)
-		var err error
-		above, pending, err = s.verifyAndCommit(ctx, above, pending, floor, commits, f.bytes)
-		if be := (*verify.BlockError)(nil); errors.As(err, &be) {
+		var be *verify.BlockError
+		switch {
+		case errors.As(r.err, &be):
 			culprit := peer
 			if be.Height > g.From && carryFrom != nil {
 				culprit = carryFrom // the block carried over from the previous batch
 			}
 			s.drop(culprit, DropBadBlock, "sent an invalid block: %v", be)
-			return nil
+			stopped = true
+		case r.err != nil:
+			stopped, runErr = true, r.err
+		case r.n < f.expect:
+			stopped, runErr = true, fmt.Errorf("verified %d of blocks %d-%d, expected %d", r.n, f.seg[0].Height(), f.seg[len(f.seg)-1].Height(), f.expect)
 		}
-		if err != nil {
-			return err
+	}
+	drain := func() {
+		for len(queue) > 0 {
+			settle()
+		}
+	}
+	for f := range chunks {
+		if errors.Is(f.err, io.EOF) {
+			if expect+1 != g.To {
+				drain()
+				s.drop(peer, DropLied, "ended the stream at height %d; it granted down to %d", expect+1, g.To)
+				return runErr
+			}
+			break
+		}
+		if f.err != nil {
+			drain()
+			s.drop(peer, streamDropKind(f.err), "%v", f.err)
+			return runErr
+		}
+		if uint64(len(f.blocks)) > expect-g.To+1 {
+			drain()
+			s.drop(peer, DropProtocol, "sent %d blocks where %d-%d belong", len(f.blocks), expect, g.To)
+			return runErr
+		}
+		for i, b := range f.blocks {
+			if want := expect - uint64(i); b.Height() != want {
+				drain()
+				s.drop(peer, DropProtocol, "sent height %d where %d belongs", b.Height(), want)
+				return runErr
+			}
+		}
+		expect -= uint64(len(f.blocks))
+		seg := make([]*block.Block, 0, len(pending)+len(f.blocks))
+		seg = append(append(seg, pending...), f.blocks...)
+		// The lowest block waits for its parent's reference time, unless
+		// the parent is stored (the floor) or it is block 1 (genesis names
+		// its committee).
+		var below *block.Header
+		n := len(seg) - 1
+		switch low := seg[len(seg)-1].Height(); {
+		case floor != nil && low == floor.Height+1:
+			below, n = floor, len(seg)
+		case low == 1:
+			n = len(seg)
+		}
+		if n == 0 {
+			pending = seg // one block, waiting for its parent
+			continue
+		}
+		job := &inflight{seg: seg, expect: n, bytes: f.bytes, done: make(chan verifiedPrefix, 1)}
+		segment := verify.Segment{Above: above, Tip: above == nil, Blocks: seg, Below: below}
+		verifier.Go(func() {
+			n, err := s.cfg.Verifier.VerifyDescending(ctx, segment)
+			job.done <- verifiedPrefix{n, err}
+		})
+		queue = append(queue, job)
+		above, pending = &seg[n-1].Header, seg[n:]
+		for len(queue) >= verifyAhead || (len(queue) > 0 && stopped) {
+			settle()
+		}
+		if stopped {
+			drain()
+			return runErr
 		}
 		if ctx.Err() != nil {
 			break // interrupted: what is verified is queued; run() reports it
 		}
+	}
+	drain()
+	if stopped {
+		return runErr
 	}
 	if above == nil && len(pending) > 0 {
 		// The whole batch was one unverified tip. It is never carried to

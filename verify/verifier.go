@@ -25,6 +25,24 @@ type Verifier struct {
 	Grace       time.Duration    // honesty grace for the tip rule; 0 means DefaultHonestyGrace
 	Now         func() time.Time // the clock for the tip rule; nil means time.Now
 	Workers     int              // parallel signature checks; 0 means GOMAXPROCS
+
+	// slots bounds the signature checks running at once across every
+	// concurrent VerifyDescending: callers may verify the next chunk while
+	// the last one finishes, and more recoveries than cores only adds
+	// thread switching to cgo calls.
+	slotsOnce sync.Once
+	slots     chan struct{}
+}
+
+func (v *Verifier) checkSlots() chan struct{} {
+	v.slotsOnce.Do(func() {
+		workers := v.Workers
+		if workers <= 0 {
+			workers = runtime.GOMAXPROCS(0)
+		}
+		v.slots = make(chan struct{}, workers)
+	})
+	return v.slots
 }
 
 func (v *Verifier) grace() time.Duration {
@@ -231,11 +249,14 @@ func (v *Verifier) runProofs(jobs []proofJob, hashes []common.Hash) (int, error)
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
+			slots := v.checkSlots()
 			for j := range next {
 				job := jobs[j]
 				hdr := &job.b.Header
 				digest := block.SigningDigest(hdr.NetworkType, hdr.VirtualChainID, hdr.Height, hashes[job.index])
+				slots <- struct{}{}
 				_, errs[j] = checkProof(job.b, digest, job.rule)
+				<-slots
 			}
 		}()
 	}

@@ -141,8 +141,7 @@ func TestProofRules(t *testing.T) {
 		mustInvalid(t, err, 300, "does not link to block 301")
 	})
 	t.Run("wrong chain id", func(t *testing.T) {
-		other := *v
-		other.ChainID = 7
+		other := &verify.Verifier{Source: v.Source, ChainID: 7, NetworkType: v.NetworkType}
 		_, err := other.VerifyDescending(ctx, verify.Segment{Above: &chain[300].Header, Blocks: descending(chain, 300, 299)})
 		mustInvalid(t, err, 300, "verifying chain 7")
 	})
