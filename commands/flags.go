@@ -75,6 +75,7 @@ var (
 	chunkTimeFlag  = &cli.DurationFlag{Name: "chunk-timeout", Value: peerclient.DefaultChunkTimeout, Category: "Peers", Usage: "a peer that delivers no chunk for this long is dropped"}
 	seedFlag       = &cli.Int64Flag{Name: "seed", Category: "Peers", Usage: "seed for the random peer choice (0: random); makes a run reproducible"}
 	maxBlockFlag   = &cli.IntFlag{Name: "max-block-bytes", Value: block.DefaultMaxSize, Category: "Peers", Usage: "largest block accepted from a peer"}
+	parallelFlag   = &cli.IntFlag{Name: "parallel", Value: syncer.DefaultParallel, Category: "Peers", Usage: "batches fetched at once, from different peers (1: one at a time)"}
 	staleAfterFlag = &cli.DurationFlag{Name: "stale-after", Value: syncer.DefaultStaleAfter, Usage: "with --follow: run again when no block was committed for this long"}
 )
 
@@ -88,7 +89,7 @@ func verifierFlags() []cli.Flag { return append(sourceFlags(), graceFlag, nowFla
 
 func syncFlags() []cli.Flag {
 	return append([]cli.Flag{storeFlag, lockTimeoutFlag, jsonFlag, chainIDFlag, networkTypeFlag,
-		peerFlag, peersFileFlag, batchFlag, chunkFlag, collectFlag, chunkTimeFlag, seedFlag, maxBlockFlag}, verifierFlags()...)
+		peerFlag, peersFileFlag, batchFlag, chunkFlag, collectFlag, chunkTimeFlag, seedFlag, maxBlockFlag, parallelFlag}, verifierFlags()...)
 }
 
 // argsKey holds the raw command line in App.Metadata, to tell a flag given
@@ -172,6 +173,7 @@ var flagChecks = map[string]flagCheck{
 	"chain-id":          intIn(0, 1<<32-1),
 	"network-type":      intIn(0, 1<<32-1),
 	"eth-confirmations": intIn(1, 10_000),
+	"parallel":          intIn(1, 64),
 }
 
 // checkFlagValues runs the checks of the flags a command was given.

@@ -38,13 +38,14 @@ type syncOptions struct {
 	follow      bool
 	staleAfter  time.Duration
 	from, to    uint64 // pull
+	parallel    int
 }
 
 func syncOptionsFrom(c *cli.Context, mode string) (syncOptions, error) {
 	o := syncOptions{mode: mode, store: storeOptionsFrom(c), batch: c.Uint64(batchFlag.Name), chunk: c.Int(chunkFlag.Name),
 		collect: c.Duration(collectFlag.Name), chunkWait: c.Duration(chunkTimeFlag.Name), maxBlock: c.Int(maxBlockFlag.Name),
 		seed: c.Int64(seedFlag.Name), json: c.Bool(jsonFlag.Name), follow: c.Bool("follow"),
-		staleAfter: c.Duration(staleAfterFlag.Name), from: c.Uint64("from"), to: c.Uint64("to")}
+		staleAfter: c.Duration(staleAfterFlag.Name), from: c.Uint64("from"), to: c.Uint64("to"), parallel: c.Int(parallelFlag.Name)}
 	chain, network := c.IsSet(chainIDFlag.Name), c.IsSet(networkTypeFlag.Name)
 	if chain != network {
 		return o, usageError(errors.New("--chain-id and --network-type go together: give both (neither has a default)"))
@@ -176,7 +177,8 @@ func (o syncOptions) run(ctx context.Context, stdout, stderr io.Writer) error {
 	}
 	rep := newReporter(stderr)
 	cfg := syncer.Config{Store: s, Verifier: v, Peers: peers, Batch: o.batch, Chunk: o.chunk,
-		CollectTimeout: o.collect, Rand: rand.New(rand.NewSource(seed)), Observer: rep}
+		CollectTimeout: o.collect, Rand: rand.New(rand.NewSource(seed)), Observer: rep, Parallel: o.parallel,
+		SlowAfter: 4 * o.chunkWait}
 	var res syncer.Result
 	var runErr error
 	switch {

@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/binary"
 	"errors"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -354,6 +355,15 @@ func TestHostilePeers(t *testing.T) {
 	for i, b := range f.chain {
 		honestRaw[i], _ = b.Encode()
 	}
+	// Each case with one batch at a time, and with batches fetched ahead
+	// from several peers (the hostile one preferred for those too).
+	for _, parallel := range []int{1, 3} {
+		f.parallel = parallel
+		t.Run(fmt.Sprintf("parallel=%d", parallel), func(t *testing.T) { runHostileCases(t, f, honestRaw) })
+	}
+}
+
+func runHostileCases(t *testing.T, f *fixture, honestRaw [][]byte) {
 	for _, tc := range hostileCases(t) {
 		t.Run(tc.name, func(t *testing.T) {
 			hostile := func() peerclient.Peer {

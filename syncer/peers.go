@@ -54,6 +54,7 @@ func (s *Syncer) choose(ctx context.Context, st store.State, req request) (peerc
 		candidates []answer
 		why        []string
 		answered   int
+		valid      []answer
 	)
 	id := s.cfg.Store.Identity()
 collect:
@@ -73,6 +74,7 @@ collect:
 				s.drop(a.peer, DropLied, "advertised an impossible range %d-%d", a.avail.ServeFrom, a.avail.ServeTo)
 			default:
 				answered++
+				valid = append(valid, a)
 				if serves(a.avail, st, req) {
 					candidates = append(candidates, a)
 				} else {
@@ -86,6 +88,7 @@ collect:
 	if err := ctx.Err(); err != nil {
 		return nil, wire.Availability{}, err
 	}
+	s.known = valid
 	if len(candidates) == 0 {
 		if req.from == 0 && len(s.carry) == 0 && answered > 0 {
 			return nil, wire.Availability{}, nil // nobody is ahead of us

@@ -32,11 +32,17 @@ type commitJob struct {
 // transaction. Channels of pipelineDepth bound what is read ahead. The
 // three start together and end together: stream returns only after both
 // goroutines have, and only then closes the peer's stream.
-func (s *Syncer) stream(ctx context.Context, peer peerclient.Peer, avail wire.Availability, req request, above, floor *block.Header) error {
+//
+// opened, when set, is the batch already downloaded by a prefetch.
+func (s *Syncer) stream(ctx context.Context, peer peerclient.Peer, avail wire.Availability, req request, above, floor *block.Header,
+	opened peerclient.Stream) error {
 	bctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	wreq := wire.Request{From: req.from, To: req.to, Batch: s.cfg.Batch, Chunk: s.cfg.Chunk}
-	st, err := peer.Blocks(bctx, wreq)
+	st, err := opened, error(nil)
+	if st == nil {
+		st, err = peer.Blocks(bctx, wreq)
+	}
 	if err != nil {
 		kind := streamDropKind(err)
 		var re *wire.RangeError
@@ -54,6 +60,9 @@ func (s *Syncer) stream(ctx context.Context, peer peerclient.Peer, avail wire.Av
 	}
 	if s.pull != nil && s.pull.low == 0 {
 		s.pull.low = g.To
+	}
+	if s.pull == nil {
+		s.planPrefetch(ctx, g, req.floor)
 	}
 	s.markUsed(peer)
 	s.cfg.Observer.Batch(peer.Name(), g)

@@ -57,6 +57,12 @@ type Config struct {
 	// choice deterministic.
 	Choose   func(names []string) int
 	Observer Observer // nil: silent
+	// Parallel is how many batches are fetched at once, from different
+	// peers (prefetch.go); 1 is the original one-batch-at-a-time flow.
+	Parallel int
+	// SlowAfter: how long a prefetched batch may hold the sync back
+	// before its peer is dropped as slow (0: DefaultSlowAfter).
+	SlowAfter time.Duration
 }
 
 // Result summarizes a run.
@@ -94,6 +100,9 @@ type Syncer struct {
 	carryFrom peerclient.Peer
 
 	pull *pullBudget // set by Pull: the one batch it must complete
+
+	known []answer   // the last availability answers, for choosing prefetch peers
+	pre   prefetcher // batches downloading ahead of the main loop
 }
 
 // pullBudget is what Pull asked for and, once a peer granted it, the
@@ -123,6 +132,12 @@ func New(cfg Config) *Syncer {
 	}
 	if cfg.Observer == nil {
 		cfg.Observer = nopObserver{}
+	}
+	if cfg.Parallel <= 0 {
+		cfg.Parallel = 1
+	}
+	if cfg.SlowAfter <= 0 {
+		cfg.SlowAfter = DefaultSlowAfter
 	}
 	return &Syncer{cfg: cfg, dropped: map[string]string{}, res: Result{PeersUsed: []string{}, PeersDropped: []Dropped{}}}
 }
@@ -195,6 +210,7 @@ func (s *Syncer) run(ctx context.Context, more func(store.State) (bool, error)) 
 	interrupted := func() (Result, error) {
 		return s.result(), fmt.Errorf("%w (%w)", ErrInterrupted, ctx.Err())
 	}
+	defer s.pre.cancelAll() // nothing downloads after a run returns
 	for {
 		if ctx.Err() != nil {
 			return interrupted()
@@ -309,10 +325,20 @@ func (s *Syncer) batch(ctx context.Context, st store.State, req request) (bool, 
 		}
 		return false, err
 	}
+	if req.from != 0 {
+		s.pre.cancelAbove(req.from) // the plan has moved below them
+		if f := s.pre.take(req.from, req.to); f != nil && !s.isDropped(f.peer) {
+			opened, ok := s.awaitPrefetch(ctx, f)
+			if !ok {
+				return false, nil // the peer was dropped; plan again
+			}
+			return false, s.stream(ctx, f.peer, f.avail, req, above, floor, opened)
+		}
+	}
 	peer, avail, err := s.choose(ctx, st, req)
 	if err != nil || peer == nil {
 		return peer == nil && err == nil, err
 	}
 	s.cfg.Observer.Target(max(avail.ServeTo, st.Top) - st.Blocks())
-	return false, s.stream(ctx, peer, avail, req, above, floor)
+	return false, s.stream(ctx, peer, avail, req, above, floor, nil)
 }

@@ -29,6 +29,8 @@ type fixture struct {
 	chain []*block.Block
 	src   string // path of a store holding the whole chain
 	dir   string
+	// parallel is Config.Parallel for the syncers the fixture makes.
+	parallel int
 }
 
 func newFixture(t *testing.T, blocks uint64) *fixture {
@@ -99,7 +101,7 @@ func (f *fixture) emptyStore(t *testing.T) *store.Store {
 
 func (f *fixture) syncer(t *testing.T, s *store.Store, seed int64, peers ...peerclient.Peer) *syncer.Syncer {
 	return syncer.New(syncer.Config{
-		Store: s, Verifier: f.verifier(t), Peers: peers, Batch: 300, Chunk: 40,
+		Store: s, Verifier: f.verifier(t), Peers: peers, Batch: 300, Chunk: 40, Parallel: f.parallel,
 		CollectTimeout: 2 * time.Second, Rand: rand.New(rand.NewSource(seed)),
 	})
 }
@@ -108,7 +110,7 @@ func (f *fixture) syncer(t *testing.T, s *store.Store, seed int64, peers ...peer
 // candidate, so a test knows the hostile peer is tried first.
 func (f *fixture) syncerPreferring(t *testing.T, s *store.Store, prefer string, peers ...peerclient.Peer) *syncer.Syncer {
 	return syncer.New(syncer.Config{
-		Store: s, Verifier: f.verifier(t), Peers: peers, Batch: 300, Chunk: 40, CollectTimeout: 2 * time.Second,
+		Store: s, Verifier: f.verifier(t), Peers: peers, Batch: 300, Chunk: 40, CollectTimeout: 2 * time.Second, Parallel: f.parallel,
 		Choose: func(names []string) int {
 			for i, n := range names {
 				if n == prefer {
@@ -514,3 +516,68 @@ func TestDamagedFilePeerThenClose(t *testing.T) {
 		}
 	}
 }
+
+// With batches fetched ahead from several peers, the sync spreads its
+// batches over them, a peer that stalls in its batch is dropped after its
+// timeout and its batch fetched again, and the store is the chain.
+func TestParallelSyncSpreadsBatchesAndSurvivesAStaller(t *testing.T) {
+	f := newFixture(t, 1500)
+	f.parallel = 4
+	stall := func(h http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if r.URL.Path == wire.PathBlocks {
+				// The grant, then nothing: the chunk timeout must end it.
+				h.ServeHTTP(&stallAfterHeaders{ResponseWriter: w, ctx: r.Context()}, r)
+				return
+			}
+			h.ServeHTTP(w, r)
+		})
+	}
+	staller := f.serve(t, nil, stall)
+	s := f.emptyStore(t)
+	// The staller is chosen whenever it serves what is asked, for the
+	// first batch or a prefetch, so the test always meets it.
+	prefer := func(names []string) int {
+		for i, n := range names {
+			if n == staller.Name() {
+				return i
+			}
+		}
+		return len(names) - 1
+	}
+	sy := syncer.New(syncer.Config{Store: s, Verifier: f.verifier(t), Batch: 300, Chunk: 40, Parallel: 4,
+		CollectTimeout: 2 * time.Second, Choose: prefer,
+		Peers: []peerclient.Peer{f.serve(t, nil, nil), f.serve(t, nil, nil), f.serve(t, nil, nil), staller}})
+	start := time.Now()
+	res, err := sy.Sync(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.mustBeSynced(t, s)
+	if len(res.PeersUsed) < 2 {
+		t.Fatalf("batches came from %v only", res.PeersUsed)
+	}
+	if len(res.PeersDropped) != 1 || res.PeersDropped[0].Peer != staller.Name() || res.PeersDropped[0].Kind != syncer.DropStalled {
+		t.Fatalf("dropped %+v", res.PeersDropped)
+	}
+	t.Logf("peers used %d, dropped %v, %v", len(res.PeersUsed), res.PeersDropped, time.Since(start))
+}
+
+// stallAfterHeaders passes the response headers through, then writes
+// nothing until the request ends.
+type stallAfterHeaders struct {
+	http.ResponseWriter
+	ctx  context.Context
+	sent bool
+}
+
+func (s *stallAfterHeaders) Write(p []byte) (int, error) {
+	if !s.sent {
+		s.sent = true
+		s.ResponseWriter.(http.Flusher).Flush()
+	}
+	<-s.ctx.Done()
+	return 0, s.ctx.Err()
+}
+
+func (s *stallAfterHeaders) Flush() {}
