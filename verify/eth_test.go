@@ -356,6 +356,24 @@ func sameCommittee(t *testing.T, at any, got, want *verify.Committee) {
 	}
 }
 
+// syncBuffer is a bytes.Buffer safe to read while a command writes it.
+type syncBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *syncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
+}
+
 // newKey makes a node key and its address.
 func newKey(t *testing.T) (*ecdsa.PrivateKey, common.Address) {
 	t.Helper()
@@ -594,5 +612,70 @@ func TestEthRPCCostFor60CommitteeChanges(t *testing.T) {
 	t.Logf("60 committee changes: first run %d RPCs, rerun with the cache %d RPCs", first, second)
 	if first > 2*60+40 || second > 6 {
 		t.Fatalf("first run %d RPCs, rerun %d", first, second)
+	}
+}
+
+// sync --follow with --eth-rpc, through the command line against the
+// provider's URL: the chain's committee lives on the contract, every round
+// extends the Ethereum index to the new head, and the store ends whole.
+func TestFollowWithEthereumSourceThroughTheCommandLine(t *testing.T) {
+	pc := newPosChain(t)
+	proxy := newRPCProxy(t, pc)
+	// One member, so the contract's adjusted weight is the devnet's own.
+	n0, _ := devnet.New(devnet.Config{Seed: "follow-eth", Blocks: 10, CommitteeSize: 1, RotateEvery: 1 << 30})
+	m := n0.Committee(1).Members[0]
+	pc.call("setOrbsAddress", m.EthAddress, m.NodeAddress)
+	e0 := pc.blockTime(pc.call("setCommittee", []common.Address{m.EthAddress}, []*big.Int{stake(m.Weight)}, []bool{true}).BlockNumber.Uint64())
+	// The chain's reference times start after the committee took effect.
+	n, _ := devnet.New(devnet.Config{Seed: "follow-eth", Blocks: 120, CommitteeSize: 1, RotateEvery: 1 << 30, TipRefTime: e0 + 200})
+	pc.backend.AdjustTime(10 * time.Minute)
+	pc.mine(verify.DefaultConfirmations + 1)
+	dir := t.TempDir()
+	files, _, err := n.Generate(filepath.Join(dir, "peer"), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	node := filepath.Join(dir, "node.db")
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	out, errb := &syncBuffer{}, &syncBuffer{}
+	done := make(chan int, 1)
+	go func() {
+		done <- commands.Main(ctx, []string{"vcsync", "sync", "--follow", "--json", "--stale-after", "1s", "--store", node,
+			"--chain-id", "42", "--network-type", "2", "--eth-rpc", proxy.url, "--committee-contract", pc.addr.Hex(),
+			"--registry-contract", pc.addr.Hex(), "--genesis-ref-time", strconv.Itoa(int(n.RefTime(0))),
+			"--peer", "file://" + files.Store}, out, errb)
+	}()
+	// Ethereum moves on while vcsync follows; the test stops it after its
+	// third round, however long the rounds take.
+	for strings.Count(out.String(), "\n") < 3 {
+		select {
+		case code := <-done:
+			t.Fatalf("follow ended early: exit %d: %s", code, errb.String())
+		case <-time.After(100 * time.Millisecond):
+			pc.mine(1)
+		}
+	}
+	cancel()
+	if code := <-done; code != 0 {
+		t.Fatalf("follow: exit %d: %s", code, errb.String())
+	}
+	lines := strings.Split(strings.TrimSpace(out.String()), "\n")
+	for i, line := range lines[:3] {
+		if !strings.HasPrefix(line, fmt.Sprintf(`{"round":%d,"ok":true`, i+1)) {
+			t.Fatalf("round %d: %s", i+1, line)
+		}
+	}
+	// The first round indexed the history; each later one began by
+	// extending the index to the blocks mined meanwhile.
+	if calls := proxy.count("eth_getLogs"); calls < 3 {
+		t.Fatalf("%d eth_getLogs calls over %d rounds: a round did not extend the index", calls, len(lines))
+	}
+	var st struct {
+		InOrder uint64 `json:"in_order"`
+	}
+	json.Unmarshal([]byte(runVcsync(t, "inspect", "--store", node, "--json")), &st)
+	if st.InOrder != 120 {
+		t.Fatalf("store after follow: %+v", st)
 	}
 }
