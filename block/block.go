@@ -26,6 +26,35 @@ const MaxProofSignatures = 1024
 // SignatureLength is the size of a recoverable secp256k1 signature [R || S || V].
 const SignatureLength = crypto.SignatureLength
 
+// The header's ProtocolVersion says how the proof is written.
+const (
+	// ProtocolBareSignatures: each proof entry is a 65-byte recoverable
+	// signature; a verifier must recover every signer.
+	ProtocolBareSignatures = 1
+	// ProtocolNamedSignatures: each entry is the signer's 20-byte node
+	// address followed by its 65-byte signature, as the original's
+	// SenderSignature{MemberId, Signature}: a verifier refuses a stranger
+	// or a repeat before any curve operation, and checks a member it has
+	// seen before against its known public key instead of recovering it.
+	ProtocolNamedSignatures = 2
+)
+
+// NamedEntryLength is the size of a named proof entry.
+const NamedEntryLength = common.AddressLength + SignatureLength
+
+// NamesSigners reports whether the block's proof names its signers.
+func (b *Block) NamesSigners() bool { return b.Header.ProtocolVersion == ProtocolNamedSignatures }
+
+// Entry splits proof entry i into the signer it names (zero when the
+// proof does not name signers) and the signature.
+func (b *Block) Entry(i int) (common.Address, []byte) {
+	e := b.Proof[i]
+	if b.NamesSigners() && len(e) == NamedEntryLength {
+		return common.BytesToAddress(e[:common.AddressLength]), e[common.AddressLength:]
+	}
+	return common.Address{}, e
+}
+
 // Header is what the block hash commits to.
 type Header struct {
 	ProtocolVersion uint32
@@ -135,9 +164,12 @@ func (b *Block) CheckForm() error {
 	if len(b.Proof) > MaxProofSignatures {
 		return fmt.Errorf("block %d: %w: %d, limit %d", b.Header.Height, ErrProofTooLarge, len(b.Proof), MaxProofSignatures)
 	}
-	for i, sig := range b.Proof {
-		if err := CheckSignatureForm(sig); err != nil {
-			return fmt.Errorf("block %d: signature %d: %w", b.Header.Height, i, err)
+	for i, e := range b.Proof {
+		if b.NamesSigners() && len(e) != NamedEntryLength {
+			return fmt.Errorf("block %d: signature %d: %w: %d bytes, a named entry is %d", b.Header.Height, i, ErrBadSignatureForm, len(e), NamedEntryLength)
+		}
+		if _, sig := b.Entry(i); CheckSignatureForm(sig) != nil {
+			return fmt.Errorf("block %d: signature %d: %w", b.Header.Height, i, CheckSignatureForm(sig))
 		}
 	}
 	return nil
@@ -158,12 +190,16 @@ func CheckSignatureForm(sig []byte) error {
 	return nil
 }
 
-// Sign appends the signature of key over the block's signing digest.
+// Sign appends the signature of key over the block's signing digest,
+// named when the block's protocol names signers.
 func (b *Block) Sign(key *ecdsa.PrivateKey) error {
 	d := b.SigningDigest()
 	sig, err := crypto.Sign(d[:], key)
 	if err != nil {
 		return fmt.Errorf("sign block %d: %w", b.Header.Height, err)
+	}
+	if b.NamesSigners() {
+		sig = append(crypto.PubkeyToAddress(key.PublicKey).Bytes(), sig...)
 	}
 	b.Proof = append(b.Proof, sig)
 	return nil

@@ -28,6 +28,10 @@ type golden struct {
 // fixedBlock is the block the golden vector pins. Change nothing here
 // unless the format changes on purpose (then bump ProtocolVersion).
 func fixedBlock(t testing.TB) (*Block, common.Address) {
+	return fixedBlockVersion(t, ProtocolBareSignatures)
+}
+
+func fixedBlockVersion(t testing.TB, version uint32) (*Block, common.Address) {
 	t.Helper()
 	key, err := crypto.HexToECDSA("4c0883a69102937d6231471b5dbb6204fe5129617082792ae468d01a3f362318")
 	if err != nil {
@@ -35,7 +39,7 @@ func fixedBlock(t testing.TB) (*Block, common.Address) {
 	}
 	b := &Block{
 		Header: Header{
-			ProtocolVersion: 1,
+			ProtocolVersion: version,
 			VirtualChainID:  42,
 			NetworkType:     2,
 			Height:          1000,
@@ -53,8 +57,15 @@ func fixedBlock(t testing.TB) (*Block, common.Address) {
 	return b, crypto.PubkeyToAddress(key.PublicKey)
 }
 
+// TestGoldenVector pins both proof versions: version 1's bare signatures
+// (block_golden.json) and version 2's named ones (block_golden_v2.json).
 func TestGoldenVector(t *testing.T) {
-	b, signer := fixedBlock(t)
+	checkGolden(t, ProtocolBareSignatures, goldenPath)
+	checkGolden(t, ProtocolNamedSignatures, "../testdata/block_golden_v2.json")
+}
+
+func checkGolden(t *testing.T, version uint32, goldenPath string) {
+	b, signer := fixedBlockVersion(t, version)
 	enc, err := b.Encode()
 	if err != nil {
 		t.Fatal(err)
@@ -91,9 +102,13 @@ func TestGoldenVector(t *testing.T) {
 	if dec.Hash().Hex() != want.Hash {
 		t.Fatalf("decoded hash %s, want %s", dec.Hash().Hex(), want.Hash)
 	}
-	pub, err := crypto.SigToPub(dec.SigningDigest().Bytes(), dec.Proof[0])
+	named, sig := dec.Entry(0)
+	pub, err := crypto.SigToPub(dec.SigningDigest().Bytes(), sig)
 	if err != nil || crypto.PubkeyToAddress(*pub).Hex() != want.Signer {
 		t.Fatalf("golden signature does not recover to %s: %v", want.Signer, err)
+	}
+	if dec.NamesSigners() != (version == ProtocolNamedSignatures) || (dec.NamesSigners() && named.Hex() != want.Signer) {
+		t.Fatalf("version %d: names %s", version, named.Hex())
 	}
 }
 

@@ -162,13 +162,17 @@ func blockReport(b *block.Block) BlockReport {
 		Signers: []string{},
 	}
 	digest := b.SigningDigest()
-	for _, sig := range b.Proof {
+	for i := range b.Proof {
+		named, sig := b.Entry(i)
 		pub, err := crypto.SigToPub(digest[:], sig)
-		if err != nil {
+		switch {
+		case err != nil:
 			r.Signers = append(r.Signers, "unrecoverable: "+err.Error())
-			continue
+		case b.NamesSigners() && crypto.PubkeyToAddress(*pub) != named:
+			r.Signers = append(r.Signers, fmt.Sprintf("%s (named, but signed by %s)", named.Hex(), crypto.PubkeyToAddress(*pub).Hex()))
+		default:
+			r.Signers = append(r.Signers, crypto.PubkeyToAddress(*pub).Hex())
 		}
-		r.Signers = append(r.Signers, crypto.PubkeyToAddress(*pub).Hex())
 	}
 	return r
 }

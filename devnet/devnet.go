@@ -44,6 +44,9 @@ type Config struct {
 	// TipRefTime is the reference time of the last block (unix seconds);
 	// 0 means now. Each earlier block is one second older.
 	TipRefTime uint32
+	// BareSignatures makes blocks of protocol version 1, whose proofs do
+	// not name their signers (stores written before version 2 hold them).
+	BareSignatures bool
 }
 
 func (c *Config) fill() {
@@ -160,11 +163,18 @@ func (n *Network) OutsiderKey() *ecdsa.PrivateKey {
 	return key
 }
 
+func (n *Network) protocolVersion() uint32 {
+	if n.BareSignatures {
+		return block.ProtocolBareSignatures
+	}
+	return block.ProtocolNamedSignatures
+}
+
 // Header builds block h's header on top of parent hash prev.
 func (n *Network) Header(h uint64, prev common.Hash) block.Header {
 	idx, _ := n.epochMembers(n.epoch(n.RefTime(h - 1)))
 	return block.Header{
-		ProtocolVersion: 1,
+		ProtocolVersion: n.protocolVersion(),
 		VirtualChainID:  n.ChainID,
 		NetworkType:     n.NetworkType,
 		Height:          h,

@@ -34,17 +34,19 @@ func TestChainIsDeterministicAndSigned(t *testing.T) {
 		if i > 0 && blk.Header.PrevHash != ca[i-1].Hash() {
 			t.Fatalf("block %d does not link to its parent", blk.Height())
 		}
-		// Every signature recovers to a member of the committee the doc names
-		// for the parent's reference time.
+		// Every signature recovers to the member of the committee the doc
+		// names for the parent's reference time that the proof names.
 		c := a.Committee(blk.Height())
 		d := blk.SigningDigest()
-		for _, sig := range blk.Proof {
+		for i := range blk.Proof {
+			named, sig := blk.Entry(i)
 			pub, err := crypto.SigToPub(d[:], sig)
 			if err != nil {
 				t.Fatal(err)
 			}
-			if _, ok := c.Lookup(crypto.PubkeyToAddress(*pub)); !ok {
-				t.Fatalf("block %d signed by a non-member", blk.Height())
+			signer := crypto.PubkeyToAddress(*pub)
+			if _, ok := c.Lookup(signer); !ok || signer != named {
+				t.Fatalf("block %d: signature %d by %s, named %s", blk.Height(), i, signer.Hex(), named.Hex())
 			}
 		}
 	}

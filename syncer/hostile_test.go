@@ -12,6 +12,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ethereum/go-ethereum/crypto"
+
 	"github.com/vcsync/vcsync/block"
 	"github.com/vcsync/vcsync/peerclient"
 	"github.com/vcsync/vcsync/peerserver"
@@ -154,9 +156,29 @@ func hostileCases(t *testing.T) []hostileCase {
 		w.WriteHeader(http.StatusOK)
 	}
 	return []hostileCase{
-		{name: "forged signature", kind: syncer.DropBadBlock, reason: "not a member",
+		{name: "forged signature", kind: syncer.DropBadBlock, reason: "signature 0",
 			src: onHeight(hostileHeight, func(f *fixture, b *block.Block) []*block.Block {
-				b.Proof[0] = f.chain[hostileHeight].Proof[0] // a real signature over another block
+				b.Proof[0] = f.chain[hostileHeight].Proof[0] // a real member's signature over another block
+				return []*block.Block{b}
+			})},
+		{name: "signature naming another member", kind: syncer.DropBadBlock, reason: "signature 0",
+			src: onHeight(hostileHeight, func(f *fixture, b *block.Block) []*block.Block {
+				// Member 1's signature presented as member 0's.
+				named, _ := b.Entry(0)
+				_, sig := b.Entry(1)
+				b.Proof = [][]byte{append(named.Bytes(), sig...)}
+				return []*block.Block{b}
+			})},
+		{name: "signature naming a stranger", kind: syncer.DropBadBlock, reason: "not a member",
+			src: onHeight(hostileHeight, func(f *fixture, b *block.Block) []*block.Block {
+				_, sig := b.Entry(0)
+				b.Proof[0] = append(crypto.PubkeyToAddress(f.net.OutsiderKey().PublicKey).Bytes(), sig...)
+				return []*block.Block{b}
+			})},
+		{name: "bare signature in a named proof", kind: syncer.DropProtocol, reason: "a named entry is 85",
+			src: onHeight(hostileHeight, func(f *fixture, b *block.Block) []*block.Block {
+				_, sig := b.Entry(0)
+				b.Proof[0] = sig
 				return []*block.Block{b}
 			})},
 		{name: "outsider signature", kind: syncer.DropBadBlock, reason: "not a member",

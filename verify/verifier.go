@@ -32,6 +32,7 @@ type Verifier struct {
 	// thread switching to cgo calls.
 	slotsOnce sync.Once
 	slots     chan struct{}
+	keys      keyCache // signers' public keys, for proofs that name their signers
 }
 
 func (v *Verifier) checkSlots() chan struct{} {
@@ -255,7 +256,7 @@ func (v *Verifier) runProofs(jobs []proofJob, hashes []common.Hash) (int, error)
 				hdr := &job.b.Header
 				digest := block.SigningDigest(hdr.NetworkType, hdr.VirtualChainID, hdr.Height, hashes[job.index])
 				slots <- struct{}{}
-				_, errs[j] = checkProof(job.b, digest, job.rule)
+				_, errs[j] = checkProof(job.b, digest, job.rule, &v.keys)
 				<-slots
 			}
 		}()

@@ -110,8 +110,8 @@ func TestProofRules(t *testing.T) {
 	keys := net.SignerKeys(300)
 
 	t.Run("forged signature", func(t *testing.T) {
-		err := check(func(b *block.Block) { b.Proof[0] = chain[300].Proof[0] }) // a real signature, over another block
-		mustInvalid(t, err, 300, "not a member of the committee")
+		err := check(func(b *block.Block) { b.Proof[0] = chain[300].Proof[0] }) // a real member's signature, over another block
+		mustInvalid(t, err, 300, "signature 0")
 	})
 	t.Run("outsider", func(t *testing.T) {
 		err := check(func(b *block.Block) { resign(b, net.OutsiderKey(), keys[0], keys[1], keys[2]) })
@@ -244,5 +244,49 @@ func TestStaleTip(t *testing.T) {
 	v.Now = func() time.Time { return time.Unix(int64(stale), 0) }
 	if _, err := v.VerifyDescending(ctx, seg); err != nil {
 		t.Fatalf("tip within grace by --now: %v", err)
+	}
+}
+
+// A proof that names its signers is refused before any curve operation
+// when it names a stranger or a member twice; a member's first signature
+// is recovered once, the rest are checked against its known key.
+func TestNamedSignersCostNoCurveWorkWhenRefused(t *testing.T) {
+	net, chain, v := newNet(t, devnet.Config{Seed: "named", Blocks: 40})
+	ops := func() uint64 { return verify.Recoveries() + verify.Verifications() }
+	seg := func(b *block.Block) verify.Segment {
+		return verify.Segment{Above: &chain[20].Header, Blocks: []*block.Block{b}, Below: &chain[18].Header}
+	}
+	stranger := *chain[19]
+	_, sig := stranger.Entry(0)
+	stranger.Proof = [][]byte{append(crypto.PubkeyToAddress(net.OutsiderKey().PublicKey).Bytes(), sig...)}
+	before := ops()
+	_, err := v.VerifyDescending(ctx, seg(&stranger))
+	mustInvalid(t, err, 20, "not a member")
+	twice := *chain[19]
+	twice.Proof = [][]byte{chain[19].Proof[0], chain[19].Proof[0]}
+	_, err = v.VerifyDescending(ctx, seg(&twice))
+	mustInvalid(t, err, 20, "signed more than once")
+	if ops() != before+1 { // the first entry of the repeat was checked; nothing else
+		t.Fatalf("%d curve operations for two refused proofs", ops()-before)
+	}
+	// Verifying the chain recovers each member once and verifies the rest.
+	recBefore, verBefore := verify.Recoveries(), verify.Verifications()
+	if n, err := v.VerifyDescending(ctx, verify.Segment{Tip: true, Blocks: descending(chain, 40, 1)}); err != nil || n != 40 {
+		t.Fatalf("verified %d: %v", n, err)
+	}
+	if rec, ver := verify.Recoveries()-recBefore, verify.Verifications()-verBefore; rec > 8 || ver < 100 {
+		t.Fatalf("%d recoveries and %d verifications for 40 blocks of a 4-member committee", rec, ver)
+	}
+}
+
+// Blocks whose proofs do not name their signers (protocol version 1, as
+// stores written before version 2 hold them) still verify.
+func TestBareSignatureChainsStillVerify(t *testing.T) {
+	_, chain, v := newNet(t, devnet.Config{Seed: "bare", Blocks: 300, BareSignatures: true})
+	if chain[0].NamesSigners() {
+		t.Fatal("a bare-signature devnet named its signers")
+	}
+	if n, err := v.VerifyDescending(ctx, verify.Segment{Tip: true, Blocks: descending(chain, 300, 1)}); err != nil || n != 300 {
+		t.Fatalf("verified %d of 300: %v", n, err)
 	}
 }
