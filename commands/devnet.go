@@ -32,6 +32,7 @@ func devnetCommand() *cli.Command {
 				&cli.Uint64Flag{Name: "tip-ref-time", Usage: "reference time of the last block, unix seconds (default now)"},
 				&cli.IntFlag{Name: "body-bytes", Value: devnet.DefaultBodyBytes, Usage: "size of each block body"},
 				&cli.StringFlag{Name: "ranges", Usage: "store only these heights, e.g. 1-300,701-1000 (default all)"},
+				&cli.BoolFlag{Name: "bare-signatures", Usage: "write protocol 1 blocks, whose proofs do not name their signers"},
 				jsonFlag,
 			},
 			Action: func(c *cli.Context) error {
@@ -42,7 +43,7 @@ func devnetCommand() *cli.Command {
 				o := devnetGenOptions{out: c.String("out"), ranges: ranges, json: c.Bool(jsonFlag.Name), cfg: devnet.Config{
 					Seed: c.String("seed"), Blocks: c.Uint64("blocks"), CommitteeSize: c.Int("committee-size"),
 					RotateEvery: c.Uint64("rotate-every"), ChainID: uint32(c.Uint("chain-id")), NetworkType: uint32(c.Uint("network-type")),
-					TipRefTime: uint32(c.Uint64("tip-ref-time")), BodyBytes: c.Int("body-bytes"),
+					TipRefTime: uint32(c.Uint64("tip-ref-time")), BodyBytes: c.Int("body-bytes"), BareSignatures: c.Bool("bare-signatures"),
 				}}
 				return o.run(c.App.Writer)
 			},
