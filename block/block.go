@@ -74,6 +74,12 @@ type Block struct {
 	Header Header
 	Body   []byte
 	Proof  [][]byte
+
+	// Set by DecodeOwned: the bytes the block was decoded from and its
+	// hash, computed once. Such a block is never changed (nothing vcsync
+	// receives is), so what is stored is exactly the bytes received.
+	raw  []byte
+	hash common.Hash
 }
 
 // Hash is keccak256 of the RLP-encoded header.
@@ -86,8 +92,18 @@ func (h *Header) Hash() common.Hash {
 	return crypto.Keccak256Hash(enc)
 }
 
-// Hash is the hash of the block's header.
-func (b *Block) Hash() common.Hash { return b.Header.Hash() }
+// Hash is the hash of the block's header (computed once for a block from
+// DecodeOwned).
+func (b *Block) Hash() common.Hash {
+	if b.raw != nil {
+		return b.hash
+	}
+	return b.Header.Hash()
+}
+
+// Raw is the encoding the block was decoded from by DecodeOwned, or nil.
+// The store writes it as is: the bytes received are the bytes stored.
+func (b *Block) Raw() []byte { return b.raw }
 
 // Height is a shorthand for b.Header.Height.
 func (b *Block) Height() uint64 { return b.Header.Height }
@@ -153,6 +169,20 @@ func Decode(data []byte, maxSize int) (*Block, error) {
 		return nil, err
 	}
 	return &b, nil
+}
+
+// DecodeOwned is Decode for a buffer the caller gives up (it must not be
+// changed or reused after): the block keeps it as its Raw encoding and
+// computes its hash once, so neither is done again on the way to the store.
+// The returned block must not be modified.
+func DecodeOwned(data []byte, maxSize int) (*Block, error) {
+	b, err := Decode(data, maxSize)
+	if err != nil {
+		return nil, err
+	}
+	b.hash = b.Header.Hash()
+	b.raw = data
+	return b, nil
 }
 
 // CheckForm checks the body root and the form of every proof signature.

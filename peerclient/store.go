@@ -74,7 +74,7 @@ func (p *StorePeer) Blocks(ctx context.Context, req wire.Request) (Stream, error
 		var out []*block.Block
 		size := 0
 		err := p.s.ReadRange(hi, lo, func(h uint64, raw []byte) error {
-			b, err := block.Decode(raw, p.opts.MaxBlock)
+			b, err := block.DecodeOwned(append([]byte(nil), raw...), p.opts.MaxBlock) // raw is the store's mapped memory
 			if err != nil {
 				return fmt.Errorf("%s height %d: %w: %w", p.Name(), h, store.ErrUndecodable, err)
 			}

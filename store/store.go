@@ -274,7 +274,7 @@ func (s *Store) Get(h uint64) (*block.Block, error) {
 	if err != nil {
 		return nil, err
 	}
-	b, err := block.Decode(raw, s.maxBlock)
+	b, err := block.DecodeOwned(raw, s.maxBlock)
 	if err != nil {
 		return nil, fmt.Errorf("stored block %d: %w: %w", h, ErrUndecodable, err)
 	}

@@ -175,9 +175,12 @@ func linksAbove(tx *bolt.Tx, h uint64, prev common.Hash) error {
 }
 
 func put(tx *bolt.Tx, b *block.Block, hash common.Hash) error {
-	enc, err := b.Encode()
-	if err != nil {
-		return err
+	enc := b.Raw() // the bytes received, for a block that arrived encoded
+	if enc == nil {
+		var err error
+		if enc, err = b.Encode(); err != nil {
+			return err
+		}
 	}
 	key := u64(b.Height())
 	if err := tx.Bucket(bucketBlocks).Put(key, enc); err != nil {

@@ -223,7 +223,7 @@ func DecodeFrame(payload []byte, maxChunk, maxBlock int) ([]*block.Block, error)
 	}
 	blocks := make([]*block.Block, len(raws))
 	for i, raw := range raws {
-		b, err := block.Decode(raw, maxBlock)
+		b, err := block.DecodeOwned(raw, maxBlock)
 		if err != nil {
 			return nil, fmt.Errorf("%w: %v", ErrProtocol, err)
 		}
