@@ -15,6 +15,7 @@ import (
 	"github.com/ethereum/go-ethereum/crypto"
 
 	"github.com/vcsync/vcsync/block"
+	"github.com/vcsync/vcsync/devnet"
 	"github.com/vcsync/vcsync/peerclient"
 	"github.com/vcsync/vcsync/peerserver"
 	"github.com/vcsync/vcsync/store"
@@ -89,6 +90,8 @@ type hostileCase struct {
 	kind syncer.DropKind
 	// reason is a fragment of the drop reason.
 	reason string
+	// namedOnly: the case tampers with proofs that name their signers.
+	namedOnly bool
 }
 
 const hostileHeight = 500 // inside the first batch of 300 below the tip (600)
@@ -156,12 +159,12 @@ func hostileCases(t *testing.T) []hostileCase {
 		w.WriteHeader(http.StatusOK)
 	}
 	return []hostileCase{
-		{name: "forged signature", kind: syncer.DropBadBlock, reason: "signature 0",
+		{name: "forged signature", kind: syncer.DropBadBlock, reason: "block 500",
 			src: onHeight(hostileHeight, func(f *fixture, b *block.Block) []*block.Block {
 				b.Proof[0] = f.chain[hostileHeight].Proof[0] // a real member's signature over another block
 				return []*block.Block{b}
 			})},
-		{name: "signature naming another member", kind: syncer.DropBadBlock, reason: "signature 0",
+		{name: "signature naming another member", kind: syncer.DropBadBlock, reason: "signature 0", namedOnly: true,
 			src: onHeight(hostileHeight, func(f *fixture, b *block.Block) []*block.Block {
 				// Member 1's signature presented as member 0's.
 				named, _ := b.Entry(0)
@@ -169,13 +172,13 @@ func hostileCases(t *testing.T) []hostileCase {
 				b.Proof = [][]byte{append(named.Bytes(), sig...)}
 				return []*block.Block{b}
 			})},
-		{name: "signature naming a stranger", kind: syncer.DropBadBlock, reason: "not a member",
+		{name: "signature naming a stranger", kind: syncer.DropBadBlock, reason: "not a member", namedOnly: true,
 			src: onHeight(hostileHeight, func(f *fixture, b *block.Block) []*block.Block {
 				_, sig := b.Entry(0)
 				b.Proof[0] = append(crypto.PubkeyToAddress(f.net.OutsiderKey().PublicKey).Bytes(), sig...)
 				return []*block.Block{b}
 			})},
-		{name: "bare signature in a named proof", kind: syncer.DropProtocol, reason: "a named entry is 85",
+		{name: "bare signature in a named proof", kind: syncer.DropProtocol, reason: "a named entry is 85", namedOnly: true,
 			src: onHeight(hostileHeight, func(f *fixture, b *block.Block) []*block.Block {
 				_, sig := b.Entry(0)
 				b.Proof[0] = sig
@@ -369,10 +372,6 @@ const hostileBlocks = 600
 
 func TestHostilePeers(t *testing.T) {
 	f := newFixture(t, hostileBlocks)
-	trickleFrames = map[uint64][]byte{}
-	for _, b := range f.chain {
-		trickleFrames[b.Height()] = frameOf(t, b)
-	}
 	honestRaw := make([][]byte, len(f.chain))
 	for i, b := range f.chain {
 		honestRaw[i], _ = b.Encode()
@@ -383,10 +382,24 @@ func TestHostilePeers(t *testing.T) {
 		f.parallel = parallel
 		t.Run(fmt.Sprintf("parallel=%d", parallel), func(t *testing.T) { runHostileCases(t, f, honestRaw) })
 	}
+	// And against a chain of protocol 1, whose proofs do not name signers.
+	bare := newFixtureWith(t, devnet.Config{Seed: "sync-bare", Blocks: hostileBlocks, RotateEvery: 200, BareSignatures: true})
+	bareRaw := make([][]byte, len(bare.chain))
+	for i, b := range bare.chain {
+		bareRaw[i], _ = b.Encode()
+	}
+	t.Run("bare signatures", func(t *testing.T) { runHostileCases(t, bare, bareRaw) })
 }
 
 func runHostileCases(t *testing.T, f *fixture, honestRaw [][]byte) {
+	trickleFrames = map[uint64][]byte{}
+	for _, b := range f.chain {
+		trickleFrames[b.Height()] = frameOf(t, b)
+	}
 	for _, tc := range hostileCases(t) {
+		if tc.namedOnly && !f.chain[0].NamesSigners() {
+			continue
+		}
 		t.Run(tc.name, func(t *testing.T) {
 			hostile := func() peerclient.Peer {
 				var wrap func(peerserver.Source) peerserver.Source

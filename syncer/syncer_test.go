@@ -34,8 +34,12 @@ type fixture struct {
 }
 
 func newFixture(t *testing.T, blocks uint64) *fixture {
+	return newFixtureWith(t, devnet.Config{Seed: "sync-" + t.Name(), Blocks: blocks, RotateEvery: 200})
+}
+
+func newFixtureWith(t *testing.T, cfg devnet.Config) *fixture {
 	t.Helper()
-	n, err := devnet.New(devnet.Config{Seed: "sync-" + t.Name(), Blocks: blocks, RotateEvery: 200})
+	n, err := devnet.New(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
