@@ -5,7 +5,6 @@ import (
 	"fmt"
 
 	"github.com/ethereum/go-ethereum/common"
-	"github.com/ethereum/go-ethereum/ethclient"
 	"github.com/urfave/cli/v2"
 
 	"github.com/vcsync/vcsync/verify"
@@ -39,7 +38,7 @@ func ethConfigFrom(c *cli.Context) (verify.EthConfig, error) {
 }
 
 func ethSource(ctx context.Context, url string, cfg verify.EthConfig) (verify.Source, error) {
-	client, err := ethclient.DialContext(ctx, url)
+	client, err := verify.DialEthereum(ctx, url)
 	if err != nil {
 		return nil, fmt.Errorf("--eth-rpc: %w", err)
 	}

@@ -679,3 +679,36 @@ func TestFollowWithEthereumSourceThroughTheCommandLine(t *testing.T) {
 		t.Fatalf("store after follow: %+v", st)
 	}
 }
+
+// An Ethereum endpoint is read with bounds: an answer of endless bytes is
+// cut and refused, and a redirect is not followed.
+func TestEthereumEndpointAnswersAreBounded(t *testing.T) {
+	bomb := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Write([]byte(`{"jsonrpc":"2.0","id":1,"result":"`))
+		chunk := bytes.Repeat([]byte("a"), 1<<20)
+		for i := 0; i < 64; i++ { // 64 MiB, over the 32 MiB bound
+			if _, err := w.Write(chunk); err != nil {
+				return
+			}
+		}
+	}))
+	defer bomb.Close()
+	c, err := verify.DialEthereum(context.Background(), bomb.URL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	if _, err := c.ChainID(context.Background()); err == nil || !strings.Contains(err.Error(), "over 32 MiB") {
+		t.Fatalf("an endless answer: %v", err)
+	}
+	redirect := httptest.NewServer(http.RedirectHandler(bomb.URL, http.StatusTemporaryRedirect))
+	defer redirect.Close()
+	r, err := verify.DialEthereum(context.Background(), redirect.URL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	if _, err := r.ChainID(context.Background()); err == nil || !strings.Contains(err.Error(), "redirected") {
+		t.Fatalf("a redirect: %v", err)
+	}
+}
