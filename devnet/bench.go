@@ -8,6 +8,16 @@ import (
 	"github.com/ethereum/go-ethereum/crypto"
 )
 
+// ProofForm is one way a devnet chain's proofs are written, for benchmarks
+// that compare them.
+type ProofForm struct {
+	Name string
+	Bare bool // Config.BareSignatures
+}
+
+// ProofForms are protocol 2's named signers and protocol 1's bare signatures.
+var ProofForms = []ProofForm{{Name: "named"}, {Name: "bare", Bare: true}}
+
 // BareVerifyRate measures signature verifications against a known public
 // key per second on every core: the floor for proofs that name signers.
 func BareVerifyRate(total int) float64 {

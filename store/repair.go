@@ -308,22 +308,19 @@ type SalvageReport struct {
 // a new store at dst, rebuilding the indices from what it could read: the
 // linked run from block 1 up, and the linked run down from the highest
 // block. It reads each height in its own guarded transaction, so damage
-// costs only the blocks it touches. dst is written beside itself and
-// renamed into place when complete; src is only read.
+// costs only the blocks it touches. dst appears only once it holds the
+// salvaged blocks (store.Open's creation); src is only read.
 func Salvage(src, dst string, id *Identity, maxBlock int) (SalvageReport, error) {
-	return salvage(src, dst, &id, maxBlock)
-}
-
-func salvage(src, dst string, idp **Identity, maxBlock int) (SalvageReport, error) {
 	var rep SalvageReport
 	if _, err := os.Stat(dst); err == nil {
 		return rep, fmt.Errorf("%s exists: salvage writes a new file", dst)
 	}
-	readable, unreadable, how, err := readForSalvage(src, idp, maxBlock)
+	sr := &salvageReader{id: id, maxBlock: maxBlock, readable: map[uint64]*block.Block{}}
+	how, err := sr.read(src)
 	if err != nil {
 		return rep, err
 	}
-	id := *idp
+	readable, unreadable, id := sr.readable, sr.unreadable, sr.id
 	rep.Method = how
 	if id == nil {
 		return rep, fmt.Errorf("%s: the chain identity is unreadable: give the chain id and network type", src)
@@ -381,63 +378,72 @@ func salvage(src, dst string, idp **Identity, maxBlock int) (SalvageReport, erro
 	return rep, nil
 }
 
-// readForSalvage reads every block it can: through bbolt when the file
-// opens and its tree is reachable, else by scanning leaf pages raw. A
-// block counts only if it decodes, at its key's height, for the chain.
-func readForSalvage(path string, idp **Identity, maxBlock int) (map[uint64]*block.Block, uint64, string, error) {
-	readable := map[uint64]*block.Block{}
-	var unreadable uint64
-	keep := func(h uint64, raw []byte) {
-		b, err := block.Decode(raw, maxBlock)
-		id := *idp
-		if err != nil || b.Height() != h || (id != nil && (b.Header.VirtualChainID != id.ChainID || b.Header.NetworkType != id.NetworkType)) {
-			unreadable++
-			return
-		}
-		if old, ok := readable[h]; ok && old.Hash() != b.Hash() {
-			return // an older copy on a freed page; the first found stays
-		}
-		readable[h] = b
+// salvageReader collects the readable blocks of a damaged store, learning
+// the chain's identity from the store or, failing that, its first block.
+type salvageReader struct {
+	id         *Identity
+	maxBlock   int
+	readable   map[uint64]*block.Block
+	unreadable uint64
+}
+
+// keep adds the block at height h if it decodes, at that height, for the chain.
+func (r *salvageReader) keep(h uint64, raw []byte) {
+	b, err := block.Decode(raw, r.maxBlock)
+	if err != nil || b.Height() != h || (r.id != nil && (b.Header.VirtualChainID != r.id.ChainID || b.Header.NetworkType != r.id.NetworkType)) {
+		r.unreadable++
+		return
 	}
-	if s, err := Open(path, Options{ReadOnly: true, MaxBlock: maxBlock}); err == nil {
+	if old, ok := r.readable[h]; ok && old.Hash() != b.Hash() {
+		return // an older copy on a freed page; the first found stays
+	}
+	r.readable[h] = b
+}
+
+// read reads every block it can: through bbolt when the file opens and
+// its tree is reachable, else by scanning leaf pages raw. It says which.
+func (r *salvageReader) read(path string) (string, error) {
+	if s, err := Open(path, Options{ReadOnly: true, MaxBlock: r.maxBlock}); err == nil {
 		defer s.Close()
-		if *idp == nil {
-			*idp = &s.id
+		if r.id == nil {
+			r.id = &s.id
 		}
 		for h, top := uint64(1), s.highestKey(); h <= top; h++ {
 			raw, err := s.GetRaw(h)
 			switch {
 			case errors.Is(err, ErrNotFound):
 			case err != nil:
-				unreadable++
+				r.unreadable++
 			default:
-				keep(h, raw)
+				r.keep(h, raw)
 			}
 		}
-		if len(readable) > 0 {
-			return readable, unreadable, "bbolt", nil
+		if len(r.readable) > 0 {
+			return "bbolt", nil
 		}
 	}
-	readable = map[uint64]*block.Block{}
 	fh, _ := CheckFile(path)
 	pageSize := fh.PageSize
 	if pageSize == 0 {
 		pageSize = 4096
 	}
 	err := scanLeaves(path, pageSize, func(k, v []byte) {
-		if len(k) == 8 && len(v) > 8 {
-			if *idp == nil {
-				// Learn the chain from the first block that decodes.
-				if b, err := block.Decode(v, maxBlock); err == nil && b.Height() == binary.BigEndian.Uint64(k) {
-					*idp = &Identity{ChainID: b.Header.VirtualChainID, NetworkType: b.Header.NetworkType}
-				}
-			}
-			keep(binary.BigEndian.Uint64(k), v)
+		if len(k) != 8 || len(v) <= 8 {
+			return
 		}
+		h := binary.BigEndian.Uint64(k)
+		if r.id == nil {
+			// Learn the chain from the first block that decodes.
+			if b, err := block.Decode(v, r.maxBlock); err == nil && b.Height() == h {
+				r.id = &Identity{ChainID: b.Header.VirtualChainID, NetworkType: b.Header.NetworkType}
+			}
+		}
+		r.keep(h, v)
 	})
 	// A page scan meets every 8-byte key, hash index entries and stale
 	// pages included: what did not decode says nothing about the chain.
-	return readable, 0, "page scan", err
+	r.unreadable = 0
+	return "page scan", err
 }
 
 // highestKey is the highest height stored, or Top when the cursor cannot

@@ -19,12 +19,8 @@ import (
 // efficiency against the signature floor.
 func BenchmarkAuditVsRecover(b *testing.B) {
 	for _, size := range []int{4, 22} {
-		for _, bare := range []bool{false, true} {
-			proof := "named"
-			if bare {
-				proof = "bare"
-			}
-			b.Run(fmt.Sprintf("committee=%d/proof=%s", size, proof), func(b *testing.B) { benchAudit(b, 20000, size, bare) })
+		for _, form := range devnet.ProofForms {
+			b.Run(fmt.Sprintf("committee=%d/proof=%s", size, form.Name), func(b *testing.B) { benchAudit(b, 20000, size, form.Bare) })
 		}
 	}
 }
