@@ -115,6 +115,8 @@ func (s *Store) CheckAll(max int, progress func(done uint64)) (CheckReport, erro
 	case err != nil:
 		return r, err
 	}
+	s.mu.RLock()
+	defer s.mu.RUnlock()
 	err = s.db.View(func(tx *bolt.Tx) error {
 		for perr := range tx.Check() {
 			if p.add(0, ProblemFile, "bbolt page check: %v", perr) != nil {

@@ -179,6 +179,11 @@ func CheckFile(path string) (FileHealth, error) {
 // *DamageError naming the block being read, not a crash. near reports
 // that block at the time of the panic.
 func (s *Store) guard(near func() uint64, fn func() error) error {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	if s.db == nil {
+		return s.closedErr()
+	}
 	return guardPath(s.path, near, fn)
 }
 

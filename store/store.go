@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"sync"
 	"time"
 
 	"github.com/ethereum/go-ethereum/common"
@@ -71,10 +72,15 @@ type Options struct {
 
 // Store is an open block store.
 type Store struct {
+	// mu lets write reopen db (see reopenAfterBytes) while other
+	// goroutines read: every use of db holds it for reading.
+	mu       sync.RWMutex
 	db       *bolt.DB
+	dbErr    error // why db could not be reopened; the store is unusable then
 	path     string
 	id       Identity
 	maxBlock int
+	timeout  time.Duration
 
 	// final is where a store being created appears once it holds a block;
 	// until then it lives in path, a scratch file beside it.
@@ -124,7 +130,7 @@ func Open(path string, opts Options) (*Store, error) {
 		}
 		return nil, fmt.Errorf("open store %s: %w", path, err)
 	}
-	s := &Store{db: db, path: path, final: final, maxBlock: opts.MaxBlock}
+	s := &Store{db: db, path: path, final: final, maxBlock: opts.MaxBlock, timeout: timeout}
 	if err := s.init(opts); err != nil {
 		db.Close()
 		if final != "" {
@@ -205,7 +211,13 @@ func (s *Store) Close() error {
 			top = st.Top
 		}
 	}
-	err := s.db.Close()
+	s.mu.Lock()
+	err := s.dbErr
+	if s.db != nil {
+		err = s.db.Close()
+		s.db = nil
+	}
+	s.mu.Unlock()
 	if s.final == "" {
 		return err
 	}

@@ -446,3 +446,56 @@ func TestReverseSyncedStoreIsCompact(t *testing.T) {
 		t.Fatalf("block pages are %.0f%% used (%d of %d bytes)", 100*fill, stats.LeafInuse, stats.LeafAlloc)
 	}
 }
+
+// A long run of commits reopens the file now and then so bbolt's per-open
+// bookkeeping stays bounded; readers on other goroutines carry on across
+// the reopens and every block stays where it was written.
+func TestReopenBoundsBookkeeping(t *testing.T) {
+	defer func(n int64) { reopenAfterPages = n }(reopenAfterPages)
+	reopenAfterPages = 40
+	s := openNew(t)
+	chain := linkedChain(600)
+	stop := make(chan struct{})
+	readErr := make(chan error, 1)
+	go func() {
+		defer close(readErr)
+		for {
+			select {
+			case <-stop:
+				return
+			default:
+			}
+			if _, err := s.State(); err != nil {
+				readErr <- err
+				return
+			}
+		}
+	}()
+	var peak int64
+	for hi := uint64(600); hi > 0; hi -= 5 {
+		if _, err := s.CommitDescending(desc(chain, hi, hi-4)); err != nil {
+			t.Fatal(err)
+		}
+		s.mu.RLock()
+		st := s.db.Stats()
+		s.mu.RUnlock()
+		peak = max(peak, st.TxStats.GetPageCount())
+	}
+	close(stop)
+	if err := <-readErr; err != nil {
+		t.Fatalf("reader during reopens: %v", err)
+	}
+	if peak >= reopenAfterPages+20 {
+		t.Fatalf("%d pages allocated through one open; want a reopen after %d", peak, reopenAfterPages)
+	}
+	mustState(t, s, 600, 600, 600)
+	for _, b := range chain {
+		got, err := s.Get(b.Height())
+		if err != nil || got.Hash() != b.Hash() {
+			t.Fatalf("block %d after reopens: %v", b.Height(), err)
+		}
+	}
+	if err := s.Check(nil); err != nil {
+		t.Fatal(err)
+	}
+}

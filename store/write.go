@@ -84,6 +84,9 @@ func (s *Store) write(blocks []*block.Block, apply applyFunc) (State, error) {
 			return writeState(meta, st)
 		})
 	})
+	if err == nil {
+		err = s.trimBookkeeping()
+	}
 	return out, err
 }
 
