@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"math/big"
+	"sync"
 
 	"github.com/ethereum/go-ethereum/common"
 	"github.com/ethereum/go-ethereum/crypto"
@@ -175,14 +176,87 @@ func Decode(data []byte, maxSize int) (*Block, error) {
 // changed or reused after): the block keeps it as its Raw encoding and
 // computes its hash once, so neither is done again on the way to the store.
 // The returned block must not be modified.
+//
+// The body and proof entries are slices of data, not copies, and the hash
+// is taken over the header's bytes as received (the encoding is canonical,
+// so they are the bytes Header.Hash would encode). It accepts exactly what
+// Decode accepts; FuzzDecodeOwned holds the two to that.
 func DecodeOwned(data []byte, maxSize int) (*Block, error) {
-	b, err := Decode(data, maxSize)
-	if err != nil {
+	if maxSize <= 0 {
+		maxSize = DefaultMaxSize
+	}
+	if len(data) > maxSize {
+		return nil, fmt.Errorf("%w: %d bytes, limit %d", ErrTooLarge, len(data), maxSize)
+	}
+	b, header, err := splitBlock(data)
+	if errors.Is(err, ErrProofTooLarge) {
 		return nil, err
 	}
-	b.hash = b.Header.Hash()
+	if err != nil {
+		return nil, fmt.Errorf("%w: %v", ErrMalformed, err)
+	}
+	if err := b.CheckForm(); err != nil {
+		return nil, err
+	}
+	b.hash = crypto.Keccak256Hash(header)
 	b.raw = data
 	return b, nil
+}
+
+// splitBlock reads [header, body, [proof...]] from data with rlp's
+// splitting functions, keeping the body and proof entries as slices of
+// data. The header's fixed-size fields go through rlp's decoder, which
+// checks that its integers are canonical. It returns the header's encoding.
+func splitBlock(data []byte) (*Block, []byte, error) {
+	fields, rest, err := rlp.SplitList(data)
+	if err != nil {
+		return nil, nil, err
+	}
+	if len(rest) > 0 {
+		return nil, nil, rlp.ErrMoreThanOneValue
+	}
+	kind, _, afterHeader, err := rlp.Split(fields)
+	if err != nil {
+		return nil, nil, fmt.Errorf("header: %w", err)
+	}
+	if kind != rlp.List {
+		return nil, nil, fmt.Errorf("header: %w", rlp.ErrExpectedList)
+	}
+	header := fields[:len(fields)-len(afterHeader)]
+	b := new(Block)
+	if err := rlp.DecodeBytes(header, &b.Header); err != nil {
+		return nil, nil, fmt.Errorf("header: %w", err)
+	}
+	body, afterBody, err := rlp.SplitString(afterHeader)
+	if err != nil {
+		return nil, nil, fmt.Errorf("body: %w", err)
+	}
+	entries, afterProof, err := rlp.SplitList(afterBody)
+	if err != nil {
+		return nil, nil, fmt.Errorf("proof: %w", err)
+	}
+	if len(afterProof) > 0 {
+		return nil, nil, errors.New("block has more than three fields")
+	}
+	n, err := rlp.CountValues(entries)
+	if err != nil {
+		return nil, nil, fmt.Errorf("proof: %w", err)
+	}
+	if n > MaxProofSignatures {
+		return nil, nil, fmt.Errorf("block %d: %w: %d, limit %d", b.Header.Height, ErrProofTooLarge, n, MaxProofSignatures)
+	}
+	b.Body = body
+	if n > 0 {
+		b.Proof = make([][]byte, 0, n)
+	}
+	for len(entries) > 0 {
+		var e []byte
+		if e, entries, err = rlp.SplitString(entries); err != nil {
+			return nil, nil, fmt.Errorf("proof entry %d: %w", len(b.Proof), err)
+		}
+		b.Proof = append(b.Proof, e)
+	}
+	return b, header, nil
 }
 
 // CheckForm checks the body root and the form of every proof signature.
@@ -205,6 +279,10 @@ func (b *Block) CheckForm() error {
 	return nil
 }
 
+// sigValues reuses the two integers CheckSignatureForm reads R and S into:
+// it runs for every signature received, and SetBytes reuses their words.
+var sigValues = sync.Pool{New: func() any { return new([2]big.Int) }}
+
 // CheckSignatureForm rejects signatures that cannot be recovered: wrong
 // length, a recovery id other than 0 or 1, or R/S out of range (including
 // high-S malleable forms).
@@ -212,8 +290,9 @@ func CheckSignatureForm(sig []byte) error {
 	if len(sig) != SignatureLength {
 		return fmt.Errorf("%w: %d bytes, want %d", ErrBadSignatureForm, len(sig), SignatureLength)
 	}
-	r := new(big.Int).SetBytes(sig[:32])
-	s := new(big.Int).SetBytes(sig[32:64])
+	rs := sigValues.Get().(*[2]big.Int)
+	defer sigValues.Put(rs)
+	r, s := rs[0].SetBytes(sig[:32]), rs[1].SetBytes(sig[32:64])
 	if !crypto.ValidateSignatureValues(sig[64], r, s, true) {
 		return fmt.Errorf("%w: R, S or V out of range", ErrBadSignatureForm)
 	}

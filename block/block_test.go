@@ -201,3 +201,43 @@ func FuzzDecode(f *testing.F) {
 		}
 	})
 }
+
+// DecodeOwned splits the bytes it is given where Decode copies them through
+// rlp's decoder: the two must accept exactly the same inputs and read the
+// same block, and the hash taken over the header as received must be the
+// hash of the header decoded.
+func FuzzDecodeOwned(f *testing.F) {
+	b, _ := fixedBlock(f)
+	enc, _ := b.Encode()
+	f.Add(enc)
+	f.Add(enc[:len(enc)/2])
+	f.Add(append(append([]byte(nil), enc...), 0x80))
+	f.Add([]byte{0xc0})
+	f.Add([]byte{0xc3, 0xc0, 0x80, 0xc0})
+	f.Fuzz(func(t *testing.T, data []byte) {
+		want, werr := Decode(data, 1<<16)
+		got, gerr := DecodeOwned(bytes.Clone(data), 1<<16)
+		if (werr == nil) != (gerr == nil) {
+			t.Fatalf("Decode says %v, DecodeOwned says %v", werr, gerr)
+		}
+		if werr != nil {
+			for _, kind := range []error{ErrTooLarge, ErrMalformed, ErrBodyRoot, ErrBadSignatureForm, ErrProofTooLarge} {
+				if errors.Is(werr, kind) != errors.Is(gerr, kind) {
+					t.Fatalf("Decode says %v, DecodeOwned says %v", werr, gerr)
+				}
+			}
+			return
+		}
+		if got.Header != want.Header || !bytes.Equal(got.Body, want.Body) || len(got.Proof) != len(want.Proof) {
+			t.Fatalf("DecodeOwned read another block")
+		}
+		for i := range got.Proof {
+			if !bytes.Equal(got.Proof[i], want.Proof[i]) {
+				t.Fatalf("proof entry %d differs", i)
+			}
+		}
+		if got.Hash() != want.Header.Hash() || !bytes.Equal(got.Raw(), data) {
+			t.Fatalf("hash or raw bytes differ")
+		}
+	})
+}
