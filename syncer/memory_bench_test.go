@@ -4,13 +4,15 @@ import (
 	"bufio"
 	"context"
 	"fmt"
+	"io"
 	"math/rand"
-	"net/http/httptest"
+	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"runtime"
 	"runtime/debug"
+	"runtime/metrics"
 	"strconv"
 	"strings"
 	"sync"
@@ -60,7 +62,69 @@ func TestMain(m *testing.M) {
 		}
 		os.Exit(0)
 	}
+	if path := os.Getenv("VCSYNC_SERVE_STORE"); path != "" {
+		serveUntilStdinCloses(path)
+		return
+	}
 	os.Exit(m.Run())
+}
+
+// serveUntilStdinCloses is the child that serves the memory benchmark's
+// chain, as a remote peer would: in its own process, so the sync is
+// measured without the server's buffers. It prints its address and serves
+// until its parent closes stdin.
+func serveUntilStdinCloses(path string) {
+	src, err := store.Open(path, store.Options{ReadOnly: true})
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	ctx, stop := context.WithCancel(context.Background())
+	go func() {
+		io.Copy(io.Discard, os.Stdin)
+		stop()
+	}()
+	fmt.Printf("http://%s\n", ln.Addr())
+	err = peerserver.Serve(ctx, ln, peerserver.New(src, peerserver.Options{}).Handler())
+	src.Close()
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	os.Exit(0)
+}
+
+// servePeerProcess starts the serving child for the store at path and
+// returns its URL; the child stops when the benchmark ends.
+func servePeerProcess(b *testing.B, path string) string {
+	cmd := exec.Command(os.Args[0])
+	cmd.Env = append(os.Environ(), "VCSYNC_SERVE_STORE="+path)
+	cmd.Stderr = os.Stderr
+	stdin, err := cmd.StdinPipe()
+	if err != nil {
+		b.Fatal(err)
+	}
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		b.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() {
+		stdin.Close()
+		cmd.Wait()
+	})
+	url, err := bufio.NewReader(stdout).ReadString('\n')
+	if err != nil {
+		b.Fatalf("serving child: %v", err)
+	}
+	return strings.TrimSpace(url)
 }
 
 func benchSyncMemory(b *testing.B, blocks uint64) {
@@ -74,13 +138,10 @@ func benchSyncMemory(b *testing.B, blocks uint64) {
 	if out, err := gen.CombinedOutput(); err != nil {
 		b.Fatalf("generate: %v\n%s", err, out)
 	}
-	src, _ := store.Open(filepath.Join(dir, "blocks.db"), store.Options{ReadOnly: true})
-	defer src.Close()
-	srv := httptest.NewServer(peerserver.New(src, peerserver.Options{}).Handler())
-	defer srv.Close()
+	url := servePeerProcess(b, filepath.Join(dir, "blocks.db"))
 	docSrc, _ := verify.NewDocSource(n.ManagementDoc(), n.ChainID)
 	id := store.Identity{ChainID: n.ChainID, NetworkType: n.NetworkType}
-	var peakHeap, peakAnon, peakFile, peakGo uint64
+	var peakHeap, peakLive, peakAnon, peakFile, peakGo uint64
 	for i := 0; i < b.N; i++ {
 		s, err := store.Open(filepath.Join(b.TempDir(), "node.db"), store.Options{Create: true, Identity: &id})
 		if err != nil {
@@ -89,6 +150,7 @@ func benchSyncMemory(b *testing.B, blocks uint64) {
 		runtime.GC()
 		debug.FreeOSMemory()
 		stop := make(chan struct{})
+		live := []metrics.Sample{{Name: "/gc/heap/live:bytes"}} // what the last GC found reachable
 		var sampler sync.WaitGroup
 		sampler.Go(func() {
 			t := time.NewTicker(20 * time.Millisecond)
@@ -96,6 +158,8 @@ func benchSyncMemory(b *testing.B, blocks uint64) {
 			for {
 				var ms runtime.MemStats
 				runtime.ReadMemStats(&ms)
+				metrics.Read(live)
+				peakLive = max(peakLive, live[0].Value.Uint64())
 				anon, file := procRSS()
 				goHeld := ms.Sys - ms.HeapReleased // what the Go runtime holds from the OS
 				peakHeap, peakAnon, peakFile, peakGo = max(peakHeap, ms.HeapInuse), max(peakAnon, anon), max(peakFile, file), max(peakGo, goHeld)
@@ -106,7 +170,7 @@ func benchSyncMemory(b *testing.B, blocks uint64) {
 				}
 			}
 		})
-		sy := syncer.New(syncer.Config{Store: s, Peers: []peerclient.Peer{peerclient.NewHTTP(srv.URL, peerclient.Options{})},
+		sy := syncer.New(syncer.Config{Store: s, Peers: []peerclient.Peer{peerclient.NewHTTP(url, peerclient.Options{})},
 			Verifier: &verify.Verifier{Source: docSrc, ChainID: n.ChainID, NetworkType: n.NetworkType}, Rand: rand.New(rand.NewSource(1))})
 		res, err := sy.Sync(context.Background())
 		close(stop)
@@ -116,6 +180,7 @@ func benchSyncMemory(b *testing.B, blocks uint64) {
 		}
 		s.Close()
 	}
+	b.ReportMetric(float64(peakLive)/(1<<20), "peak_live_heap_MiB")
 	b.ReportMetric(float64(peakHeap)/(1<<20), "peak_heap_MiB")
 	b.ReportMetric(float64(peakAnon)/(1<<20), "peak_rss_anon_MiB")
 	b.ReportMetric(float64(peakFile)/(1<<20), "peak_rss_file_MiB")
