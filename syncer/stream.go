@@ -271,15 +271,37 @@ func (s *Syncer) verifyAndCommit(ctx context.Context, above *block.Header, pendi
 	return above, pending, nil
 }
 
+// commitLoop writes verified runs in order. Runs that queued up while the
+// last commit was syncing to disk are written together in one
+// transaction: one fsync for all of them, so a slow disk drains the queue
+// instead of holding chunks in memory.
 func (s *Syncer) commitLoop(jobs <-chan commitJob) error {
 	var first error
 	for job := range jobs {
 		if first != nil {
 			continue // drain so the verifier never blocks
 		}
-		first = s.commit(job)
+		first = s.commit(gatherQueued(job, jobs))
 	}
 	return first
+}
+
+// gatherQueued appends the runs already waiting in jobs to job. Runs arrive
+// highest first, each continuing the one before it, so together they are
+// still one descending run.
+func gatherQueued(job commitJob, jobs <-chan commitJob) commitJob {
+	for {
+		select {
+		case next, ok := <-jobs:
+			if !ok {
+				return job
+			}
+			job.blocks = append(job.blocks[:len(job.blocks):len(job.blocks)], next.blocks...)
+			job.bytes += next.bytes
+		default:
+			return job
+		}
+	}
 }
 
 func (s *Syncer) commit(job commitJob) error {

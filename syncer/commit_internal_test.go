@@ -1,0 +1,43 @@
+package syncer
+
+import (
+	"testing"
+
+	"github.com/vcsync/vcsync/block"
+)
+
+// Runs queued behind a slow commit are written as one descending run, and
+// gathering them never writes into the chunk a run was cut from (its tail
+// may be blocks still waiting for their parent).
+func TestGatherQueuedJoinsWaitingRuns(t *testing.T) {
+	mk := func(hs ...uint64) []*block.Block {
+		var out []*block.Block
+		for _, h := range hs {
+			out = append(out, &block.Block{Header: block.Header{Height: h}})
+		}
+		return out
+	}
+	seg := mk(10, 9, 8, 7)
+	first := commitJob{blocks: seg[:2], bytes: 20}
+	jobs := make(chan commitJob, 3)
+	jobs <- commitJob{blocks: mk(8, 7), bytes: 20}
+	jobs <- commitJob{blocks: mk(6), bytes: 10}
+	got := gatherQueued(first, jobs)
+	var hs []uint64
+	for _, b := range got.blocks {
+		hs = append(hs, b.Height())
+	}
+	if len(hs) != 5 || hs[0] != 10 || hs[4] != 6 || got.bytes != 50 {
+		t.Fatalf("gathered heights %v, %d bytes; want 10..6, 50 bytes", hs, got.bytes)
+	}
+	if seg[2] == got.blocks[2] {
+		t.Fatal("gathering wrote into the chunk the first run was cut from")
+	}
+	if len(jobs) != 0 {
+		t.Fatalf("%d runs left queued", len(jobs))
+	}
+	close(jobs)
+	if got := gatherQueued(commitJob{blocks: mk(5)}, jobs); len(got.blocks) != 1 {
+		t.Fatalf("a closed queue added %d blocks", len(got.blocks)-1)
+	}
+}
