@@ -130,12 +130,13 @@ func GrantFor(a Availability, req Request) (Grant, error) {
 }
 
 // FrameWriter packs encoded blocks into frames: a 4-byte big-endian length,
-// then an RLP list of the encoded blocks.
+// then an RLP list of the encoded blocks. It reuses its buffers, so a
+// server streaming a batch allocates nothing per block.
 type FrameWriter struct {
-	w       io.Writer
-	grant   Grant
-	pending []rlp.RawValue
-	size    int
+	w      io.Writer
+	grant  Grant
+	blocks []byte // the queued encoded blocks, back to back
+	count  int
 }
 
 // NewFrameWriter writes frames for grant to w.
@@ -143,14 +144,14 @@ func NewFrameWriter(w io.Writer, g Grant) *FrameWriter { return &FrameWriter{w: 
 
 // Add queues one encoded block (copied) and writes a frame when the chunk is full.
 func (f *FrameWriter) Add(raw []byte) error {
-	if len(f.pending) > 0 && f.size+len(raw)+frameOverhead > f.grant.MaxFrameBytes {
+	if f.count > 0 && len(f.blocks)+len(raw)+frameOverhead > f.grant.MaxFrameBytes {
 		if err := f.Flush(); err != nil {
 			return err
 		}
 	}
-	f.pending = append(f.pending, append([]byte(nil), raw...))
-	f.size += len(raw)
-	if len(f.pending) >= f.grant.Chunk {
+	f.blocks = append(f.blocks, raw...)
+	f.count++
+	if f.count >= f.grant.Chunk {
 		return f.Flush()
 	}
 	return nil
@@ -158,22 +159,22 @@ func (f *FrameWriter) Add(raw []byte) error {
 
 // Flush writes any queued blocks as a frame.
 func (f *FrameWriter) Flush() error {
-	if len(f.pending) == 0 {
+	if f.count == 0 {
 		return nil
 	}
-	payload, err := rlp.EncodeToBytes(f.pending)
-	if err != nil {
-		return err
-	}
 	var hdr [4]byte
-	binary.BigEndian.PutUint32(hdr[:], uint32(len(payload)))
+	binary.BigEndian.PutUint32(hdr[:], uint32(rlp.ListSize(uint64(len(f.blocks)))))
 	if _, err := f.w.Write(hdr[:]); err != nil {
 		return err
 	}
-	if _, err := f.w.Write(payload); err != nil {
+	enc := rlp.NewEncoderBuffer(f.w)
+	list := enc.List()
+	enc.Write(f.blocks) // already encoded: the list's content as is
+	enc.ListEnd(list)
+	if err := enc.Flush(); err != nil {
 		return err
 	}
-	f.pending, f.size = f.pending[:0], 0
+	f.blocks, f.count = f.blocks[:0], 0
 	if fl, ok := f.w.(interface{ Flush() }); ok {
 		fl.Flush()
 	}
