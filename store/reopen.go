@@ -15,14 +15,21 @@ import (
 // allocations (64 MiB of 4 KiB pages), which costs a millisecond or so.
 var reopenAfterPages int64 = 4096
 
+// betweenReopen, when set by a test, runs while the file is closed.
+var betweenReopen func(path string)
+
 // trimBookkeeping reopens the file once enough pages were allocated since
-// it was opened. Called after a commit, by the writer.
+// it was opened. Called after a commit, by the writer; an error is also
+// kept in dbErr, for every later use of the store to report.
 func (s *Store) trimBookkeeping() error {
 	s.mu.RLock()
+	if s.db == nil {
+		defer s.mu.RUnlock()
+		return s.closedErr()
+	}
 	stats := s.db.Stats()
 	s.mu.RUnlock()
-	pages := stats.TxStats.GetPageCount()
-	if pages < reopenAfterPages {
+	if stats.TxStats.GetPageCount() < reopenAfterPages {
 		return nil
 	}
 	return s.reopen()
@@ -41,6 +48,9 @@ func (s *Store) reopen() error {
 	if err := s.db.Close(); err != nil {
 		s.db, s.dbErr = nil, fmt.Errorf("reopen store %s: %w", s.path, err)
 		return s.dbErr
+	}
+	if betweenReopen != nil {
+		betweenReopen(s.path)
 	}
 	db, err := bolt.Open(s.path, 0o644, &bolt.Options{Timeout: s.timeout})
 	switch {

@@ -81,6 +81,10 @@ type Store struct {
 	id       Identity
 	maxBlock int
 	timeout  time.Duration
+	// committed is set once a write transaction commits: a new store
+	// then holds a block and Close puts it in place.
+	committed bool
+	closed    bool
 
 	// final is where a store being created appears once it holds a block;
 	// until then it lives in path, a scratch file beside it.
@@ -204,31 +208,41 @@ func (s *Store) initUnguarded(opts Options) error {
 // committing anything leaves no file behind. It appears whole (a hard
 // link of the finished file, which never replaces an existing one).
 func (s *Store) Close() error {
-	var top uint64
-	if s.final != "" {
-		st, err := s.State()
-		if err == nil {
-			top = st.Top
+	holdsBlock := s.committed // true even if a lost reopen left the store unreadable
+	if s.final != "" && !holdsBlock {
+		if st, err := s.State(); err == nil {
+			holdsBlock = st.Top > 0
 		}
 	}
 	s.mu.Lock()
-	err := s.dbErr
+	if s.closed {
+		s.mu.Unlock()
+		return nil
+	}
+	s.closed = true
+	lost, err := s.dbErr, error(nil) // lost: a reopen failed; the commits before it stand
 	if s.db != nil {
 		err = s.db.Close()
 		s.db = nil
 	}
 	s.mu.Unlock()
+	if err == nil {
+		err = lost
+	}
 	if s.final == "" {
 		return err
 	}
 	defer os.Remove(s.path)
-	if err != nil || top == 0 {
+	if (err != nil && lost == nil) || !holdsBlock {
 		return err
 	}
-	if err := os.Link(s.path, s.final); err != nil {
-		return fmt.Errorf("put the new store in place: %w", err)
+	if lerr := os.Link(s.path, s.final); lerr != nil {
+		return fmt.Errorf("put the new store in place: %w", lerr)
 	}
-	return syncDir(filepath.Dir(s.final))
+	if serr := syncDir(filepath.Dir(s.final)); serr != nil {
+		return serr
+	}
+	return err
 }
 
 // Path is the file the store lives in (for a store being created, the

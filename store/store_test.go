@@ -499,3 +499,48 @@ func TestReopenBoundsBookkeeping(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// If another process takes the lock while the store reopens, the commit
+// that triggered the reopen stands, every later use says the store is
+// locked, and the file holds exactly what was committed.
+func TestReopenLosesLockCleanly(t *testing.T) {
+	defer func(n int64) { reopenAfterPages = n }(reopenAfterPages)
+	reopenAfterPages = 1
+	var intruder *bolt.DB
+	betweenReopen = func(path string) {
+		var err error
+		if intruder, err = bolt.Open(path, 0o644, &bolt.Options{Timeout: time.Second}); err != nil {
+			t.Errorf("take the lock: %v", err)
+		}
+	}
+	defer func() { betweenReopen = nil }()
+	path := filepath.Join(t.TempDir(), "blocks.db")
+	s, err := Open(path, Options{Create: true, Identity: &testID, LockTimeout: 100 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	chain := linkedChain(10)
+	st, err := s.CommitDescending(desc(chain, 10, 6))
+	if err != nil || st.LastSynced != 6 {
+		t.Fatalf("the commit before the reopen: %v %+v", err, st)
+	}
+	if _, err := s.CommitDescending(desc(chain, 5, 1)); !errors.Is(err, ErrLocked) {
+		t.Fatalf("commit after losing the lock: %v, want ErrLocked", err)
+	}
+	if _, err := s.State(); !errors.Is(err, ErrLocked) {
+		t.Fatalf("state after losing the lock: %v, want ErrLocked", err)
+	}
+	if err := s.Close(); !errors.Is(err, ErrLocked) {
+		t.Fatalf("close: %v", err)
+	}
+	if intruder == nil {
+		t.Fatal("the intruder never opened the file")
+	}
+	intruder.Close()
+	again, err := Open(path, Options{ReadOnly: true})
+	if err != nil {
+		t.Fatalf("the new store was not put in place: %v", err)
+	}
+	defer again.Close()
+	mustState(t, again, 0, 6, 10)
+}

@@ -85,7 +85,10 @@ func (s *Store) write(blocks []*block.Block, apply applyFunc) (State, error) {
 		})
 	})
 	if err == nil {
-		err = s.trimBookkeeping()
+		s.committed = s.committed || len(blocks) > 0
+		// The commit stands either way; a failed reopen is reported by the
+		// next use of the store (it keeps the error in dbErr).
+		s.trimBookkeeping()
 	}
 	return out, err
 }
