@@ -50,7 +50,7 @@ func benchSync(b *testing.B, blocks uint64, committee int, bare bool) {
 
 	var synced, checked uint64
 	var elapsed time.Duration
-	recoverBefore, verifyBefore := devnet.BareRecoverRate(40000), devnet.BareVerifyRate(40000)
+	floorsBefore := devnet.MeasureFloors(devnet.FloorRounds, devnet.FloorOps)
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
 		b.StopTimer()
@@ -74,14 +74,16 @@ func benchSync(b *testing.B, blocks uint64, committee int, bare bool) {
 	}
 	rate := float64(synced) / elapsed.Seconds()
 	inSync := float64(checked) / elapsed.Seconds()
-	// The machine's speed drifts: take the floors before and after the run.
-	bareRecover := (recoverBefore + devnet.BareRecoverRate(40000)) / 2
-	bareVerify := (verifyBefore + devnet.BareVerifyRate(40000)) / 2
+	// The machine's speed drifts: the floors are medians of rounds before
+	// and after the run.
+	floors := floorsBefore.Merge(devnet.MeasureFloors(devnet.FloorRounds, devnet.FloorOps))
+	bareRecover, bareVerify := floors.Recover, floors.Verify
 	b.ReportMetric(rate, "blocks/s")
 	b.ReportMetric(float64(checked)/float64(synced), "sigs/block")
 	b.ReportMetric(inSync, "sync_sigs/s")
 	b.ReportMetric(bareRecover, "bare_recovers/s")
 	b.ReportMetric(bareVerify, "bare_verifies/s")
+	b.ReportMetric(bareVerify/bareRecover, "verify_over_recover")
 	b.ReportMetric(inSync/bareRecover, "vs_recover_floor")
 	b.ReportMetric(inSync/bareVerify, "vs_verify_floor")
 }

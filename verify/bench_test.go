@@ -38,7 +38,7 @@ func benchAudit(b *testing.B, blocks uint64, committee int, bare bool) {
 		b.Fatal(err)
 	}
 	defer s.Close()
-	recoverBefore, verifyBefore := devnet.BareRecoverRate(40000), devnet.BareVerifyRate(40000)
+	floorsBefore := devnet.MeasureFloors(devnet.FloorRounds, devnet.FloorOps)
 	b.ResetTimer()
 	var verified uint64
 	start, before := time.Now(), verify.Recoveries()+verify.Verifications()
@@ -52,15 +52,17 @@ func benchAudit(b *testing.B, blocks uint64, committee int, bare bool) {
 	elapsed := time.Since(start)
 	checked := verify.Recoveries() + verify.Verifications() - before
 	b.StopTimer()
-	// The machine's speed drifts: take the floors before and after the run.
-	bareRecover := (recoverBefore + devnet.BareRecoverRate(40000)) / 2
-	bareVerify := (verifyBefore + devnet.BareVerifyRate(40000)) / 2
+	// The machine's speed drifts: the floors are medians of rounds before
+	// and after the run.
+	floors := floorsBefore.Merge(devnet.MeasureFloors(devnet.FloorRounds, devnet.FloorOps))
+	bareRecover, bareVerify := floors.Recover, floors.Verify
 	inAudit := float64(checked) / elapsed.Seconds()
 	b.ReportMetric(float64(verified)/elapsed.Seconds(), "blocks/s")
 	b.ReportMetric(float64(checked)/float64(verified), "sigs/block")
 	b.ReportMetric(inAudit, "audit_sigs/s")
 	b.ReportMetric(bareRecover, "bare_recovers/s")
 	b.ReportMetric(bareVerify, "bare_verifies/s")
+	b.ReportMetric(bareVerify/bareRecover, "verify_over_recover")
 	b.ReportMetric(inAudit/bareRecover, "vs_recover_floor")
 	b.ReportMetric(inAudit/bareVerify, "vs_verify_floor")
 }
