@@ -86,6 +86,33 @@ func TestFramesRespectChunkAndByteLimits(t *testing.T) {
 	}
 }
 
+// A frame is a length prefix and the RLP list of the blocks as rlp itself
+// encodes it, for frames of one block or several, small or over 64 KiB, and
+// the writer's reused buffer carries nothing from one frame to the next.
+func TestFrameBytesAreTheRLPList(t *testing.T) {
+	for _, sizes := range [][]int{{1}, {10, 10}, {30, 1}, {200, 300, 5000}, {70000}} {
+		var buf bytes.Buffer
+		fw := NewFrameWriter(&buf, Grant{Chunk: len(sizes), MaxFrameBytes: 1 << 20})
+		var want []byte
+		for round := 0; round < 2; round++ {
+			var blocks []rlp.RawValue
+			for i, size := range sizes {
+				raw := testBlock(uint64(100*round+i+1), size)
+				blocks = append(blocks, raw)
+				if err := fw.Add(raw); err != nil {
+					t.Fatal(err)
+				}
+			}
+			payload, _ := rlp.EncodeToBytes(blocks)
+			want = binary.BigEndian.AppendUint32(want, uint32(len(payload)))
+			want = append(want, payload...)
+		}
+		if !bytes.Equal(buf.Bytes(), want) {
+			t.Fatalf("blocks of %v bytes: frames differ from the length-prefixed RLP lists", sizes)
+		}
+	}
+}
+
 func TestReadFrameRefusesBeforeAllocating(t *testing.T) {
 	// A length prefix of 4 GiB with no payload: refused from the header alone.
 	var hdr [4]byte
