@@ -208,9 +208,17 @@ func ReadFrameBytes(r io.Reader, limit int) ([]byte, error) {
 }
 
 // DecodeFrame decodes a frame's payload into at most maxChunk blocks, each
-// checked against maxBlock.
+// checked against maxBlock. The blocks keep slices of payload as their
+// bytes: the caller gives it up and must not reuse it.
 func DecodeFrame(payload []byte, maxChunk, maxBlock int) ([]*block.Block, error) {
-	n, err := rlp.CountValues(payloadContent(payload))
+	content, rest, err := rlp.SplitList(payload)
+	if err == nil && len(rest) > 0 {
+		err = fmt.Errorf("%d bytes after the list", len(rest))
+	}
+	if err != nil {
+		return nil, fmt.Errorf("%w: frame is not an RLP list of blocks: %v", ErrProtocol, err)
+	}
+	n, err := rlp.CountValues(content)
 	if err != nil {
 		return nil, fmt.Errorf("%w: frame is not an RLP list of blocks: %v", ErrProtocol, err)
 	}
@@ -218,29 +226,22 @@ func DecodeFrame(payload []byte, maxChunk, maxBlock int) ([]*block.Block, error)
 	if n == 0 || n > maxChunk {
 		return nil, fmt.Errorf("%w: frame holds %d blocks, chunk is %d", ErrProtocol, n, maxChunk)
 	}
-	var raws []rlp.RawValue
-	if err := rlp.DecodeBytes(payload, &raws); err != nil {
-		return nil, fmt.Errorf("%w: frame is not an RLP list of blocks: %v", ErrProtocol, err)
-	}
-	blocks := make([]*block.Block, len(raws))
-	for i, raw := range raws {
-		b, err := block.DecodeOwned(raw, maxBlock)
+	// Each block is decoded in place: it keeps a slice of the payload, which
+	// nothing reuses, as its bytes (ReadFrameBytes allocates every frame).
+	blocks := make([]*block.Block, 0, n)
+	for len(content) > 0 {
+		_, _, after, err := rlp.Split(content)
+		if err != nil {
+			return nil, fmt.Errorf("%w: frame is not an RLP list of blocks: %v", ErrProtocol, err)
+		}
+		b, err := block.DecodeOwned(content[:len(content)-len(after)], maxBlock)
 		if err != nil {
 			return nil, fmt.Errorf("%w: %v", ErrProtocol, err)
 		}
-		blocks[i] = b
+		blocks = append(blocks, b)
+		content = after
 	}
 	return blocks, nil
-}
-
-// payloadContent is the content of the RLP list a frame holds, or the
-// payload itself when it is not a list (DecodeBytes then reports why).
-func payloadContent(payload []byte) []byte {
-	content, _, err := rlp.SplitList(payload)
-	if err != nil {
-		return payload
-	}
-	return content
 }
 
 // ReadFrame reads and decodes one frame; it returns the blocks and the

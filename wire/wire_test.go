@@ -113,6 +113,30 @@ func TestFrameBytesAreTheRLPList(t *testing.T) {
 	}
 }
 
+// A frame's payload is exactly one list of blocks: bytes after it, an
+// element that overruns it or is not a block are the sender's protocol
+// fault, never a block.
+func TestDecodeFrameRefusesAnythingButAListOfBlocks(t *testing.T) {
+	good, _ := rlp.EncodeToBytes([]rlp.RawValue{testBlock(2, 10), testBlock(1, 10)})
+	overrun := append([]byte(nil), good...)
+	overrun[len(overrun)-len(testBlock(1, 10))] += 2 // the last block claims more bytes than the list holds
+	for name, payload := range map[string][]byte{
+		"trailing byte":   append(append([]byte(nil), good...), 0x80),
+		"not a list":      {0x83, 1, 2, 3},
+		"empty list":      {0xc0},
+		"element overrun": overrun,
+		"not a block":     {0xc2, 0x80, 0x80},
+	} {
+		if _, err := DecodeFrame(payload, 100, 0); !errors.Is(err, ErrProtocol) {
+			t.Errorf("%s: %v, want a protocol error", name, err)
+		}
+	}
+	blocks, err := DecodeFrame(good, 100, 0)
+	if err != nil || len(blocks) != 2 || blocks[0].Height() != 2 || !bytes.Equal(blocks[1].Raw(), testBlock(1, 10)) {
+		t.Fatalf("good frame: %v", err)
+	}
+}
+
 func TestReadFrameRefusesBeforeAllocating(t *testing.T) {
 	// A length prefix of 4 GiB with no payload: refused from the header alone.
 	var hdr [4]byte
