@@ -12,7 +12,7 @@ import (
 // it (about 20 bytes per page, kept until the file is closed). A sync that
 // writes millions of blocks through one open would grow that map without
 // bound, so the store closes and reopens the file after this many page
-// allocations (64 MiB of 4 KiB pages), which costs a millisecond or so.
+// allocations (16 MiB of 4 KiB pages), which costs a millisecond or so.
 var reopenAfterPages int64 = 4096
 
 // betweenReopen, when set by a test, runs while the file is closed.
@@ -52,7 +52,11 @@ func (s *Store) reopen() error {
 	if betweenReopen != nil {
 		betweenReopen(s.path)
 	}
-	db, err := bolt.Open(s.path, 0o644, &bolt.Options{Timeout: s.timeout})
+	var db *bolt.DB
+	err := guardPath(s.path, nil, func() (err error) {
+		db, err = bolt.Open(s.path, 0o644, &bolt.Options{Timeout: s.timeout})
+		return err
+	})
 	switch {
 	case errors.Is(err, bolt.ErrTimeout):
 		s.db, s.dbErr = nil, fmt.Errorf("reopen %s: %w", s.path, ErrLocked)
