@@ -19,20 +19,20 @@ var reopenAfterPages int64 = 4096
 var betweenReopen func(path string)
 
 // trimBookkeeping reopens the file once enough pages were allocated since
-// it was opened. Called after a commit, by the writer; an error is also
-// kept in dbErr, for every later use of the store to report.
-func (s *Store) trimBookkeeping() error {
+// it was opened. Called after a commit, by the writer. The commit stands
+// either way: a failed reopen is kept in dbErr, which every later use of the
+// store reports.
+func (s *Store) trimBookkeeping() {
 	s.mu.RLock()
 	if s.db == nil {
-		defer s.mu.RUnlock()
-		return s.closedErr()
+		s.mu.RUnlock()
+		return
 	}
 	stats := s.db.Stats()
 	s.mu.RUnlock()
-	if stats.TxStats.GetPageCount() < reopenAfterPages {
-		return nil
+	if stats.TxStats.GetPageCount() >= reopenAfterPages {
+		s.reopen()
 	}
-	return s.reopen()
 }
 
 // reopen closes and opens the file again. The file lock is released for

@@ -86,8 +86,6 @@ func (s *Store) write(blocks []*block.Block, apply applyFunc) (State, error) {
 	})
 	if err == nil {
 		s.committed = s.committed || len(blocks) > 0
-		// The commit stands either way; a failed reopen is reported by the
-		// next use of the store (it keeps the error in dbErr).
 		s.trimBookkeeping()
 	}
 	return out, err

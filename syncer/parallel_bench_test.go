@@ -49,14 +49,19 @@ func throttle(rate float64, latency time.Duration) func(http.Handler) http.Handl
 	}
 }
 
-// BenchmarkSyncSlowLinks syncs 20,000 blocks from 4 peers on 127.0.0.1,
-// each behind a 1 MiB/s link with 50 ms of latency per frame (the devnet's
-// 4-member committee, so the links and not the CPU are the limit): first
-// one batch at a time, then 4 at once, and reports both rates and their
-// ratio, measured in the same run.
-func BenchmarkSyncSlowLinks(b *testing.B) {
-	const blocks = 20000
-	n, err := devnet.New(devnet.Config{Seed: "bench-links", Blocks: blocks})
+// slowLinks is the chain both slow-link benchmarks sync, served by peers
+// on 127.0.0.1 behind 1 MiB/s links with 50 ms of latency per frame.
+type slowLinks struct {
+	b      *testing.B
+	n      *devnet.Network
+	src    *store.Store
+	docSrc *verify.DocSource
+}
+
+const slowLinksBlocks = 20000
+
+func newSlowLinks(b *testing.B) *slowLinks {
+	n, err := devnet.New(devnet.Config{Seed: "bench-links", Blocks: slowLinksBlocks})
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -64,30 +69,59 @@ func BenchmarkSyncSlowLinks(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	src, _ := store.Open(files.Store, store.Options{ReadOnly: true})
-	defer src.Close()
+	src, err := store.Open(files.Store, store.Options{ReadOnly: true})
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { src.Close() })
+	docSrc, _ := verify.NewDocSource(n.ManagementDoc(), n.ChainID)
+	return &slowLinks{b: b, n: n, src: src, docSrc: docSrc}
+}
+
+// peer serves the chain behind a slow link; wrap, when set, stands between
+// the link and the client.
+func (l *slowLinks) peer(opts peerclient.Options, wrap func(http.Handler) http.Handler) peerclient.Peer {
+	h := throttle(1<<20, 50*time.Millisecond)(peerserver.New(l.src, peerserver.Options{}).Handler())
+	if wrap != nil {
+		h = wrap(h)
+	}
+	srv := httptest.NewServer(h)
+	l.b.Cleanup(srv.Close)
+	return peerclient.NewHTTP(srv.URL, opts)
+}
+
+// sync syncs the whole chain into an empty store and says how long it took.
+func (l *slowLinks) sync(cfg syncer.Config) (time.Duration, syncer.Result) {
+	id := store.Identity{ChainID: l.n.ChainID, NetworkType: l.n.NetworkType}
+	s, err := store.Open(filepath.Join(l.b.TempDir(), "node.db"), store.Options{Create: true, Identity: &id})
+	if err != nil {
+		l.b.Fatal(err)
+	}
+	defer s.Close()
+	cfg.Store = s
+	cfg.Verifier = &verify.Verifier{Source: l.docSrc, ChainID: l.n.ChainID, NetworkType: l.n.NetworkType}
+	start := time.Now()
+	res, err := syncer.New(cfg).Sync(context.Background())
+	if err != nil || res.Blocks != slowLinksBlocks {
+		l.b.Fatalf("parallel %d: synced %d: %v", cfg.Parallel, res.Blocks, err)
+	}
+	return time.Since(start), res
+}
+
+// BenchmarkSyncSlowLinks syncs 20,000 blocks from 4 peers on 127.0.0.1,
+// each behind a 1 MiB/s link with 50 ms of latency per frame (the devnet's
+// 4-member committee, so the links and not the CPU are the limit): first
+// one batch at a time, then 4 at once, and reports both rates and their
+// ratio, measured in the same run.
+func BenchmarkSyncSlowLinks(b *testing.B) {
+	l := newSlowLinks(b)
 	var peers []peerclient.Peer
 	for i := 0; i < 4; i++ {
-		srv := httptest.NewServer(throttle(1<<20, 50*time.Millisecond)(peerserver.New(src, peerserver.Options{}).Handler()))
-		defer srv.Close()
-		peers = append(peers, peerclient.NewHTTP(srv.URL, peerclient.Options{}))
+		peers = append(peers, l.peer(peerclient.Options{}, nil))
 	}
-	docSrc, _ := verify.NewDocSource(n.ManagementDoc(), n.ChainID)
-	id := store.Identity{ChainID: n.ChainID, NetworkType: n.NetworkType}
 	rate := func(parallel int) float64 {
-		s, err := store.Open(filepath.Join(b.TempDir(), "node.db"), store.Options{Create: true, Identity: &id})
-		if err != nil {
-			b.Fatal(err)
-		}
-		defer s.Close()
-		sy := syncer.New(syncer.Config{Store: s, Peers: peers, Parallel: parallel, Rand: rand.New(rand.NewSource(1)),
-			Verifier: &verify.Verifier{Source: docSrc, ChainID: n.ChainID, NetworkType: n.NetworkType}})
-		start := time.Now()
-		res, err := sy.Sync(context.Background())
-		if err != nil || res.Blocks != blocks {
-			b.Fatalf("parallel %d: synced %d: %v", parallel, res.Blocks, err)
-		}
-		return float64(blocks) / time.Since(start).Seconds()
+		d, _ := l.sync(syncer.Config{Peers: peers, Parallel: parallel, Rand: rand.New(rand.NewSource(1))})
+		return slowLinksBlocks / d.Seconds()
 	}
 	b.ResetTimer()
 	var one, four float64
@@ -125,40 +159,19 @@ func (s *stallsMidBatch) Flush() { s.ResponseWriter.(http.Flusher).Flush() }
 // the sync always meets it). It reports how much longer the second run
 // took next to the chunk timeout, which is what one stalling peer may cost.
 func BenchmarkSyncSlowLinksStaller(b *testing.B) {
-	const (
-		blocks  = 20000
-		timeout = 2 * time.Second
-	)
-	n, err := devnet.New(devnet.Config{Seed: "bench-links", Blocks: blocks})
-	if err != nil {
-		b.Fatal(err)
-	}
-	files, _, err := n.Generate(filepath.Join(b.TempDir(), "src"), nil)
-	if err != nil {
-		b.Fatal(err)
-	}
-	src, _ := store.Open(files.Store, store.Options{ReadOnly: true})
-	defer src.Close()
-	serve := func(stall bool) peerclient.Peer {
-		h := throttle(1<<20, 50*time.Millisecond)(peerserver.New(src, peerserver.Options{}).Handler())
-		if stall {
-			inner := h
-			h = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-				if r.URL.Path == wire.PathBlocks {
-					w = &stallsMidBatch{ResponseWriter: w, ctx: r.Context(), after: 150 << 10}
-				}
-				inner.ServeHTTP(w, r)
-			})
-		}
-		srv := httptest.NewServer(h)
-		b.Cleanup(srv.Close)
-		return peerclient.NewHTTP(srv.URL, peerclient.Options{ChunkTimeout: timeout})
-	}
-	honest := []peerclient.Peer{serve(false), serve(false), serve(false), serve(false)}
-	staller := serve(true)
+	const timeout = 2 * time.Second
+	l := newSlowLinks(b)
+	opts := peerclient.Options{ChunkTimeout: timeout}
+	honest := []peerclient.Peer{l.peer(opts, nil), l.peer(opts, nil), l.peer(opts, nil), l.peer(opts, nil)}
+	staller := l.peer(opts, func(h http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if r.URL.Path == wire.PathBlocks {
+				w = &stallsMidBatch{ResponseWriter: w, ctx: r.Context(), after: 150 << 10}
+			}
+			h.ServeHTTP(w, r)
+		})
+	})
 	withStaller := append(append([]peerclient.Peer(nil), honest[:3]...), staller)
-	docSrc, _ := verify.NewDocSource(n.ManagementDoc(), n.ChainID)
-	id := store.Identity{ChainID: n.ChainID, NetworkType: n.NetworkType}
 	prefer := func(names []string) int {
 		for i, name := range names {
 			if name == staller.Name() {
@@ -167,27 +180,12 @@ func BenchmarkSyncSlowLinksStaller(b *testing.B) {
 		}
 		return rand.Intn(len(names))
 	}
-	run := func(peers []peerclient.Peer) (time.Duration, syncer.Result) {
-		s, err := store.Open(filepath.Join(b.TempDir(), "node.db"), store.Options{Create: true, Identity: &id})
-		if err != nil {
-			b.Fatal(err)
-		}
-		defer s.Close()
-		sy := syncer.New(syncer.Config{Store: s, Peers: peers, Parallel: 4, Choose: prefer,
-			Verifier: &verify.Verifier{Source: docSrc, ChainID: n.ChainID, NetworkType: n.NetworkType}})
-		start := time.Now()
-		res, err := sy.Sync(context.Background())
-		if err != nil || res.Blocks != blocks {
-			b.Fatalf("synced %d: %v", res.Blocks, err)
-		}
-		return time.Since(start), res
-	}
 	b.ResetTimer()
 	var clean, stalled time.Duration
 	for i := 0; i < b.N; i++ {
-		d, _ := run(honest)
+		d, _ := l.sync(syncer.Config{Peers: honest, Parallel: 4, Choose: prefer})
 		clean += d
-		d, res := run(withStaller)
+		d, res := l.sync(syncer.Config{Peers: withStaller, Parallel: 4, Choose: prefer})
 		stalled += d
 		if len(res.PeersDropped) != 1 || res.PeersDropped[0].Peer != staller.Name() {
 			b.Fatalf("dropped %+v, want the staller alone", res.PeersDropped)
