@@ -126,6 +126,16 @@ func fabricatedAbove(f *fixture, n int, refTime func(i int) uint32, sign func(b 
 	return out
 }
 
+// flipRecoveryID changes one byte of the block's first signature: its
+// recovery id V. The name and the other 64 bytes (and so the block's hash)
+// are kept, and a check against the member's known key would pass.
+func flipRecoveryID(_ *fixture, b *block.Block) []*block.Block {
+	entry := append([]byte(nil), b.Proof[0]...)
+	entry[len(entry)-1] ^= 1
+	b.Proof[0] = entry
+	return []*block.Block{b}
+}
+
 func wireMW(path string, serve func(w http.ResponseWriter, r *http.Request, next http.Handler)) func(http.Handler) http.Handler {
 	return func(next http.Handler) http.Handler {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -172,6 +182,10 @@ func hostileCases(t *testing.T) []hostileCase {
 				b.Proof = [][]byte{append(named.Bytes(), sig...)}
 				return []*block.Block{b}
 			})},
+		{name: "flipped recovery id of a known signer", kind: syncer.DropBadBlock, reason: "not by the signer it names", namedOnly: true,
+			src: onHeight(hostileHeight, flipRecoveryID)},
+		{name: "flipped recovery id at the tip", kind: syncer.DropBadBlock, reason: "not by the signer it names", namedOnly: true,
+			src: onHeight(hostileBlocks, flipRecoveryID)},
 		{name: "signature naming a stranger", kind: syncer.DropBadBlock, reason: "not a member", namedOnly: true,
 			src: onHeight(hostileHeight, func(f *fixture, b *block.Block) []*block.Block {
 				_, sig := b.Entry(0)

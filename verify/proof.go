@@ -4,7 +4,6 @@ import (
 	"errors"
 	"fmt"
 	"math/big"
-	"sync"
 	"sync/atomic"
 
 	"github.com/ethereum/go-ethereum/common"
@@ -12,40 +11,6 @@ import (
 
 	"github.com/vcsync/vcsync/block"
 )
-
-// recoveries and verifications count the curve operations verification
-// performs, so benchmarks can report their rates against the bare ones.
-var recoveries, verifications atomic.Uint64
-
-// Recoveries is the number of signature recoveries performed so far.
-func Recoveries() uint64 { return recoveries.Load() }
-
-// Verifications is the number of signatures checked against a known
-// public key so far.
-func Verifications() uint64 { return verifications.Load() }
-
-// keyCache holds the public keys of the signers seen so far. A key enters
-// it only after a recovery produced it and it hashed to the address the
-// proof named, and only for a committee member, so a peer cannot fill it.
-type keyCache struct {
-	mu   sync.RWMutex
-	keys map[common.Address][]byte
-}
-
-func (k *keyCache) get(a common.Address) []byte {
-	k.mu.RLock()
-	defer k.mu.RUnlock()
-	return k.keys[a]
-}
-
-func (k *keyCache) put(a common.Address, pub []byte) {
-	k.mu.Lock()
-	defer k.mu.Unlock()
-	if k.keys == nil {
-		k.keys = map[common.Address][]byte{}
-	}
-	k.keys[a] = pub
-}
 
 // ErrInvalidBlock matches every *BlockError: the block, and so whoever sent
 // it, is at fault (as opposed to a committee source that failed).
@@ -119,11 +84,12 @@ func (r proofRule) member(signer common.Address) (weight *big.Int, ok bool) {
 }
 
 // checkProof checks every signature of b over digest and returns the
-// signed weight. Bare signatures are each recovered; named ones are refused
-// before any curve operation when the named signer is a stranger or signs
-// twice, and otherwise checked against the signer's known key (recovered
-// once, on its first signature).
-func checkProof(b *block.Block, digest common.Hash, r proofRule, keys *keyCache) (*big.Int, error) {
+// signed weight. Every signature is recovered, so every byte of it (the
+// recovery id V included) is proved: a check against a known key would
+// ignore V and let a peer store a signature altered in that byte. Proofs
+// that name their signers are refused before any curve operation when a
+// name is a stranger or a repeat, and each recovery must give the name.
+func checkProof(b *block.Block, digest common.Hash, r proofRule, recoveries *atomic.Uint64) (*big.Int, error) {
 	h := b.Height()
 	signed := new(big.Int)
 	if limit := r.maxSigners(); len(b.Proof) > limit {
@@ -146,14 +112,6 @@ func checkProof(b *block.Block, digest common.Hash, r proofRule, keys *keyCache)
 			if err := checkMember(h, signer, seen, r); err != nil {
 				return signed, err
 			}
-			if pub := keys.get(signer); pub != nil {
-				verifications.Add(1)
-				if !crypto.VerifySignature(pub, digest[:], sig[:64]) {
-					return signed, &BlockError{Height: h, Signer: signer, Reason: fmt.Sprintf("signature %d does not verify against the signer's key", i)}
-				}
-				signed.Add(signed, weightOf(signer, r))
-				continue
-			}
 		}
 		pub, err := crypto.Ecrecover(digest[:], sig)
 		recoveries.Add(1)
@@ -165,7 +123,6 @@ func checkProof(b *block.Block, digest common.Hash, r proofRule, keys *keyCache)
 			if recovered != signer {
 				return signed, &BlockError{Height: h, Signer: signer, Reason: fmt.Sprintf("signature %d was made by %s, not by the signer it names", i, recovered.Hex())}
 			}
-			keys.put(signer, pub)
 		} else if err := checkMember(h, recovered, seen, r); err != nil {
 			return signed, err
 		}
