@@ -2,11 +2,14 @@ package store
 
 import (
 	"bytes"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
 
 	bolt "go.etcd.io/bbolt"
+
+	"github.com/vcsync/vcsync/internal/failpoint"
 )
 
 // compactTxBytes bounds one transaction of the copy, so compacting a large
@@ -61,8 +64,10 @@ func (s *Store) CompactTo(out string) (CompactReport, error) {
 	if err != nil {
 		return rep, fmt.Errorf("compact: the copy differs, nothing was written: %w", err)
 	}
-	if err := os.Rename(tmpPath, out); err != nil {
-		return rep, fmt.Errorf("compact: %w", err)
+	failpoint.Hit("compact-out-checked")
+	// A link never replaces a file another process put at out meanwhile.
+	if err := os.Link(tmpPath, out); err != nil {
+		return rep, fmt.Errorf("compact: put the copy at %s: %w", out, err)
 	}
 	if err := syncDir(filepath.Dir(out)); err != nil {
 		return rep, err
@@ -105,36 +110,68 @@ func (s *Store) sameAs(o *Store) (uint64, error) {
 	return blocks, err
 }
 
-// CompactInPlace compacts the store at path and swaps the copy in: the
-// old file is kept as path.bak (a hard link) until the swapped-in copy has
-// been opened and checked equal, then removed. The rename is atomic, so a
-// kill at any point leaves path either the old file or the whole copy. The
-// store must be open writable (an exclusive lock: nothing writes meanwhile).
+// The files of a compact --replace, beside the store: the checked copy,
+// the old file kept while the copy is swapped in, and the journal that
+// says a swap was under way (so the next writer can finish or undo it).
+func compactCopyPath(path string) string    { return path + ".compact" }
+func compactBackupPath(path string) string  { return path + ".bak" }
+func compactJournalPath(path string) string { return path + ".compact-journal" }
+
+// CompactInPlace compacts the store and swaps the copy in, as a small
+// journaled procedure:
+//
+//  1. write the copy to STORE.compact and check it equal (fsync'd);
+//  2. write STORE.compact-journal (fsync'd, with the directory);
+//  3. link STORE.bak to the old file, rename STORE.compact over STORE,
+//     fsync the directory;
+//  4. check the swapped-in file equal again, remove STORE.bak, remove the
+//     journal.
+//
+// The store's exclusive lock is held throughout, so a writer waiting for it
+// wakes on the old file, sees that the path names another one and opens
+// that (openBolt). A kill at any step leaves STORE a whole store (the old
+// file or the checked copy); the next writable Open reads the journal and
+// undoes (before the rename) or finishes (after it) the swap.
 func (s *Store) CompactInPlace() (CompactReport, error) {
-	tmpOut := s.path + ".compact"
-	os.Remove(tmpOut) // litter of a killed run: never a store anyone uses
-	rep, err := s.CompactTo(tmpOut)
+	copyPath, bak, journal := compactCopyPath(s.path), compactBackupPath(s.path), compactJournalPath(s.path)
+	if _, err := os.Lstat(bak); err == nil {
+		return CompactReport{Path: s.path}, fmt.Errorf("%s exists and no interrupted compaction names it: it is not vcsync's; move it away first", bak)
+	}
+	os.Remove(copyPath) // an unfinished copy of a killed run, never a store anyone uses
+	rep, err := s.CompactTo(copyPath)
 	if err != nil {
 		return rep, err
 	}
-	bak := s.path + ".bak"
-	if _, err := os.Lstat(bak); err == nil {
-		os.Remove(tmpOut)
-		return rep, fmt.Errorf("%s exists: move it away first (it may be an earlier backup)", bak)
+	if rep.BytesAfter > rep.BytesBefore {
+		os.Remove(copyPath)
+		return rep, fmt.Errorf("%w: the compacted copy (%d bytes) is larger than the store (%d bytes); the store was kept as it was",
+			ErrNotSmaller, rep.BytesAfter, rep.BytesBefore)
+	}
+	failpoint.Hit("compact-copy-checked")
+	if err := writeDurably(journal, []byte("compact --replace: "+filepath.Base(copyPath)+" -> "+filepath.Base(s.path)+"\n")); err != nil {
+		os.Remove(copyPath)
+		return rep, fmt.Errorf("compact: write the journal %s: %w", journal, err)
+	}
+	failpoint.Hit("compact-journal-written")
+	undo := func(cause error) (CompactReport, error) {
+		if _, err := undoCompact(s.path); err != nil {
+			return rep, fmt.Errorf("%w (and undoing it: %v; the next writer will finish it)", cause, err)
+		}
+		return rep, cause
 	}
 	if err := os.Link(s.path, bak); err != nil {
-		os.Remove(tmpOut)
-		return rep, fmt.Errorf("compact: keep the old file as %s: %w", bak, err)
+		return undo(fmt.Errorf("compact: keep the old file as %s: %w", bak, err))
 	}
-	if err := os.Rename(tmpOut, s.path); err != nil {
-		os.Remove(bak)
-		os.Remove(tmpOut)
-		return rep, fmt.Errorf("compact: swap in the copy: %w", err)
+	failpoint.Hit("compact-backup-linked")
+	if err := os.Rename(copyPath, s.path); err != nil {
+		return undo(fmt.Errorf("compact: swap in the copy: %w", err))
 	}
+	failpoint.Hit("compact-swapped")
 	if err := syncDir(filepath.Dir(s.path)); err != nil {
-		return rep, err
+		return rep, fmt.Errorf("compact: %w (the next writer finishes the swap)", err)
 	}
-	rep.Out, rep.Replaced, rep.Backup = s.path, true, bak
+	failpoint.Hit("compact-swap-durable")
+	rep.Out, rep.Replaced = s.path, true
 	// s still reads the old file (now bak): check the new path against it.
 	swapped, err := Open(s.path, Options{ReadOnly: true, MaxBlock: s.maxBlock, LockTimeout: 1})
 	if err != nil {
@@ -145,9 +182,98 @@ func (s *Store) CompactInPlace() (CompactReport, error) {
 	if err != nil {
 		return rep, fmt.Errorf("compact: the swapped-in copy differs; the old file is %s: %w", bak, err)
 	}
-	if err := os.Remove(bak); err != nil {
+	if _, err := finishCompact(s.path); err != nil {
 		return rep, err
 	}
-	rep.Backup = ""
 	return rep, nil
+}
+
+// ErrNotSmaller says a compaction would have grown the file.
+var ErrNotSmaller = errors.New("compaction would not make the store smaller")
+
+// finishInterrupted finishes or undoes a compact --replace that was killed
+// (its journal is still there). The caller holds the store's exclusive lock.
+func (s *Store) finishInterrupted() error {
+	if _, err := os.Lstat(compactJournalPath(s.path)); err != nil {
+		return nil
+	}
+	var what string
+	var err error
+	if _, cerr := os.Lstat(compactCopyPath(s.path)); cerr == nil {
+		what, err = undoCompact(s.path)
+	} else {
+		what, err = finishCompact(s.path)
+	}
+	if err != nil {
+		return fmt.Errorf("an interrupted compact --replace of %s: %w", s.path, err)
+	}
+	s.Recovered = what
+	return nil
+}
+
+// undoCompact rolls back a swap that had not renamed the copy in: the
+// store is the old file; the copy, the backup link and the journal go.
+func undoCompact(path string) (string, error) {
+	bak := compactBackupPath(path)
+	if same, _ := sameFile(path, bak); same {
+		os.Remove(bak)
+	}
+	if err := os.Remove(compactCopyPath(path)); err != nil && !errors.Is(err, os.ErrNotExist) {
+		return "", err
+	}
+	if err := removeDurably(compactJournalPath(path)); err != nil {
+		return "", err
+	}
+	return fmt.Sprintf("undid an interrupted compact --replace: %s is the file it was; the unfinished copy was removed", path), nil
+}
+
+// finishCompact completes a swap whose rename happened: the store is the
+// checked copy; the backup and the journal go.
+func finishCompact(path string) (string, error) {
+	if err := os.Remove(compactBackupPath(path)); err != nil && !errors.Is(err, os.ErrNotExist) {
+		return "", err
+	}
+	failpoint.Hit("compact-backup-removed")
+	if err := removeDurably(compactJournalPath(path)); err != nil {
+		return "", err
+	}
+	return fmt.Sprintf("finished an interrupted compact --replace: %s is the compacted copy; the old file was removed", path), nil
+}
+
+func sameFile(a, b string) (bool, error) {
+	fa, err := os.Stat(a)
+	if err != nil {
+		return false, err
+	}
+	fb, err := os.Stat(b)
+	if err != nil {
+		return false, err
+	}
+	return os.SameFile(fa, fb), nil
+}
+
+// writeDurably writes a small file and makes it and its name durable.
+func writeDurably(path string, data []byte) error {
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o644)
+	if err != nil {
+		return err
+	}
+	_, err = f.Write(data)
+	if serr := f.Sync(); err == nil {
+		err = serr
+	}
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return err
+	}
+	return syncDir(filepath.Dir(path))
+}
+
+func removeDurably(path string) error {
+	if err := os.Remove(path); err != nil && !errors.Is(err, os.ErrNotExist) {
+		return err
+	}
+	return syncDir(filepath.Dir(path))
 }

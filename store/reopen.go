@@ -4,7 +4,6 @@ import (
 	"errors"
 	"fmt"
 
-	bolt "go.etcd.io/bbolt"
 )
 
 // reopenAfterPages bounds what bbolt remembers about one open: its freelist
@@ -52,13 +51,9 @@ func (s *Store) reopen() error {
 	if betweenReopen != nil {
 		betweenReopen(s.path)
 	}
-	var db *bolt.DB
-	err := guardPath(s.path, nil, func() (err error) {
-		db, err = bolt.Open(s.path, 0o644, &bolt.Options{Timeout: s.timeout})
-		return err
-	})
+	db, err := openBolt(s.path, false, s.timeout)
 	switch {
-	case errors.Is(err, bolt.ErrTimeout):
+	case errors.Is(err, ErrLocked):
 		s.db, s.dbErr = nil, fmt.Errorf("reopen %s: %w", s.path, ErrLocked)
 	case err != nil:
 		s.db, s.dbErr = nil, fmt.Errorf("reopen store %s: %w", s.path, err)

@@ -5,11 +5,14 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"path/filepath"
 	"sort"
 
+	"github.com/ethereum/go-ethereum/common"
 	bolt "go.etcd.io/bbolt"
 
 	"github.com/vcsync/vcsync/block"
+	"github.com/vcsync/vcsync/internal/failpoint"
 )
 
 // ErrForceNeeded marks a repair that would discard verified history and was
@@ -304,146 +307,298 @@ type SalvageReport struct {
 	State  State  `json:"-"`
 }
 
+// salvageBatch bounds one transaction of the salvaged copy, in blocks and
+// bytes, so memory stays flat in the store's size.
+const (
+	salvageBatchBlocks = 1000
+	salvageBatchBytes  = 8 << 20
+)
+
 // Salvage copies every readable, decodable block of the store at src into
 // a new store at dst, rebuilding the indices from what it could read: the
 // linked run from block 1 up, and the linked run down from the highest
 // block. It reads each height in its own guarded transaction, so damage
-// costs only the blocks it touches. dst appears only once it holds the
-// salvaged blocks (store.Open's creation); src is only read.
+// costs only the blocks it touches, and writes in bounded batches. src is
+// only read, under the shared lock every reader takes (refused while a
+// writer holds it). dst is built beside its name and appears only once it
+// is complete and checked: a failure (a full disk) leaves no file there.
 func Salvage(src, dst string, id *Identity, maxBlock int) (SalvageReport, error) {
 	var rep SalvageReport
-	if _, err := os.Stat(dst); err == nil {
+	if _, err := os.Lstat(dst); err == nil {
 		return rep, fmt.Errorf("%s exists: salvage writes a new file", dst)
 	}
-	sr := &salvageReader{id: id, maxBlock: maxBlock, readable: map[uint64]*block.Block{}}
-	how, err := sr.read(src)
+	sr := &salvageReader{id: id, maxBlock: maxBlock}
+	defer sr.close()
+	how, err := sr.open(src, dst)
 	if err != nil {
 		return rep, err
 	}
-	readable, unreadable, id := sr.readable, sr.unreadable, sr.id
 	rep.Method = how
-	if id == nil {
+	if sr.id == nil {
 		return rep, fmt.Errorf("%s: the chain identity is unreadable: give the chain id and network type", src)
 	}
-	rep.Read = uint64(len(readable))
-	// The low run: 1, 2, ... while each links to the one below.
-	var low []*block.Block
-	for h := uint64(1); readable[h] != nil && (h == 1 || readable[h].Header.PrevHash == readable[h-1].Hash()); h++ {
-		low = append(low, readable[h])
-	}
-	// The high run: down from the highest readable block while linked.
-	var high []*block.Block
-	var max uint64
-	for h := range readable {
-		if h > max {
-			max = h
-		}
-	}
-	for h := max; h > uint64(len(low))+1 && readable[h] != nil; h-- {
-		if len(high) > 0 && high[len(high)-1].Header.PrevHash != readable[h].Hash() {
-			break
-		}
-		high = append(high, readable[h])
-	}
-	// A new store appears at dst only once it holds a block (Close).
-	out, err := Open(dst, Options{Create: true, Identity: id, MaxBlock: maxBlock})
+	out, err := Open(dst, Options{Create: true, Identity: sr.id, MaxBlock: maxBlock, PublishAtClose: true})
 	if err != nil {
 		return rep, err
 	}
-	const chunk = 1000
-	for i := 0; i < len(low); i += chunk {
-		if _, err := out.AppendForward(low[i:min(i+chunk, len(low))]); err != nil {
-			out.Close()
-			return rep, err
-		}
-	}
-	for i := 0; i < len(high); i += chunk {
-		if _, err := out.CommitDescending(high[i:min(i+chunk, len(high))]); err != nil {
-			out.Close()
-			return rep, err
-		}
-	}
-	rep.State, err = out.State()
-	if cerr := out.Close(); err == nil {
-		err = cerr
-	}
-	if err != nil {
+	if err := sr.copyRuns(out, &rep); err != nil {
+		out.Discard()
 		return rep, err
 	}
-	rep.Copied = uint64(len(low) + len(high))
-	rep.Unusable = unreadable + rep.Read - rep.Copied
 	if rep.Copied == 0 {
-		return rep, fmt.Errorf("%w: no readable block of chain %d network %d in %s", ErrDamaged, id.ChainID, id.NetworkType, src)
+		out.Discard()
+		return rep, fmt.Errorf("%w: no readable block of chain %d network %d in %s", ErrDamaged, sr.id.ChainID, sr.id.NetworkType, src)
+	}
+	failpoint.Hit("salvage-copied")
+	if rep.State, err = out.State(); err == nil {
+		err = out.Check(nil)
+	}
+	if err != nil {
+		out.Discard()
+		return rep, fmt.Errorf("salvage into %s: the copy does not check, nothing was kept: %w", dst, err)
+	}
+	if err := out.Close(); err != nil {
+		return rep, err
 	}
 	return rep, nil
 }
 
-// salvageReader collects the readable blocks of a damaged store, learning
-// the chain's identity from the store or, failing that, its first block.
+// copyRuns writes the linked run up from block 1, then the linked run down
+// from the highest block, and counts what it read.
+func (r *salvageReader) copyRuns(out *Store, rep *SalvageReport) error {
+	top := r.top()
+	for h := uint64(1); h <= top; h++ {
+		if r.block(h) != nil {
+			rep.Read++
+		}
+	}
+	var batch []*block.Block
+	var batchBytes int
+	flush := func(write func([]*block.Block) (State, error)) error {
+		if len(batch) == 0 {
+			return nil
+		}
+		_, err := write(batch)
+		rep.Copied += uint64(len(batch))
+		batch, batchBytes = batch[:0], 0
+		failpoint.Hit("salvage-batch")
+		return err
+	}
+	add := func(b *block.Block, write func([]*block.Block) (State, error)) error {
+		batch = append(batch, b)
+		batchBytes += len(b.Body) + 1024
+		if len(batch) >= salvageBatchBlocks || batchBytes >= salvageBatchBytes {
+			return flush(write)
+		}
+		return nil
+	}
+	// The low run: 1, 2, ... while each links to the one below.
+	var low uint64
+	var prev common.Hash
+	for h := uint64(1); h <= top; h++ {
+		b := r.block(h)
+		if b == nil || (h > 1 && b.Header.PrevHash != prev) {
+			break
+		}
+		if err := add(b, out.AppendForward); err != nil {
+			return err
+		}
+		low, prev = h, b.Hash()
+	}
+	if err := flush(out.AppendForward); err != nil {
+		return err
+	}
+	// The high run: down from the highest readable block while linked.
+	h := top
+	for h > low+1 && r.block(h) == nil {
+		h--
+	}
+	var parent common.Hash
+	for first := true; h > low+1; h-- {
+		b := r.block(h)
+		if b == nil || (!first && b.Hash() != parent) {
+			break
+		}
+		if err := add(b, out.CommitDescending); err != nil {
+			return err
+		}
+		parent, first = b.Header.PrevHash, false
+	}
+	if err := flush(out.CommitDescending); err != nil {
+		return err
+	}
+	rep.Unusable = r.unreadable + rep.Read - rep.Copied
+	return nil
+}
+
+// salvageReader reads the blocks of a damaged store by height: through
+// bbolt when the file opens and its tree is reachable, else from a staging
+// file filled by scanning the leaf pages raw. It learns the chain's
+// identity from the store or, failing that, its first block.
 type salvageReader struct {
 	id         *Identity
 	maxBlock   int
-	readable   map[uint64]*block.Block
-	unreadable uint64
+	src        *Store   // the store, read through bbolt
+	staging    *bolt.DB // or the blocks a page scan found, by height
+	stagePath  string
+	unreadable uint64 // heights whose bytes could not be read at all
+	counted    map[uint64]bool
 }
 
-// keep adds the block at height h if it decodes, at that height, for the chain.
-func (r *salvageReader) keep(h uint64, raw []byte) {
-	b, err := block.Decode(raw, r.maxBlock)
-	if err != nil || b.Height() != h || (r.id != nil && (b.Header.VirtualChainID != r.id.ChainID || b.Header.NetworkType != r.id.NetworkType)) {
-		r.unreadable++
-		return
+// open opens src and says how its blocks will be read.
+func (r *salvageReader) open(src, dst string) (string, error) {
+	s, err := Open(src, Options{ReadOnly: true, MaxBlock: r.maxBlock})
+	if errors.Is(err, ErrLocked) {
+		return "", fmt.Errorf("salvage %s: %w; salvage reads a store only while nothing writes it", src, err)
 	}
-	if old, ok := r.readable[h]; ok && old.Hash() != b.Hash() {
-		return // an older copy on a freed page; the first found stays
-	}
-	r.readable[h] = b
-}
-
-// read reads every block it can: through bbolt when the file opens and
-// its tree is reachable, else by scanning leaf pages raw. It says which.
-func (r *salvageReader) read(path string) (string, error) {
-	if s, err := Open(path, Options{ReadOnly: true, MaxBlock: r.maxBlock}); err == nil {
-		defer s.Close()
+	if err == nil {
 		if r.id == nil {
 			r.id = &s.id
 		}
-		for h, top := uint64(1), s.highestKey(); h <= top; h++ {
-			raw, err := s.GetRaw(h)
-			switch {
-			case errors.Is(err, ErrNotFound):
-			case err != nil:
-				r.unreadable++
-			default:
-				r.keep(h, raw)
-			}
-		}
-		if len(r.readable) > 0 {
+		r.src = s
+		if r.top() > 0 && r.anyReadable() {
 			return "bbolt", nil
 		}
+		s.Close()
+		r.src = nil
 	}
-	fh, _ := CheckFile(path)
+	if err := regularFile(src); err != nil {
+		return "", err
+	}
+	return "page scan", r.stage(src, dst)
+}
+
+// anyReadable reports whether bbolt reaches at least one block.
+func (r *salvageReader) anyReadable() bool {
+	for h, top := uint64(1), r.top(); h <= top; h++ {
+		if r.block(h) != nil {
+			return true
+		}
+	}
+	return false
+}
+
+// stage scans src's leaf pages into a staging bbolt file beside dst (the
+// first copy of a height found stays: later ones are older copies on freed
+// pages), so the runs can be read by height with flat memory.
+func (r *salvageReader) stage(src, dst string) error {
+	fh, _ := CheckFile(src)
 	pageSize := fh.PageSize
 	if pageSize == 0 {
 		pageSize = 4096
 	}
-	err := scanLeaves(path, pageSize, func(k, v []byte) {
-		if len(k) != 8 || len(v) <= 8 {
+	f, err := os.CreateTemp(filepath.Dir(dst), "."+filepath.Base(dst)+".scan-*")
+	if err != nil {
+		return fmt.Errorf("salvage into %s: %w", dst, err)
+	}
+	r.stagePath = f.Name()
+	f.Close()
+	os.Remove(r.stagePath)
+	if r.staging, err = bolt.Open(r.stagePath, 0o600, &bolt.Options{NoSync: true}); err != nil {
+		return fmt.Errorf("salvage into %s: %w", dst, err)
+	}
+	tx, err := r.staging.Begin(true)
+	if err != nil {
+		return err
+	}
+	bk, _ := tx.CreateBucketIfNotExists(bucketBlocks)
+	pending := 0
+	scanErr := scanLeaves(src, pageSize, func(k, v []byte) {
+		if err != nil || len(k) != 8 || len(v) <= 8 || bk.Get(k) != nil {
 			return
 		}
-		h := binary.BigEndian.Uint64(k)
-		if r.id == nil {
-			// Learn the chain from the first block that decodes.
-			if b, err := block.Decode(v, r.maxBlock); err == nil && b.Height() == h {
-				r.id = &Identity{ChainID: b.Header.VirtualChainID, NetworkType: b.Header.NetworkType}
-			}
+		b, derr := block.Decode(v, r.maxBlock)
+		if derr != nil || b.Height() != binary.BigEndian.Uint64(k) {
+			return
 		}
-		r.keep(h, v)
+		if r.id == nil {
+			r.id = &Identity{ChainID: b.Header.VirtualChainID, NetworkType: b.Header.NetworkType}
+		}
+		if err = bk.Put(append([]byte(nil), k...), append([]byte(nil), v...)); err != nil {
+			return
+		}
+		if pending += len(v); pending >= salvageBatchBytes {
+			if err = tx.Commit(); err == nil {
+				tx, err = r.staging.Begin(true)
+			}
+			if err == nil {
+				bk = tx.Bucket(bucketBlocks)
+			}
+			pending = 0
+		}
 	})
-	// A page scan meets every 8-byte key, hash index entries and stale
-	// pages included: what did not decode says nothing about the chain.
-	r.unreadable = 0
-	return "page scan", err
+	if err == nil {
+		err = scanErr
+	}
+	if err != nil {
+		tx.Rollback()
+		return fmt.Errorf("salvage into %s: %w", dst, err)
+	}
+	return tx.Commit()
+}
+
+// top is the highest height there may be a block at.
+func (r *salvageReader) top() uint64 {
+	if r.src != nil {
+		return r.src.highestKey()
+	}
+	var top uint64
+	r.staging.View(func(tx *bolt.Tx) error {
+		if k, _ := tx.Bucket(bucketBlocks).Cursor().Last(); len(k) == 8 {
+			top = binary.BigEndian.Uint64(k)
+		}
+		return nil
+	})
+	return top
+}
+
+// block returns the block at h if it reads and decodes, at that height, for
+// the chain; nil otherwise.
+func (r *salvageReader) block(h uint64) *block.Block {
+	var raw []byte
+	var err error
+	if r.src != nil {
+		raw, err = r.src.GetRaw(h)
+		if err != nil && !errors.Is(err, ErrNotFound) {
+			r.countUnreadable(h)
+		}
+	} else {
+		r.staging.View(func(tx *bolt.Tx) error {
+			raw = append([]byte(nil), tx.Bucket(bucketBlocks).Get(u64(h))...)
+			return nil
+		})
+	}
+	if len(raw) == 0 {
+		return nil
+	}
+	b, err := block.Decode(raw, r.maxBlock)
+	if err != nil || b.Height() != h || b.Header.VirtualChainID != r.id.ChainID || b.Header.NetworkType != r.id.NetworkType {
+		r.countUnreadable(h)
+		return nil
+	}
+	return b
+}
+
+// countUnreadable counts a height whose stored bytes are unusable once,
+// however often it is read.
+func (r *salvageReader) countUnreadable(h uint64) {
+	if r.counted == nil {
+		r.counted = map[uint64]bool{}
+	}
+	if !r.counted[h] {
+		r.counted[h] = true
+		r.unreadable++
+	}
+}
+
+func (r *salvageReader) close() {
+	if r.src != nil {
+		r.src.Close()
+	}
+	if r.staging != nil {
+		r.staging.Close()
+		os.Remove(r.stagePath)
+	}
 }
 
 // highestKey is the highest height stored, or Top when the cursor cannot

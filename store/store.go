@@ -8,7 +8,6 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"path/filepath"
 	"sync"
 	"time"
 
@@ -68,6 +67,10 @@ type Options struct {
 	Identity    *Identity     // when set, refuse a store of another chain
 	LockTimeout time.Duration // 0 means DefaultLockTimeout
 	MaxBlock    int           // largest block Get decodes; 0 means block.DefaultMaxSize
+	// PublishAtClose keeps a store being created out of sight until Close
+	// (after the caller checked it), for copies that must appear whole:
+	// salvage. Otherwise a new store is put in place at its first commit.
+	PublishAtClose bool
 }
 
 // Store is an open block store.
@@ -81,20 +84,25 @@ type Store struct {
 	id       Identity
 	maxBlock int
 	timeout  time.Duration
-	// committed is set once a write transaction commits: a new store
-	// then holds a block and Close puts it in place.
+	// committed is set once a write transaction commits.
 	committed bool
 	closed    bool
 
-	// final is where a store being created appears once it holds a block;
-	// until then it lives in path, a scratch file beside it.
-	final string
+	// final is where a store being created appears once it holds a block
+	// (its first commit, or Close with publishAtClose); until then it lives
+	// in path, a scratch file beside it, and final is "" from then on.
+	final          string
+	publishAtClose bool
+
+	// Recovered says what Open did to finish an interrupted command
+	// (compact --replace), for the command to tell the user; "" if nothing.
+	Recovered string
 }
 
 // Open opens (or, with Create, creates) the store at path.
 func Open(path string, opts Options) (*Store, error) {
 	final := ""
-	if _, err := os.Stat(path); errors.Is(err, os.ErrNotExist) {
+	if err := regularFile(path); errors.Is(err, os.ErrNotExist) {
 		if opts.ReadOnly || !opts.Create {
 			return nil, fmt.Errorf("%w: %s", ErrNotExist, path)
 		}
@@ -102,14 +110,14 @@ func Open(path string, opts Options) (*Store, error) {
 			return nil, fmt.Errorf("create store %s: the chain id and network type must be given", path)
 		}
 		// A new store is built in a scratch file beside its name and
-		// appears there, whole, only once it holds a block (see Close).
-		tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".new-*")
+		// appears there once it holds a block (publish).
+		scratch, err := newScratch(path)
 		if err != nil {
-			return nil, fmt.Errorf("create store %s: %w", path, err)
+			return nil, err
 		}
-		tmp.Close()
-		os.Remove(tmp.Name()) // bbolt creates it afresh
-		final, path = path, tmp.Name()
+		final, path = path, scratch
+	} else if err != nil {
+		return nil, err
 	} else if _, err := CheckFile(path); err != nil {
 		return nil, err
 	}
@@ -117,30 +125,30 @@ func Open(path string, opts Options) (*Store, error) {
 	if timeout <= 0 {
 		timeout = DefaultLockTimeout
 	}
-	var db *bolt.DB
-	err := guardPath(path, nil, func() (err error) {
-		db, err = bolt.Open(path, 0o644, &bolt.Options{Timeout: timeout, ReadOnly: opts.ReadOnly})
-		return err
-	})
-	if errors.Is(err, bolt.ErrTimeout) {
-		return nil, fmt.Errorf("open %s: %w", path, ErrLocked)
-	}
-	if errors.Is(err, ErrDamaged) {
+	db, err := openBolt(path, opts.ReadOnly, timeout)
+	if errors.Is(err, ErrLocked) || errors.Is(err, ErrDamaged) {
 		return nil, err
 	}
 	if err != nil {
 		if final != "" {
 			os.Remove(path)
+			return nil, fmt.Errorf("create store %s: %w", final, err)
 		}
 		return nil, fmt.Errorf("open store %s: %w", path, err)
 	}
-	s := &Store{db: db, path: path, final: final, maxBlock: opts.MaxBlock, timeout: timeout}
+	s := &Store{db: db, path: path, final: final, publishAtClose: opts.PublishAtClose, maxBlock: opts.MaxBlock, timeout: timeout}
 	if err := s.init(opts); err != nil {
 		db.Close()
 		if final != "" {
 			os.Remove(path)
 		}
-		return nil, err
+		return nil, s.nameTheStore(err)
+	}
+	if final == "" && !opts.ReadOnly {
+		if err := s.finishInterrupted(); err != nil {
+			db.Close()
+			return nil, err
+		}
 	}
 	return s, nil
 }
@@ -203,17 +211,10 @@ func (s *Store) initUnguarded(opts Options) error {
 
 // Close releases the file and its lock.
 //
-// A store this process created is put in place by Close if it holds a
-// block, and removed if it holds none: a command that failed before
-// committing anything leaves no file behind. It appears whole (a hard
-// link of the finished file, which never replaces an existing one).
+// A store this process created and never put in place is removed (it
+// holds no block, or the command failed before a PublishAtClose store was
+// finished); with PublishAtClose and a commit, Close puts it in place.
 func (s *Store) Close() error {
-	holdsBlock := s.committed // true even if a lost reopen left the store unreadable
-	if s.final != "" && !holdsBlock {
-		if st, err := s.State(); err == nil {
-			holdsBlock = st.Top > 0
-		}
-	}
 	s.mu.Lock()
 	if s.closed {
 		s.mu.Unlock()
@@ -232,17 +233,20 @@ func (s *Store) Close() error {
 	if s.final == "" {
 		return err
 	}
-	defer os.Remove(s.path)
-	if (err != nil && lost == nil) || !holdsBlock {
-		return err
+	if err == nil && s.publishAtClose && s.committed {
+		err = s.publish()
 	}
-	if lerr := os.Link(s.path, s.final); lerr != nil {
-		return fmt.Errorf("put the new store in place: %w", lerr)
-	}
-	if serr := syncDir(filepath.Dir(s.final)); serr != nil {
-		return serr
+	if s.final != "" {
+		os.Remove(s.path) // never put in place: nothing of it was kept
 	}
 	return err
+}
+
+// Discard closes a store being created with PublishAtClose without
+// putting it in place.
+func (s *Store) Discard() error {
+	s.publishAtClose = false
+	return s.Close()
 }
 
 // Path is the file the store lives in (for a store being created, the

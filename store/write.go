@@ -9,6 +9,7 @@ import (
 	bolt "go.etcd.io/bbolt"
 
 	"github.com/vcsync/vcsync/block"
+	"github.com/vcsync/vcsync/internal/failpoint"
 )
 
 // RuleError says which height a write was refused at and why. It matches
@@ -84,11 +85,21 @@ func (s *Store) write(blocks []*block.Block, apply applyFunc) (State, error) {
 			return writeState(meta, st)
 		})
 	})
-	if err == nil {
-		s.committed = s.committed || len(blocks) > 0
-		s.trimBookkeeping()
+	if err != nil {
+		return out, s.nameTheStore(err)
 	}
-	return out, err
+	if len(blocks) == 0 {
+		return out, nil
+	}
+	s.committed = true
+	failpoint.Hit("after-commit")
+	if s.final != "" && !s.publishAtClose {
+		if err := s.publish(); err != nil {
+			return out, err
+		}
+	}
+	s.trimBookkeeping()
+	return out, nil
 }
 
 func (s *Store) checkIdentity(b *block.Block) error {

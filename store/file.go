@@ -1,0 +1,195 @@
+package store
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"time"
+
+	bolt "go.etcd.io/bbolt"
+
+	"github.com/vcsync/vcsync/internal/failpoint"
+)
+
+// ErrCreatedElsewhere says another process put a store at the path while
+// this one was building it there.
+var ErrCreatedElsewhere = errors.New("another process created the store at this path first")
+
+// regularFile refuses anything but a regular file (or a missing one) before
+// it is opened: opening a FIFO blocks in open(2) until a writer comes, and
+// a device or directory is never a store.
+func regularFile(path string) error {
+	fi, err := os.Stat(path)
+	if err != nil {
+		return err
+	}
+	if !fi.Mode().IsRegular() {
+		return fmt.Errorf("%s is not a regular file (%s): not a vcsync store", path, fileKind(fi.Mode()))
+	}
+	return nil
+}
+
+func fileKind(m os.FileMode) string {
+	switch {
+	case m.IsDir():
+		return "a directory"
+	case m&os.ModeNamedPipe != 0:
+		return "a named pipe"
+	case m&os.ModeSocket != 0:
+		return "a socket"
+	case m&os.ModeDevice != 0:
+		return "a device"
+	}
+	return m.Type().String()
+}
+
+// openBolt opens path with bbolt, waiting up to timeout for its lock, and
+// makes sure that the file it locked is still the one the path names: a
+// command that replaces the store by rename (compact --replace) may have
+// swapped it while this one waited, and writing into the old inode would
+// lose every commit. It then opens what the path names now.
+func openBolt(path string, readOnly bool, timeout time.Duration) (*bolt.DB, error) {
+	for attempt := 0; ; attempt++ {
+		if err := regularFile(path); err != nil && !errors.Is(err, os.ErrNotExist) {
+			return nil, err
+		}
+		var opened *os.File
+		opts := &bolt.Options{Timeout: timeout, ReadOnly: readOnly,
+			OpenFile: func(name string, flag int, mode os.FileMode) (*os.File, error) {
+				// O_NONBLOCK: a FIFO swapped in after the check still cannot hang us.
+				f, err := os.OpenFile(name, flag|syscall.O_NONBLOCK, mode)
+				opened = f
+				return f, err
+			}}
+		var db *bolt.DB
+		err := guardPath(path, nil, func() (err error) {
+			db, err = bolt.Open(path, 0o644, opts)
+			return err
+		})
+		if errors.Is(err, bolt.ErrTimeout) {
+			return nil, fmt.Errorf("open %s: %w", path, ErrLocked)
+		}
+		if err != nil {
+			return nil, err
+		}
+		same, err := namesFile(path, opened)
+		if err == nil && same {
+			return db, nil
+		}
+		db.Close()
+		if err != nil {
+			return nil, fmt.Errorf("open %s: %w", path, err)
+		}
+		if attempt == 3 {
+			return nil, fmt.Errorf("open %s: the file was replaced again and again while waiting for its lock", path)
+		}
+	}
+}
+
+// namesFile reports whether path still names the open file f.
+func namesFile(path string, f *os.File) (bool, error) {
+	if f == nil {
+		return false, errors.New("bbolt opened no file")
+	}
+	held, err := f.Stat()
+	if err != nil {
+		return false, err
+	}
+	now, err := os.Stat(path)
+	if errors.Is(err, os.ErrNotExist) {
+		return false, fmt.Errorf("the store was removed while waiting for its lock")
+	}
+	if err != nil {
+		return false, err
+	}
+	return os.SameFile(held, now), nil
+}
+
+// scratchPrefix names the hidden files a store is built in beside its path.
+func scratchPrefix(final string) string { return "." + filepath.Base(final) + ".new-" }
+
+// newScratch removes what interrupted creations of final left behind and
+// names a fresh scratch file for a new one. A scratch file still locked
+// belongs to a live process creating the same store: that is refused.
+func newScratch(final string) (string, error) {
+	dir := filepath.Dir(final)
+	names, _ := filepath.Glob(filepath.Join(dir, globEscape(scratchPrefix(final))+"*"))
+	for _, name := range names {
+		busy, err := lockedByOther(name)
+		if err != nil {
+			continue // gone meanwhile, or not ours to judge
+		}
+		if busy {
+			return "", fmt.Errorf("create store %s: another process is creating it (%s is locked): %w", final, name, ErrLocked)
+		}
+		os.Remove(name) // debris of a run killed before its first commit was in place
+	}
+	tmp, err := os.CreateTemp(dir, scratchPrefix(final)+"*")
+	if err != nil {
+		return "", fmt.Errorf("create store %s: %w", final, err)
+	}
+	tmp.Close()
+	os.Remove(tmp.Name()) // bbolt creates it afresh
+	return tmp.Name(), nil
+}
+
+func globEscape(s string) string {
+	return strings.NewReplacer(`*`, `\*`, `?`, `\?`, `[`, `\[`, `\`, `\\`).Replace(s)
+}
+
+// lockedByOther reports whether another process holds a bbolt lock on path.
+func lockedByOther(path string) (bool, error) {
+	if err := regularFile(path); err != nil {
+		return false, err
+	}
+	f, err := os.OpenFile(path, os.O_RDONLY|syscall.O_NONBLOCK, 0)
+	if err != nil {
+		return false, err
+	}
+	defer f.Close()
+	err = syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB)
+	if errors.Is(err, syscall.EWOULDBLOCK) {
+		return true, nil
+	}
+	if err != nil {
+		return false, err
+	}
+	return false, nil // closing f releases the lock
+}
+
+// publish puts a store being created at its path, right after its first
+// commit: a hard link (which never replaces a file someone else put there)
+// made durable by a directory fsync, after which the scratch name goes and
+// the store is written in place. A kill before the link leaves only a
+// scratch file, which the next creation removes; a kill after it leaves
+// the store at its path holding every commit.
+func (s *Store) publish() error {
+	failpoint.Hit("create-before-link")
+	if err := os.Link(s.path, s.final); err != nil {
+		if errors.Is(err, os.ErrExist) {
+			return fmt.Errorf("put the new store %s in place: %w; this run's blocks were not kept", s.final, ErrCreatedElsewhere)
+		}
+		return fmt.Errorf("put the new store %s in place: %w", s.final, err)
+	}
+	failpoint.Hit("create-after-link")
+	if err := syncDir(filepath.Dir(s.final)); err != nil {
+		return fmt.Errorf("put the new store %s in place: %w", s.final, err)
+	}
+	failpoint.Hit("create-after-dir-sync")
+	os.Remove(s.path) // the same file, under its scratch name
+	s.path, s.final = s.final, ""
+	return nil
+}
+
+// nameTheStore rewrites a file error about the scratch file to name the
+// path the user gave: "write blocks.db (being created): no space left".
+func (s *Store) nameTheStore(err error) error {
+	var pe *os.PathError
+	if s.final != "" && errors.As(err, &pe) && pe.Path == s.path {
+		pe.Path = s.final + " (being created; nothing of it was kept)"
+	}
+	return err
+}
