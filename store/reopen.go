@@ -3,7 +3,6 @@ package store
 import (
 	"errors"
 	"fmt"
-
 )
 
 // reopenAfterPages bounds what bbolt remembers about one open: its freelist
