@@ -2,6 +2,7 @@ package commands
 
 import (
 	"fmt"
+	"io"
 	"strings"
 	"time"
 
@@ -204,12 +205,22 @@ func lockTimeout(c *cli.Context) time.Duration {
 type storeOptions struct {
 	path        string
 	lockTimeout time.Duration
+	stderr      io.Writer // where the store's own notices go (an interrupted command finished)
 }
 
 func storeOptionsFrom(c *cli.Context) storeOptions {
-	return storeOptions{path: c.String(storeFlag.Name), lockTimeout: lockTimeout(c)}
+	return storeOptions{path: c.String(storeFlag.Name), lockTimeout: lockTimeout(c), stderr: c.App.ErrWriter}
 }
 
 func (o storeOptions) open(readOnly bool) (*store.Store, error) {
-	return store.Open(o.path, store.Options{ReadOnly: readOnly, LockTimeout: o.lockTimeout})
+	return o.opened(store.Open(o.path, store.Options{ReadOnly: readOnly, LockTimeout: o.lockTimeout}))
+}
+
+// opened tells the user what opening the store did to finish an
+// interrupted command, if anything.
+func (o storeOptions) opened(s *store.Store, err error) (*store.Store, error) {
+	if err == nil && s.Recovered != "" && o.stderr != nil {
+		fmt.Fprintf(o.stderr, "vcsync: %s\n", s.Recovered)
+	}
+	return s, err
 }

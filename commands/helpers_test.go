@@ -2,6 +2,7 @@ package commands
 
 import (
 	"bytes"
+	"fmt"
 	"context"
 	"crypto/sha256"
 	"encoding/json"
@@ -19,6 +20,7 @@ import (
 	bolt "go.etcd.io/bbolt"
 
 	"github.com/vcsync/vcsync/block"
+	"github.com/vcsync/vcsync/internal/failpoint"
 	"github.com/vcsync/vcsync/store"
 	"github.com/vcsync/vcsync/syncer"
 )
@@ -89,6 +91,12 @@ func hangingPeer(t *testing.T) string {
 // what an operator would, crashes included.
 func TestMain(m *testing.M) {
 	if os.Getenv("VCSYNC_TEST_CHILD") == "1" {
+		if spec := os.Getenv(failpoint.EnvVar); spec != "" {
+			if err := failpoint.Arm(spec); err != nil {
+				fmt.Fprintln(os.Stderr, err)
+				os.Exit(ExitUsage)
+			}
+		}
 		os.Exit(Main(context.Background(), append([]string{"vcsync"}, os.Args[1:]...), os.Stdout, os.Stderr))
 	}
 	os.Exit(m.Run())

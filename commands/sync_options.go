@@ -135,7 +135,7 @@ func sameFile(a, b string) bool {
 // openStore opens the store to sync into, or, given the identity, creates
 // it (it appears once it holds a verified block).
 func (o syncOptions) openStore() (*store.Store, error) {
-	s, err := store.Open(o.store.path, store.Options{Create: true, Identity: o.identity, LockTimeout: o.store.lockTimeout, MaxBlock: o.maxBlock})
+	s, err := o.store.opened(store.Open(o.store.path, store.Options{Create: true, Identity: o.identity, LockTimeout: o.store.lockTimeout, MaxBlock: o.maxBlock}))
 	if err != nil && o.identity == nil && !errors.Is(err, store.ErrDamaged) && !errors.Is(err, store.ErrLocked) {
 		if _, statErr := os.Stat(o.store.path); errors.Is(statErr, os.ErrNotExist) {
 			return nil, usageError(fmt.Errorf("store %s does not exist: creating one needs --chain-id and --network-type", o.store.path))

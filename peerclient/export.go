@@ -24,8 +24,21 @@ func NewExportPeer(path string, opts Options) *ExportPeer { return &ExportPeer{p
 
 func (p *ExportPeer) Name() string { return "export:" + p.path }
 
+// openFile opens the export file, refusing anything but a regular file
+// before opening it: opening a FIFO would block until a writer came.
+func (p *ExportPeer) openFile() (*os.File, error) {
+	fi, err := os.Stat(p.path)
+	if err != nil {
+		return nil, err
+	}
+	if !fi.Mode().IsRegular() {
+		return nil, fmt.Errorf("%s is not a regular file (%s): import reads export files written by vcsync export", p.path, fi.Mode().Type())
+	}
+	return os.Open(p.path)
+}
+
 func (p *ExportPeer) header() (wire.ExportHeader, error) {
-	f, err := os.Open(p.path)
+	f, err := p.openFile()
 	if err != nil {
 		return wire.ExportHeader{}, err
 	}
@@ -53,7 +66,7 @@ func (p *ExportPeer) Blocks(ctx context.Context, req wire.Request) (Stream, erro
 	if err != nil {
 		return nil, err
 	}
-	f, err := os.Open(p.path)
+	f, err := p.openFile()
 	if err != nil {
 		return nil, err
 	}

@@ -7,6 +7,8 @@ import (
 	"os"
 	"path/filepath"
 
+	"github.com/vcsync/vcsync/internal/failpoint"
+	"github.com/vcsync/vcsync/internal/scratch"
 	"github.com/vcsync/vcsync/wire"
 )
 
@@ -41,9 +43,9 @@ func Export(src Source, path string, from, to uint64, chunk int, force bool) (in
 	if chunk <= 0 {
 		chunk = wire.DefaultMaxChunk
 	}
-	f, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".partial-*")
+	f, err := scratch.Create(path, "partial")
 	if err != nil {
-		return 0, fmt.Errorf("export: %w", err)
+		return 0, fmt.Errorf("export to %s: %w", path, err)
 	}
 	tmp := f.Name()
 	defer os.Remove(tmp)
@@ -73,6 +75,7 @@ func Export(src Source, path string, from, to uint64, chunk int, force bool) (in
 	if err := os.Chmod(tmp, 0o644); err != nil {
 		return 0, fmt.Errorf("export: %w", err)
 	}
+	failpoint.Hit("export-written")
 	if err := os.Rename(tmp, path); err != nil {
 		return 0, fmt.Errorf("export: %w", err)
 	}

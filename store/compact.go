@@ -10,6 +10,7 @@ import (
 	bolt "go.etcd.io/bbolt"
 
 	"github.com/vcsync/vcsync/internal/failpoint"
+	"github.com/vcsync/vcsync/internal/scratch"
 )
 
 // compactTxBytes bounds one transaction of the copy, so compacting a large
@@ -36,13 +37,10 @@ func (s *Store) CompactTo(out string) (CompactReport, error) {
 	if _, err := os.Lstat(out); err == nil {
 		return rep, fmt.Errorf("%s exists: compact writes a new file", out)
 	}
-	tmp, err := os.CreateTemp(filepath.Dir(out), filepath.Base(out)+".compact-*")
+	tmpPath, err := scratch.Name(out, "compact")
 	if err != nil {
-		return rep, fmt.Errorf("compact: %w", err)
+		return rep, fmt.Errorf("compact into %s: %w", out, err)
 	}
-	tmpPath := tmp.Name()
-	tmp.Close()
-	os.Remove(tmpPath) // bbolt creates it afresh
 	defer os.Remove(tmpPath)
 	dst, err := bolt.Open(tmpPath, 0o644, nil)
 	if err != nil {

@@ -5,13 +5,13 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"strings"
 	"syscall"
 	"time"
 
 	bolt "go.etcd.io/bbolt"
 
 	"github.com/vcsync/vcsync/internal/failpoint"
+	"github.com/vcsync/vcsync/internal/scratch"
 )
 
 // ErrCreatedElsewhere says another process put a store at the path while
@@ -108,56 +108,32 @@ func namesFile(path string, f *os.File) (bool, error) {
 	return os.SameFile(held, now), nil
 }
 
-// scratchPrefix names the hidden files a store is built in beside its path.
-func scratchPrefix(final string) string { return "." + filepath.Base(final) + ".new-" }
-
 // newScratch removes what interrupted creations of final left behind and
 // names a fresh scratch file for a new one. A scratch file still locked
 // belongs to a live process creating the same store: that is refused.
 func newScratch(final string) (string, error) {
-	dir := filepath.Dir(final)
-	names, _ := filepath.Glob(filepath.Join(dir, globEscape(scratchPrefix(final))+"*"))
-	for _, name := range names {
-		busy, err := lockedByOther(name)
-		if err != nil {
-			continue // gone meanwhile, or not ours to judge
-		}
-		if busy {
-			return "", fmt.Errorf("create store %s: another process is creating it (%s is locked): %w", final, name, ErrLocked)
-		}
-		os.Remove(name) // debris of a run killed before its first commit was in place
+	name, err := scratch.Name(final, "new")
+	if errors.Is(err, scratch.ErrBusy) {
+		return "", fmt.Errorf("create store %s: another process is creating it: %w", final, ErrLocked)
 	}
-	tmp, err := os.CreateTemp(dir, scratchPrefix(final)+"*")
 	if err != nil {
 		return "", fmt.Errorf("create store %s: %w", final, err)
 	}
-	tmp.Close()
-	os.Remove(tmp.Name()) // bbolt creates it afresh
-	return tmp.Name(), nil
+	return name, nil
 }
 
-func globEscape(s string) string {
-	return strings.NewReplacer(`*`, `\*`, `?`, `\?`, `[`, `\[`, `\`, `\\`).Replace(s)
-}
-
-// lockedByOther reports whether another process holds a bbolt lock on path.
-func lockedByOther(path string) (bool, error) {
-	if err := regularFile(path); err != nil {
-		return false, err
+// removeScratchNames removes what creations of the store at path left
+// beside it: its own scratch name, if a kill came between the link that
+// put it in place and the unlink of the old name, and scratch files of
+// creations killed before their first commit. The caller holds the store's
+// lock, so a live creation of it cannot be under way.
+func removeScratchNames(path string) {
+	for _, name := range scratch.Names(path, "new") {
+		if same, _ := sameFile(name, path); same {
+			os.Remove(name)
+		}
 	}
-	f, err := os.OpenFile(path, os.O_RDONLY|syscall.O_NONBLOCK, 0)
-	if err != nil {
-		return false, err
-	}
-	defer f.Close()
-	err = syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB)
-	if errors.Is(err, syscall.EWOULDBLOCK) {
-		return true, nil
-	}
-	if err != nil {
-		return false, err
-	}
-	return false, nil // closing f releases the lock
+	scratch.Sweep(path, "new")
 }
 
 // publish puts a store being created at its path, right after its first

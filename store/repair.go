@@ -5,14 +5,15 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"path/filepath"
 	"sort"
+	"time"
 
 	"github.com/ethereum/go-ethereum/common"
 	bolt "go.etcd.io/bbolt"
 
 	"github.com/vcsync/vcsync/block"
 	"github.com/vcsync/vcsync/internal/failpoint"
+	"github.com/vcsync/vcsync/internal/scratch"
 )
 
 // ErrForceNeeded marks a repair that would discard verified history and was
@@ -80,10 +81,13 @@ func (s *Store) Rollback(to uint64, force bool) (RollbackPlan, error) {
 				return err
 			}
 			after := p.After
-			after.LastCommit = p.Before.LastCommit
+			after.LastCommit = time.Now() // a rollback is a commit
 			return writeState(tx.Bucket(bucketMeta), after)
 		})
 	})
+	if err == nil {
+		failpoint.Hit("after-commit")
+	}
 	return p, err
 }
 
@@ -268,6 +272,7 @@ func (s *Store) Repair(p RepairPlan) error {
 	if p.Nothing {
 		return nil
 	}
+	defer failpoint.Hit("after-commit")
 	return s.guard(nil, func() error {
 		return s.db.Update(func(tx *bolt.Tx) error {
 			if cur := readState(tx.Bucket(bucketMeta)); cur.InOrder != p.Before.InOrder || cur.LastSynced != p.Before.LastSynced || cur.Top != p.Before.Top {
@@ -487,13 +492,10 @@ func (r *salvageReader) stage(src, dst string) error {
 	if pageSize == 0 {
 		pageSize = 4096
 	}
-	f, err := os.CreateTemp(filepath.Dir(dst), "."+filepath.Base(dst)+".scan-*")
-	if err != nil {
+	var err error
+	if r.stagePath, err = scratch.Name(dst, "scan"); err != nil {
 		return fmt.Errorf("salvage into %s: %w", dst, err)
 	}
-	r.stagePath = f.Name()
-	f.Close()
-	os.Remove(r.stagePath)
 	if r.staging, err = bolt.Open(r.stagePath, 0o600, &bolt.Options{NoSync: true}); err != nil {
 		return fmt.Errorf("salvage into %s: %w", dst, err)
 	}

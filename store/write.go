@@ -92,12 +92,12 @@ func (s *Store) write(blocks []*block.Block, apply applyFunc) (State, error) {
 		return out, nil
 	}
 	s.committed = true
-	failpoint.Hit("after-commit")
 	if s.final != "" && !s.publishAtClose {
 		if err := s.publish(); err != nil {
 			return out, err
 		}
 	}
+	failpoint.Hit("after-commit")
 	s.trimBookkeeping()
 	return out, nil
 }
