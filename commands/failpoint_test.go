@@ -115,7 +115,7 @@ func TestWritersSurviveKillAtEveryFailpoint(t *testing.T) {
 				return []string{"compact", "--store", db, "--out", filepath.Join(dir, "out.db")}, db
 			},
 			after: func(t *testing.T, dir, _ string) { mustBeAbsent(t, filepath.Join(dir, "out.db")) },
-			want: func(t *testing.T, dir, _ string) { mustEqualStores(t, filepath.Join(dir, "out.db"), shrinkable) },
+			want:  func(t *testing.T, dir, _ string) { mustEqualStores(t, filepath.Join(dir, "out.db"), shrinkable) },
 			files: []string{"node.db", "out.db"}},
 		writerCase{name: "sync into a store with a gap", point: "after-commit:1", mustExist: true,
 			setup: func(t *testing.T, dir string) ([]string, string) {

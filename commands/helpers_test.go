@@ -2,10 +2,10 @@ package commands
 
 import (
 	"bytes"
-	"fmt"
 	"context"
 	"crypto/sha256"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net"
 	"os"
