@@ -8,6 +8,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math"
 	"math/big"
 
 	"github.com/ethereum/go-ethereum/common"
@@ -57,28 +58,56 @@ func NewCommittee(refTime uint32, members []Member) (*Committee, error) {
 // weightUnit is one whole ORBS in the contracts' units (10^-18).
 var weightUnit = new(big.Int).Exp(big.NewInt(10), big.NewInt(18), nil)
 
-// AdjustWeights turns the PoS contracts' raw stakes (10^-18 ORBS units)
-// into the consensus weights the network uses, as the management service
-// computes them (its AdjustedConsensusWeight): each member's stake in whole
-// ORBS, raised to at least the committee's average, total/members. Quorum
-// is computed on these, so every committee source must agree on them.
-func AdjustWeights(raw []*big.Int) []*big.Int {
-	whole := make([]*big.Int, len(raw))
-	total := new(big.Int)
+// WeightRuleChangeTime is when the management service changed its weight
+// rule (its NEW_FIX_COMMITTEE_WEIGHTS_BREAKING_CHANGE_TIME, 2022-06-30T08:00Z).
+const WeightRuleChangeTime = 1656576000
+
+// AdjustWeights turns the PoS contracts' raw stakes (10^-18 ORBS units) of
+// a committee into the consensus weights the network used, exactly as the
+// management service computed them on a CommitteeChange applied at block
+// time eventTime (orbs-network/management-service, src/model/state.ts):
+// stake in whole ORBS by integer division, then
+//
+//	before WeightRuleChangeTime: max(stake, Math.round(total / n))
+//	from it on:                  max(stake, Math.round(total / ((2/3) * n)))
+//
+// in float64 as JavaScript evaluates it, Math.round rounding halves up.
+// Quorum is computed on these, so every committee source must agree on
+// them (testdata/weights/golden.json holds the service's answers).
+func AdjustWeights(raw []*big.Int, eventTime uint64) []*big.Int {
+	stakes := make([]float64, len(raw))
+	total := 0.0
 	for i, w := range raw {
-		whole[i] = new(big.Int).Quo(w, weightUnit)
-		total.Add(total, whole[i])
+		whole := new(big.Int).Quo(w, weightUnit)
+		stakes[i], _ = new(big.Float).SetInt(whole).Float64() // JavaScript's Number(BigInt)
+		total += stakes[i]
 	}
+	out := make([]*big.Int, len(raw))
 	if len(raw) == 0 {
-		return whole
+		return out
 	}
-	avg := new(big.Int).Quo(total, big.NewInt(int64(len(raw))))
-	for i, w := range whole {
-		if w.Cmp(avg) < 0 {
-			whole[i] = new(big.Int).Set(avg)
-		}
+	n := float64(len(raw))
+	var least float64
+	if eventTime < WeightRuleChangeTime {
+		least = jsRound(total / n)
+	} else {
+		twoThirds := 2.0 / 3.0 // a float64 variable, so (2/3)*n rounds as JavaScript's does
+		least = jsRound(total / (twoThirds * n))
 	}
-	return whole
+	for i, s := range stakes {
+		out[i], _ = new(big.Float).SetFloat64(math.Max(s, least)).Int(nil)
+	}
+	return out
+}
+
+// jsRound is JavaScript's Math.round for the non-negative numbers weights
+// are: the nearest integer, halves rounded up.
+func jsRound(x float64) float64 {
+	r := math.Floor(x)
+	if x-r >= 0.5 {
+		r++
+	}
+	return r
 }
 
 // TotalWeight is the sum of every member's weight.

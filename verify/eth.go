@@ -149,11 +149,11 @@ func (s *EthSource) committee(cp changePoint) (*Committee, error) {
 	if c, ok := s.committees[cp.Block]; ok {
 		return c, nil
 	}
-	addrs, raw, node := s.ix.committeeAt(cp.Block)
+	addrs, raw, node, weighedAt := s.ix.committeeAt(cp.Block)
 	if len(addrs) == 0 {
 		return nil, fmt.Errorf("%w: the committee contract's committee was empty at block %d", ErrNoCommittee, cp.Block)
 	}
-	weights := AdjustWeights(raw)
+	weights := AdjustWeights(raw, weighedAt)
 	members := make([]Member, 0, len(addrs))
 	for i, a := range addrs {
 		// A guardian with no node address registered cannot sign.

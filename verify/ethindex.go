@@ -119,8 +119,9 @@ func decodeLog(l types.Log) (posEvent, error) {
 // committeeAt replays the index up to and including block upTo: the
 // committee (guardian addresses and raw stakes) and every guardian's node
 // address at that block.
-func (ix *ethIndex) committeeAt(upTo uint64) ([]common.Address, []*big.Int, map[common.Address]common.Address) {
+func (ix *ethIndex) committeeAt(upTo uint64) ([]common.Address, []*big.Int, map[common.Address]common.Address, uint64) {
 	var addrs []common.Address
+	var weighedAt uint64 // the block of the last committee event: the service recomputed weights there
 	weight := map[common.Address]*big.Int{}
 	node := map[common.Address]common.Address{}
 	for _, ev := range ix.Events {
@@ -129,12 +130,14 @@ func (ix *ethIndex) committeeAt(upTo uint64) ([]common.Address, []*big.Int, map[
 		}
 		switch ev.Kind {
 		case evSnapshot:
+			weighedAt = ev.Block
 			addrs, weight = nil, map[common.Address]*big.Int{}
 			for i, a := range ev.Addrs {
 				addrs = append(addrs, a)
 				weight[a] = ev.Weights[i]
 			}
 		case evChange:
+			weighedAt = ev.Block
 			a := ev.Addrs[0]
 			_, present := weight[a]
 			switch {
@@ -162,7 +165,16 @@ func (ix *ethIndex) committeeAt(upTo uint64) ([]common.Address, []*big.Int, map[
 	for i, a := range addrs {
 		weights[i] = weight[a]
 	}
-	return addrs, weights, node
+	return addrs, weights, node, ix.timeOf(weighedAt)
+}
+
+// timeOf is the timestamp of block b, which holds indexed events.
+func (ix *ethIndex) timeOf(b uint64) uint64 {
+	i := sort.Search(len(ix.Changes), func(i int) bool { return ix.Changes[i].Block >= b })
+	if i < len(ix.Changes) && ix.Changes[i].Block == b {
+		return ix.Changes[i].Time
+	}
+	return 0
 }
 
 // isMember reports whether guardian is in the committee after every event
@@ -171,7 +183,7 @@ func (ix *ethIndex) isMember(guardian common.Address) bool {
 	if guardian == (common.Address{}) {
 		return false
 	}
-	addrs, _, _ := ix.committeeAt(^uint64(0))
+	addrs, _, _, _ := ix.committeeAt(^uint64(0))
 	for _, a := range addrs {
 		if a == guardian {
 			return true
