@@ -70,3 +70,45 @@ func (s *Store) closedErr() error {
 	}
 	return fmt.Errorf("store %s is closed", s.path)
 }
+
+// Release closes the file and gives up its lock until Acquire, so other
+// processes (inspect, verify, export) can open the store while a long-lived
+// writer (sync --follow) idles between rounds. Uses meanwhile say the store
+// is released. A store still being created keeps its lock: it is not at
+// its path yet.
+func (s *Store) Release() error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.final != "" || s.db == nil || s.closed {
+		return nil
+	}
+	err := s.db.Close()
+	s.db, s.dbErr = nil, fmt.Errorf("store %s is released between rounds", s.path)
+	return err
+}
+
+// Acquire opens the file again after Release, waiting for its lock as Open
+// does, and checks it still holds the same chain (the path may now name a
+// compacted or repaired copy: openBolt follows it).
+func (s *Store) Acquire() error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.db != nil || s.closed {
+		return nil
+	}
+	db, err := openBolt(s.path, false, s.timeout)
+	if err != nil {
+		return fmt.Errorf("take the store %s back: %w", s.path, err)
+	}
+	s.db, s.dbErr = db, nil
+	id := s.id
+	if err := s.initUnguarded(Options{Identity: &id}); err != nil {
+		s.db.Close()
+		s.db, s.dbErr = nil, err
+		return err
+	}
+	if err := s.finishInterrupted(); err != nil {
+		return err
+	}
+	return nil
+}

@@ -23,16 +23,28 @@ func Follow(ctx context.Context, cfg Config, staleAfter time.Duration, onRound f
 		staleAfter = DefaultStaleAfter
 	}
 	var last error
+	failed := func(err error) {
+		last = err
+		onRound(Result{PeersUsed: []string{}, PeersDropped: []Dropped{}}, err)
+	}
 	for round := 0; ; round++ {
 		if round > 0 {
+			// Between rounds the store was released (below), so an
+			// operator's inspect, verify or export could open it.
+			if !sleep(ctx, staleAfter) {
+				return last
+			}
+			if err := cfg.Store.Acquire(); err != nil {
+				failed(err) // locked by a reader for longer than the lock timeout: next round
+				continue
+			}
 			// What the committee source knows grows with time: a newer
 			// management document, new Ethereum events.
 			if r, ok := cfg.Verifier.Source.(verify.Refresher); ok {
 				if err := r.Refresh(ctx); err != nil && ctx.Err() == nil {
-					last = fmt.Errorf("refresh the committee source: %w", err)
-					onRound(Result{PeersUsed: []string{}, PeersDropped: []Dropped{}}, last)
-					if !sleep(ctx, staleAfter) {
-						return last
+					failed(fmt.Errorf("refresh the committee source: %w", err))
+					if err := cfg.Store.Release(); err != nil {
+						return fmt.Errorf("release the store between rounds: %w", err)
 					}
 					continue
 				}
@@ -47,10 +59,10 @@ func Follow(ctx context.Context, cfg Config, staleAfter time.Duration, onRound f
 		}
 		last = err
 		onRound(res, err)
-		// vcsync holds the store's lock, so every commit is its own: the
-		// store is next stale staleAfter after this round.
-		if !sleep(ctx, staleAfter) {
-			return last
+		// Only vcsync writes the store (a node is not run beside it on
+		// one store), so it is next stale staleAfter after this round.
+		if err := cfg.Store.Release(); err != nil {
+			return fmt.Errorf("release the store between rounds: %w", err)
 		}
 	}
 }

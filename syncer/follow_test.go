@@ -2,6 +2,7 @@ package syncer_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"sync"
 	"sync/atomic"
@@ -9,6 +10,7 @@ import (
 	"time"
 
 	"github.com/vcsync/vcsync/peerclient"
+	"github.com/vcsync/vcsync/store"
 	"github.com/vcsync/vcsync/syncer"
 	"github.com/vcsync/vcsync/verify"
 )
@@ -46,7 +48,45 @@ func TestFollowSyncsAgainWhenStale(t *testing.T) {
 	if time.Since(start) < 200*time.Millisecond {
 		t.Fatalf("three rounds in %v: follow did not wait stale-after between them", time.Since(start))
 	}
+	if err := s.Acquire(); err != nil { // released since its last round
+		t.Fatal(err)
+	}
 	f.mustBeSynced(t, s)
+}
+
+// Between rounds the follower releases the store: a reader (an operator's
+// inspect) opens it while the follower idles, and the next round takes it back.
+func TestFollowReleasesTheStoreBetweenRounds(t *testing.T) {
+	f := newFixture(t, 300)
+	s := f.emptyStore(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	cfg := syncer.Config{Store: s, Verifier: f.verifier(t), Peers: []peerclient.Peer{f.serve(t, nil, nil)}}
+	done := make(chan error, 1)
+	go func() { done <- syncer.Follow(ctx, cfg, time.Hour, func(syncer.Result, error) {}) }()
+	var reader *store.Store
+	for deadline := time.Now().Add(30 * time.Second); reader == nil; {
+		r, err := store.Open(s.Path(), store.Options{ReadOnly: true, LockTimeout: time.Millisecond})
+		switch {
+		case err == nil:
+			reader = r
+		case !errors.Is(err, store.ErrLocked) && !errors.Is(err, store.ErrNotExist):
+			t.Fatal(err)
+		case time.Now().After(deadline):
+			t.Fatal("the store was never released while following")
+		default:
+			time.Sleep(5 * time.Millisecond)
+		}
+	}
+	st, err := reader.State()
+	reader.Close()
+	if err != nil || st.Top != 300 || st.InOrder != 300 {
+		t.Fatalf("a reader beside the idle follower: %+v %v", st, err)
+	}
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
 }
 
 // refreshCounter is a committee source that counts Refresh calls.
