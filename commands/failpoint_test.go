@@ -141,22 +141,6 @@ func TestWritersSurviveKillAtEveryFailpoint(t *testing.T) {
 					t.Fatalf("after rollback: %+v", st)
 				}
 			}, files: node},
-		writerCase{name: "repair --out", point: "salvage-batch:1", mustExist: true,
-			setup: func(t *testing.T, dir string) ([]string, string) {
-				db := copyOf(srcDB)(t, dir)
-				return []string{"repair", "--store", db, "--out", filepath.Join(dir, "salvaged.db")}, db
-			},
-			after: func(t *testing.T, dir, _ string) { mustBeAbsent(t, filepath.Join(dir, "salvaged.db")) },
-			want:  func(t *testing.T, dir, _ string) { mustEqualStores(t, filepath.Join(dir, "salvaged.db"), srcDB) },
-			files: []string{"node.db", "salvaged.db"}},
-		writerCase{name: "repair --out", point: "salvage-copied", mustExist: true,
-			setup: func(t *testing.T, dir string) ([]string, string) {
-				db := copyOf(srcDB)(t, dir)
-				return []string{"repair", "--store", db, "--out", filepath.Join(dir, "salvaged.db")}, db
-			},
-			after: func(t *testing.T, dir, _ string) { mustBeAbsent(t, filepath.Join(dir, "salvaged.db")) },
-			want:  func(t *testing.T, dir, _ string) { mustEqualStores(t, filepath.Join(dir, "salvaged.db"), srcDB) },
-			files: []string{"node.db", "salvaged.db"}},
 		writerCase{name: "export", point: "export-written", mustExist: true,
 			setup: func(t *testing.T, dir string) ([]string, string) {
 				db := copyOf(srcDB)(t, dir)
@@ -170,6 +154,17 @@ func TestWritersSurviveKillAtEveryFailpoint(t *testing.T) {
 			},
 			files: []string{"node.db", "out.vcx"}},
 	)
+
+	for _, point := range []string{"salvage-batch:1", "salvage-copied"} {
+		cases = append(cases, writerCase{name: "repair --out", point: point, mustExist: true,
+			setup: func(t *testing.T, dir string) ([]string, string) {
+				db := copyOf(srcDB)(t, dir)
+				return []string{"repair", "--store", db, "--out", filepath.Join(dir, "salvaged.db")}, db
+			},
+			after: func(t *testing.T, dir, _ string) { mustBeAbsent(t, filepath.Join(dir, "salvaged.db")) },
+			want:  func(t *testing.T, dir, _ string) { mustEqualStores(t, filepath.Join(dir, "salvaged.db"), srcDB) },
+			files: []string{"node.db", "salvaged.db"}})
+	}
 
 	for _, tc := range cases {
 		t.Run(tc.name+"/"+tc.point, func(t *testing.T) {
