@@ -156,7 +156,9 @@ func (s *Store) publish() error {
 	}
 	failpoint.Hit("create-after-dir-sync")
 	os.Remove(s.path) // the same file, under its scratch name
+	s.mu.Lock()       // readers on other goroutines name s.path in their errors
 	s.path, s.final = s.final, ""
+	s.mu.Unlock()
 	return nil
 }
 

@@ -253,6 +253,8 @@ func (s *Store) Discard() error {
 // Path is the file the store lives in (for a store being created, the
 // path it will have).
 func (s *Store) Path() string {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
 	if s.final != "" {
 		return s.final
 	}
