@@ -272,8 +272,7 @@ func (s *Store) Repair(p RepairPlan) error {
 	if p.Nothing {
 		return nil
 	}
-	defer failpoint.Hit("after-commit")
-	return s.guard(nil, func() error {
+	err := s.guard(nil, func() error {
 		return s.db.Update(func(tx *bolt.Tx) error {
 			if cur := readState(tx.Bucket(bucketMeta)); cur.InOrder != p.Before.InOrder || cur.LastSynced != p.Before.LastSynced || cur.Top != p.Before.Top {
 				return fmt.Errorf("the store changed while the repair was planned")
@@ -298,6 +297,10 @@ func (s *Store) Repair(p RepairPlan) error {
 			return writeState(tx.Bucket(bucketMeta), after)
 		})
 	})
+	if err == nil {
+		failpoint.Hit("after-commit")
+	}
+	return err
 }
 
 // SalvageReport says what Salvage copied.
