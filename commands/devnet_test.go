@@ -2,7 +2,9 @@ package commands
 
 import (
 	"encoding/json"
+	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -27,5 +29,34 @@ func TestDevnetGen(t *testing.T) {
 		if _, errs, code := run(t, "devnet", "gen", "--out", t.TempDir(), "--blocks", "50", "--ranges", bad); code != ExitUsage || !strings.Contains(errs, "range") {
 			t.Fatalf("--ranges %s: exit %d %s", bad, code, errs)
 		}
+	}
+}
+
+// A devnet gen that fails leaves the disk as it found it: no directory it
+// made, no document it wrote, and a document that was there untouched.
+func TestFailedDevnetGenLeavesTheDiskAsFound(t *testing.T) {
+	parent := t.TempDir()
+	out := filepath.Join(parent, "net")
+	_, errs, code := run(t, "devnet", "gen", "--out", out, "--blocks", "100", "--ranges", "50-200")
+	if code == ExitOK || !strings.Contains(errs, "50-200") {
+		t.Fatalf("a range past the chain: exit %d: %s", code, errs)
+	}
+	if got := dirEntries(t, parent); len(got) != 0 {
+		t.Fatalf("the failed run left %v", got)
+	}
+
+	existing := t.TempDir()
+	doc := filepath.Join(existing, "management.json")
+	if err := os.WriteFile(doc, []byte("operator's own"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, code := run(t, "devnet", "gen", "--out", existing, "--blocks", "100", "--ranges", "50-200"); code == ExitOK {
+		t.Fatal("a range past the chain was accepted")
+	}
+	if data, _ := os.ReadFile(doc); string(data) != "operator's own" {
+		t.Fatalf("the failed run changed the directory's document: %q", data)
+	}
+	if got := dirEntries(t, existing); !slices.Equal(got, []string{"management.json"}) {
+		t.Fatalf("the failed run left %v", got)
 	}
 }

@@ -2,6 +2,7 @@ package commands
 
 import (
 	"bytes"
+	"encoding/binary"
 	"encoding/json"
 	"errors"
 	"os"
@@ -13,6 +14,7 @@ import (
 	"testing"
 
 	"github.com/vcsync/vcsync/internal/failpoint"
+	bolt "go.etcd.io/bbolt"
 )
 
 // runKilledAt runs vcsync in a child process with the failpoint spec armed
@@ -155,6 +157,50 @@ func TestWritersSurviveKillAtEveryFailpoint(t *testing.T) {
 			files: []string{"node.db", "out.vcx"}},
 	)
 
+	cases = append(cases,
+		writerCase{name: "pull into a new store", point: "after-commit:1", mustExist: true,
+			setup: func(t *testing.T, dir string) ([]string, string) {
+				node := filepath.Join(dir, "node.db")
+				return []string{"pull", "--store", node, "--chain-id", "42", "--network-type", "2", "--committee-file", mgmt,
+					"--peer", "file://" + srcDB, "--batch", "600", "--chunk", "100"}, node
+			},
+			want: func(t *testing.T, dir, target string) {
+				var st StateReport
+				json.Unmarshal([]byte(mustRun(t, "inspect", "--store", target, "--json")), &st)
+				if st.Top != 1200 || st.LastSynced > 601 {
+					t.Fatalf("after the pull and the next one: %+v", st)
+				}
+			}, files: node},
+		writerCase{name: "repair in place", point: "after-commit:1", mustExist: true,
+			setup: func(t *testing.T, dir string) ([]string, string) {
+				db := copyOf(srcDB)(t, dir)
+				setIndices(t, db, 1500) // the indices name blocks the store lacks
+				return []string{"repair", "--store", db, "--yes"}, db
+			},
+			want: wholeChain, files: node})
+	// devnet gen writes the same chain as genStore's, into a directory of
+	// its own; once its store is in place its work is done, and the
+	// operator's next step is to use it.
+	devnetGen := func(t *testing.T, dir string) ([]string, string) {
+		return []string{"devnet", "gen", "--out", dir, "--blocks", "1200", "--tip-ref-time", tipRefTime}, filepath.Join(dir, "blocks.db")
+	}
+	sameNetwork := func(t *testing.T, dir, target string) {
+		wholeChain(t, dir, target)
+		// The document names "now", so it is compared by what it proves.
+		mustRun(t, "verify", "all", "--store", target, "--committee-file", filepath.Join(dir, "management.json"))
+	}
+	for _, p := range []struct {
+		point     string
+		mustExist bool
+	}{{"devnet-management-written", false}, {"after-commit:1", false}, {"create-before-link", false}, {"create-after-link", true}, {"create-after-dir-sync", true}} {
+		tc := writerCase{name: "devnet gen", point: p.point, setup: devnetGen, mustExist: p.mustExist, want: sameNetwork,
+			files: []string{"blocks.db", "management.json"}}
+		if p.mustExist {
+			tc.rerun = func(args []string) []string { return []string{"inspect", "--store", args[3] + "/blocks.db", "--check"} }
+		}
+		cases = append(cases, tc)
+	}
+
 	for _, point := range []string{"salvage-batch:1", "salvage-copied"} {
 		cases = append(cases, writerCase{name: "repair --out", point: point, mustExist: true,
 			setup: func(t *testing.T, dir string) ([]string, string) {
@@ -202,5 +248,30 @@ func mustBeAbsent(t *testing.T, path string) {
 	t.Helper()
 	if _, err := os.Lstat(path); !errors.Is(err, os.ErrNotExist) {
 		t.Fatalf("%s exists after the kill (or: %v)", path, err)
+	}
+}
+
+// setIndices writes h as every index of the store at path, as a damaged
+// or hand-edited store might hold.
+func setIndices(t *testing.T, path string, h uint64) {
+	t.Helper()
+	db, err := bolt.Open(path, 0o644, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	err = db.Update(func(tx *bolt.Tx) error {
+		var v [8]byte
+		binary.BigEndian.PutUint64(v[:], h)
+		meta := tx.Bucket([]byte("meta"))
+		for _, k := range []string{"top", "in_order", "last_synced"} {
+			if err := meta.Put([]byte(k), v[:]); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
 	}
 }

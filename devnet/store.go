@@ -2,11 +2,14 @@ package devnet
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
 
 	"github.com/vcsync/vcsync/block"
+	"github.com/vcsync/vcsync/internal/failpoint"
+	"github.com/vcsync/vcsync/internal/scratch"
 	"github.com/vcsync/vcsync/store"
 )
 
@@ -18,17 +21,34 @@ const writeChunk = 1000
 // index model allows a low run 1..A and a high run B..Top, so ranges may be
 // nil (everything), one range, or two with the first starting at 1.
 func (n *Network) WriteStore(path string, chain []*block.Block, ranges []store.Range) error {
+	s, err := n.buildStore(path, chain, ranges)
+	if err != nil {
+		return err
+	}
+	return s.Close()
+}
+
+// buildStore writes a new store that appears at path only when closed
+// (store.Store.Discard drops it).
+func (n *Network) buildStore(path string, chain []*block.Block, ranges []store.Range) (*store.Store, error) {
 	if len(ranges) == 0 {
 		ranges = []store.Range{{From: 1, To: uint64(len(chain))}}
 	}
 	if err := checkRanges(ranges, uint64(len(chain))); err != nil {
-		return err
+		return nil, err
 	}
-	s, err := store.Open(path, store.Options{Create: true, Identity: &store.Identity{NetworkType: n.NetworkType, ChainID: n.ChainID}})
+	s, err := store.Open(path, store.Options{Create: true, PublishAtClose: true, Identity: &store.Identity{NetworkType: n.NetworkType, ChainID: n.ChainID}})
 	if err != nil {
-		return err
+		return nil, err
 	}
-	defer s.Close()
+	if err := n.writeRanges(s, path, chain, ranges); err != nil {
+		s.Discard()
+		return nil, err
+	}
+	return s, nil
+}
+
+func (n *Network) writeRanges(s *store.Store, path string, chain []*block.Block, ranges []store.Range) error {
 	st, err := s.State()
 	if err != nil {
 		return err
@@ -83,25 +103,45 @@ type Files struct {
 }
 
 // Generate writes DIR/blocks.db (holding ranges, or everything) and
-// DIR/management.json, and returns the chain it signed.
+// DIR/management.json, and returns the chain it signed. The store is built
+// out of sight, then the document is put in place, then the store: a
+// failed Generate leaves the disk as it was (and removes DIR if it made
+// it); a kill between the two renames leaves a document and no store,
+// which a rerun completes.
 func (n *Network) Generate(dir string, ranges []store.Range) (Files, []*block.Block, error) {
 	files := Files{Store: filepath.Join(dir, "blocks.db"), Management: filepath.Join(dir, "management.json")}
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return files, nil, fmt.Errorf("devnet: %w", err)
-	}
 	chain, err := n.Chain()
 	if err != nil {
-		return files, nil, err
-	}
-	if err := n.WriteStore(files.Store, chain, ranges); err != nil {
 		return files, nil, err
 	}
 	doc, err := json.MarshalIndent(n.ManagementDoc(), "", "  ")
 	if err != nil {
 		return files, nil, err
 	}
-	if err := os.WriteFile(files.Management, doc, 0o644); err != nil {
-		return files, nil, fmt.Errorf("devnet: write management document: %w", err)
+	if _, err := os.Lstat(files.Store); err == nil {
+		return files, nil, fmt.Errorf("devnet: %s already exists: choose another directory or remove it", files.Store)
+	}
+	if _, err := os.Stat(dir); errors.Is(err, os.ErrNotExist) {
+		if err := os.MkdirAll(dir, 0o755); err != nil {
+			return files, nil, fmt.Errorf("devnet: %w", err)
+		}
+		defer func() {
+			if err != nil {
+				os.Remove(dir) // only if empty: what this run made
+			}
+		}()
+	}
+	s, err := n.buildStore(files.Store, chain, ranges)
+	if err != nil {
+		return files, nil, err
+	}
+	if err = scratch.WriteFile(files.Management, "new", doc, 0o644); err != nil {
+		s.Discard()
+		return files, nil, fmt.Errorf("devnet: %w", err)
+	}
+	failpoint.Hit("devnet-management-written")
+	if err = s.Close(); err != nil {
+		return files, nil, err
 	}
 	return files, chain, nil
 }

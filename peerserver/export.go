@@ -5,9 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"path/filepath"
 
-	"github.com/vcsync/vcsync/internal/failpoint"
 	"github.com/vcsync/vcsync/internal/scratch"
 	"github.com/vcsync/vcsync/wire"
 )
@@ -57,35 +55,17 @@ func Export(src Source, path string, from, to uint64, chunk int, force bool) (in
 	}
 	fw := wire.NewFrameWriter(w, wire.Grant{From: to, To: from, Chunk: chunk, MaxFrameBytes: wire.DefaultMaxFrameBytes})
 	if err := src.ReadRange(to, from, func(_ uint64, raw []byte) error { return fw.Add(raw) }); err != nil {
-		return 0, fmt.Errorf("export: %w", err)
+		return 0, fmt.Errorf("export: %w", scratch.Named(err, tmp, path))
 	}
 	if err := fw.Flush(); err != nil {
-		return 0, err
+		return 0, scratch.Named(err, tmp, path)
 	}
 	if err := w.Flush(); err != nil {
-		return 0, err
-	}
-	if err := f.Sync(); err != nil {
-		return 0, err
+		return 0, scratch.Named(err, tmp, path)
 	}
 	size, _ := f.Seek(0, 1)
-	if err := f.Close(); err != nil {
-		return 0, err
-	}
-	if err := os.Chmod(tmp, 0o644); err != nil {
+	if err := scratch.Commit(f, path, 0o644, "export-written"); err != nil {
 		return 0, fmt.Errorf("export: %w", err)
-	}
-	failpoint.Hit("export-written")
-	if err := os.Rename(tmp, path); err != nil {
-		return 0, fmt.Errorf("export: %w", err)
-	}
-	dir, err := os.Open(filepath.Dir(path))
-	if err != nil {
-		return 0, fmt.Errorf("export: %w", err)
-	}
-	defer dir.Close()
-	if err := dir.Sync(); err != nil {
-		return 0, fmt.Errorf("export: sync directory: %w", err)
 	}
 	return size, nil
 }

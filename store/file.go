@@ -124,16 +124,19 @@ func newScratch(final string) (string, error) {
 
 // removeScratchNames removes what creations of the store at path left
 // beside it: its own scratch name, if a kill came between the link that
-// put it in place and the unlink of the old name, and scratch files of
-// creations killed before their first commit. The caller holds the store's
-// lock, so a live creation of it cannot be under way.
-func removeScratchNames(path string) {
+// put it in place and the unlink of the old name (a second name of the
+// same file, so any opener, a reader too, may drop it), and, for a writer,
+// scratch files of creations killed before their first commit. The caller
+// holds the store's lock, so a live creation of it cannot be under way.
+func removeScratchNames(path string, readOnly bool) {
 	for _, name := range scratch.Names(path, "new") {
 		if same, _ := sameFile(name, path); same {
-			os.Remove(name)
+			os.Remove(name) // fails harmlessly on a read-only directory
 		}
 	}
-	scratch.Sweep(path, "new")
+	if !readOnly {
+		scratch.Sweep(path, "new")
+	}
 }
 
 // publish puts a store being created at its path, right after its first

@@ -144,8 +144,10 @@ func Open(path string, opts Options) (*Store, error) {
 		}
 		return nil, s.nameTheStore(err)
 	}
+	if final == "" {
+		removeScratchNames(path, opts.ReadOnly)
+	}
 	if final == "" && !opts.ReadOnly {
-		removeScratchNames(path)
 		if err := s.finishInterrupted(); err != nil {
 			db.Close()
 			return nil, err

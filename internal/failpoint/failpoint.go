@@ -48,7 +48,7 @@ func Arm(spec string) error {
 // exactly what kill -9 leaves.
 func Hit(name string) {
 	mu.Lock()
-	if armed == "" || armed != name {
+	if armed == "" || armed != name || name == "" {
 		mu.Unlock()
 		return
 	}

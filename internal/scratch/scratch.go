@@ -13,6 +13,8 @@ import (
 	"path/filepath"
 	"strings"
 	"syscall"
+
+	"github.com/vcsync/vcsync/internal/failpoint"
 )
 
 // ErrBusy says another live process is writing a scratch file for the
@@ -99,4 +101,65 @@ func Locked(path string) (bool, error) {
 
 func globEscape(s string) string {
 	return strings.NewReplacer(`*`, `\*`, `?`, `\?`, `[`, `\[`, `\`, `\\`).Replace(s)
+}
+
+// Commit makes the scratch file f durable and puts it at final: fsync,
+// close, chmod to perm, rename (after the failpoint named point, if any)
+// and an fsync of the directory, so what Commit reports done survives a
+// power cut. On error f is closed and final is as it was.
+func Commit(f *os.File, final string, perm os.FileMode, point string) error {
+	err := f.Sync()
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err == nil {
+		err = os.Chmod(f.Name(), perm)
+	}
+	if err != nil {
+		return Named(err, f.Name(), final)
+	}
+	failpoint.Hit(point)
+	if err := os.Rename(f.Name(), final); err != nil {
+		return err
+	}
+	return SyncDir(filepath.Dir(final))
+}
+
+// WriteFile writes data to final through a scratch file (see Commit):
+// final holds either what it held or all of data, never part of it.
+func WriteFile(final, tag string, data []byte, perm os.FileMode) error {
+	f, err := Create(final, tag)
+	if err != nil {
+		return fmt.Errorf("write %s: %w", final, err)
+	}
+	defer os.Remove(f.Name()) // gone already once renamed
+	if _, err := f.Write(data); err != nil {
+		f.Close()
+		return Named(err, f.Name(), final)
+	}
+	return Commit(f, final, perm, "")
+}
+
+// Named rewrites a file error about the scratch file to name the path the
+// user gave ("write out.vcx (being written; nothing of it was kept): no
+// space left on device"), since the scratch name means nothing to them.
+func Named(err error, scratchPath, final string) error {
+	var pe *os.PathError
+	if errors.As(err, &pe) && pe.Path == scratchPath {
+		pe.Path = final + " (being written; nothing of it was kept)"
+	}
+	return err
+}
+
+// SyncDir makes a rename or link in dir durable.
+func SyncDir(dir string) error {
+	d, err := os.Open(dir)
+	if err != nil {
+		return err
+	}
+	defer d.Close()
+	if err := d.Sync(); err != nil {
+		return fmt.Errorf("sync directory %s: %w", dir, err)
+	}
+	return nil
 }
