@@ -92,7 +92,7 @@ func hangingPeer(t *testing.T) string {
 func TestMain(m *testing.M) {
 	if os.Getenv("VCSYNC_TEST_CHILD") == "1" {
 		if spec := os.Getenv(failpoint.EnvVar); spec != "" {
-			if err := failpoint.Arm(spec); err != nil {
+			if err := failpoint.Arm(spec, os.Getenv(failpoint.ActionEnvVar)); err != nil {
 				fmt.Fprintln(os.Stderr, err)
 				os.Exit(ExitUsage)
 			}

@@ -46,20 +46,17 @@ func (s *Store) CompactTo(out string) (CompactReport, error) {
 	if err != nil {
 		return rep, fmt.Errorf("compact: %w", err)
 	}
-	err = s.guard(nil, func() error { return bolt.Compact(dst, s.db, compactTxBytes) })
-	if cerr := dst.Close(); err == nil {
-		err = cerr
+	// dst stays open, and so locked, until the copy is in place: an
+	// unlocked scratch file is debris to another writer's sweep.
+	defer dst.Close()
+	if err := s.guard(nil, func() error { return bolt.Compact(dst, s.db, compactTxBytes) }); err != nil {
+		return rep, fmt.Errorf("compact: %w", scratch.Named(err, tmpPath, out))
 	}
-	if err != nil {
-		return rep, fmt.Errorf("compact: %w", err)
+	copyStore := &Store{db: dst, path: tmpPath, maxBlock: s.maxBlock}
+	if err := copyStore.init(Options{ReadOnly: true}); err != nil {
+		return rep, fmt.Errorf("compact: the copy does not read back: %w", err)
 	}
-	copyStore, err := Open(tmpPath, Options{ReadOnly: true, MaxBlock: s.maxBlock})
-	if err != nil {
-		return rep, fmt.Errorf("compact: the copy does not open: %w", err)
-	}
-	rep.Blocks, err = s.sameAs(copyStore)
-	copyStore.Close()
-	if err != nil {
+	if rep.Blocks, err = s.sameAs(copyStore); err != nil {
 		return rep, fmt.Errorf("compact: the copy differs, nothing was written: %w", err)
 	}
 	failpoint.Hit("compact-out-checked")
@@ -67,6 +64,7 @@ func (s *Store) CompactTo(out string) (CompactReport, error) {
 	if err := os.Link(tmpPath, out); err != nil {
 		return rep, fmt.Errorf("compact: put the copy at %s: %w", out, err)
 	}
+	os.Remove(tmpPath) // one directory fsync makes the link and this durable
 	if err := syncDir(filepath.Dir(out)); err != nil {
 		return rep, err
 	}

@@ -62,6 +62,11 @@ func openBolt(path string, readOnly bool, timeout time.Duration) (*bolt.DB, erro
 				// O_NONBLOCK: a FIFO swapped in after the check still cannot hang us.
 				f, err := os.OpenFile(name, flag|syscall.O_NONBLOCK, mode)
 				opened = f
+				if err == nil && failpoint.Armed("lock-wait") {
+					if busy, _ := scratch.Locked(name); busy {
+						failpoint.Hit("lock-wait") // tests start a first writer's finish here
+					}
+				}
 				return f, err
 			}}
 		var db *bolt.DB
@@ -141,8 +146,8 @@ func removeScratchNames(path string, readOnly bool) {
 
 // publish puts a store being created at its path, right after its first
 // commit: a hard link (which never replaces a file someone else put there)
-// made durable by a directory fsync, after which the scratch name goes and
-// the store is written in place. A kill before the link leaves only a
+// and the removal of the scratch name, made durable by one directory
+// fsync, after which the store is written in place. A kill before the link leaves only a
 // scratch file, which the next creation removes; a kill after it leaves
 // the store at its path holding every commit.
 func (s *Store) publish() error {
@@ -154,23 +159,31 @@ func (s *Store) publish() error {
 		return fmt.Errorf("put the new store %s in place: %w", s.final, err)
 	}
 	failpoint.Hit("create-after-link")
+	os.Remove(s.path) // the same file, under its scratch name
+	// One directory fsync makes the link and the unlink durable together.
 	if err := syncDir(filepath.Dir(s.final)); err != nil {
 		return fmt.Errorf("put the new store %s in place: %w", s.final, err)
 	}
 	failpoint.Hit("create-after-dir-sync")
-	os.Remove(s.path) // the same file, under its scratch name
-	s.mu.Lock()       // readers on other goroutines name s.path in their errors
+	s.mu.Lock() // readers on other goroutines name s.path in their errors
 	s.path, s.final = s.final, ""
 	s.mu.Unlock()
 	return nil
 }
 
 // nameTheStore rewrites a file error about the scratch file to name the
-// path the user gave: "write blocks.db (being created): no space left".
+// path the user gave ("write blocks.db (being created; nothing of it was
+// kept): no space left"); bbolt names the file it opened, which stays the
+// scratch name after the store was put in place.
 func (s *Store) nameTheStore(err error) error {
 	var pe *os.PathError
-	if s.final != "" && errors.As(err, &pe) && pe.Path == s.path {
+	if s.scratch == "" || !errors.As(err, &pe) || pe.Path != s.scratch {
+		return err
+	}
+	if s.final != "" {
 		pe.Path = s.final + " (being created; nothing of it was kept)"
+	} else {
+		pe.Path = s.path
 	}
 	return err
 }

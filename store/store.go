@@ -93,6 +93,7 @@ type Store struct {
 	// in path, a scratch file beside it, and final is "" from then on.
 	final          string
 	publishAtClose bool
+	scratch        string // the name a created store was opened under
 
 	// Recovered says what Open did to finish an interrupted command
 	// (compact --replace), for the command to tell the user; "" if nothing.
@@ -137,6 +138,9 @@ func Open(path string, opts Options) (*Store, error) {
 		return nil, fmt.Errorf("open store %s: %w", path, err)
 	}
 	s := &Store{db: db, path: path, final: final, publishAtClose: opts.PublishAtClose, maxBlock: opts.MaxBlock, timeout: timeout}
+	if final != "" {
+		s.scratch = path
+	}
 	if err := s.init(opts); err != nil {
 		db.Close()
 		if final != "" {
@@ -224,20 +228,22 @@ func (s *Store) Close() error {
 		return nil
 	}
 	s.closed = true
-	lost, err := s.dbErr, error(nil) // lost: a reopen failed; the commits before it stand
-	if s.db != nil {
-		err = s.db.Close()
-		s.db = nil
-	}
+	db, lost := s.db, s.dbErr // lost: a reopen failed; the commits before it stand
+	s.db = nil
 	s.mu.Unlock()
+	var err error
+	if s.final != "" && s.publishAtClose && s.committed && lost == nil {
+		// Put in place while bbolt still holds the file's lock: an
+		// unlocked scratch file is debris to the next writer's sweep.
+		err = s.publish()
+	}
+	if db != nil {
+		if cerr := db.Close(); err == nil {
+			err = cerr
+		}
+	}
 	if err == nil {
 		err = lost
-	}
-	if s.final == "" {
-		return err
-	}
-	if err == nil && s.publishAtClose && s.committed {
-		err = s.publish()
 	}
 	if s.final != "" {
 		os.Remove(s.path) // never put in place: nothing of it was kept

@@ -1,6 +1,7 @@
 // Package failpoint names the moments inside vcsync's writers where a test
-// can kill the process (before and after each fsync, rename and link), so
-// crash tests prove what a kill at exactly that moment leaves on disk.
+// can stop the process (before and after each fsync, rename and link), so
+// crash tests prove what a kill or a power cut at exactly that moment
+// leaves on disk, and what a second writer started there does.
 //
 // Only a test binary arms a failpoint (Arm, from its TestMain); vcsync
 // itself never does, so in a release build Hit is a comparison against an
@@ -14,21 +15,33 @@ import (
 	"strings"
 	"sync"
 	"syscall"
+	"time"
 )
 
 // EnvVar is the environment variable a test's child process reads to arm
-// a failpoint: "NAME" kills at the first hit of NAME, "NAME:N" at the Nth.
+// a failpoint: "NAME" fires at the first hit of NAME, "NAME:N" at the Nth.
 const EnvVar = "VCSYNC_FAILPOINT"
+
+// ActionEnvVar says what a firing failpoint does:
+//
+//	kill (or empty)  SIGKILL: no deferred function, no flush (kill -9)
+//	powercut=DIR     shut the ext4 filesystem holding DIR down without
+//	                 flushing its journal (a power cut), then SIGKILL
+//	pause=FILE       create FILE and wait until it is removed
+//	mark=FILE        create FILE and go on
+const ActionEnvVar = "VCSYNC_FAILPOINT_ACTION"
 
 var (
 	mu     sync.Mutex
 	armed  string
+	action string
 	hitsAt int
 	hits   int
 )
 
-// Arm sets the failpoint spec ("NAME" or "NAME:N"). Called by test binaries only.
-func Arm(spec string) error {
+// Arm sets the failpoint spec ("NAME" or "NAME:N") and its action (see
+// ActionEnvVar). Called by test binaries only.
+func Arm(spec, act string) error {
 	name, n := spec, 1
 	if i := strings.LastIndexByte(spec, ':'); i >= 0 {
 		v, err := strconv.Atoi(spec[i+1:])
@@ -37,15 +50,28 @@ func Arm(spec string) error {
 		}
 		name, n = spec[:i], v
 	}
+	verb, _, _ := strings.Cut(act, "=")
+	switch verb {
+	case "", "kill", "powercut", "pause", "mark":
+	default:
+		return fmt.Errorf("failpoint action %q: want kill, powercut=DIR, pause=FILE or mark=FILE", act)
+	}
 	mu.Lock()
 	defer mu.Unlock()
-	armed, hitsAt, hits = name, n, 0
+	armed, action, hitsAt, hits = name, act, n, 0
 	return nil
 }
 
-// Hit marks the named moment. When it is the armed failpoint's Nth hit,
-// the process kills itself with SIGKILL: no deferred function, no flush,
-// exactly what kill -9 leaves.
+// Armed reports whether name is the armed failpoint, for a moment that
+// costs work to recognise.
+func Armed(name string) bool {
+	mu.Lock()
+	defer mu.Unlock()
+	return armed != "" && armed == name
+}
+
+// Hit marks the named moment; on the armed failpoint's Nth hit it does
+// the armed action.
 func Hit(name string) {
 	mu.Lock()
 	if armed == "" || armed != name || name == "" {
@@ -54,10 +80,33 @@ func Hit(name string) {
 	}
 	hits++
 	fire := hits == hitsAt
+	act := action
 	mu.Unlock()
 	if fire {
-		fmt.Fprintf(os.Stderr, "failpoint %s: killing the process\n", name)
-		syscall.Kill(os.Getpid(), syscall.SIGKILL)
-		select {} // the signal is on its way
+		do(name, act)
 	}
+}
+
+func do(name, act string) {
+	verb, arg, _ := strings.Cut(act, "=")
+	switch verb {
+	case "pause", "mark":
+		if err := os.WriteFile(arg, []byte(strconv.Itoa(os.Getpid())), 0o644); err != nil {
+			fmt.Fprintf(os.Stderr, "failpoint %s: %v\n", name, err)
+		}
+		for verb == "pause" {
+			if _, err := os.Stat(arg); err != nil {
+				return
+			}
+			time.Sleep(5 * time.Millisecond)
+		}
+		return
+	case "powercut":
+		if err := shutdown(arg); err != nil {
+			fmt.Fprintf(os.Stderr, "failpoint %s: power cut: %v\n", name, err)
+		}
+	}
+	fmt.Fprintf(os.Stderr, "failpoint %s: killing the process\n", name)
+	syscall.Kill(os.Getpid(), syscall.SIGKILL)
+	select {} // the signal is on its way
 }

@@ -104,22 +104,25 @@ func globEscape(s string) string {
 }
 
 // Commit makes the scratch file f durable and puts it at final: fsync,
-// close, chmod to perm, rename (after the failpoint named point, if any)
+// chmod to perm, rename (after the failpoint named point, if any), close
 // and an fsync of the directory, so what Commit reports done survives a
-// power cut. On error f is closed and final is as it was.
+// power cut. f stays open, so locked, until it is in place: an unlocked
+// scratch file is debris to another writer's sweep. On error f is closed
+// and final is as it was.
 func Commit(f *os.File, final string, perm os.FileMode, point string) error {
+	defer f.Close()
 	err := f.Sync()
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
 	if err == nil {
-		err = os.Chmod(f.Name(), perm)
+		err = f.Chmod(perm)
 	}
 	if err != nil {
 		return Named(err, f.Name(), final)
 	}
 	failpoint.Hit(point)
 	if err := os.Rename(f.Name(), final); err != nil {
+		return err
+	}
+	if err := f.Close(); err != nil {
 		return err
 	}
 	return SyncDir(filepath.Dir(final))
