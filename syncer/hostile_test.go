@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/http/httptest"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -473,5 +474,45 @@ func mustHoldOnlyHonestBlocks(t *testing.T, s *store.Store, honest [][]byte) {
 		if h > uint64(len(honest)) || !bytes.Equal(raw, honest[h-1]) {
 			t.Fatalf("stored block %d is not the honest chain's", h)
 		}
+	}
+}
+
+// A frame past the grant is the same fault, and gets the same drop kind,
+// whether it arrives on the live batch or on one fetched ahead.
+func TestFramePastTheGrantIsOneFaultLiveOrPrefetched(t *testing.T) {
+	f := newFixture(t, hostileBlocks)
+	extra := frameOf(t, f.chain[0])
+	honestRaw := make([][]byte, len(f.chain))
+	for i, b := range f.chain {
+		honestRaw[i], _ = b.Encode()
+	}
+	for _, tc := range []struct {
+		name     string
+		parallel int
+		below    uint64 // the extra frame goes on batches asked from at most this height
+	}{{"live", 1, hostileBlocks}, {"prefetched", 3, hostileBlocks / 2}} {
+		t.Run(tc.name, func(t *testing.T) {
+			mw := wireMW(wire.PathBlocks, func(w http.ResponseWriter, r *http.Request, next http.Handler) {
+				next.ServeHTTP(w, r)
+				// from=0 asks for the peer's top: the live batch.
+				if from, _ := strconv.ParseUint(r.URL.Query().Get("from"), 10, 64); from != 0 && from <= tc.below || tc.parallel == 1 {
+					w.Write(extra)
+				}
+			})
+			f.parallel = tc.parallel
+			p := f.serveWith(t, nil, mw, peerclient.Options{ChunkTimeout: 500 * time.Millisecond})
+			s := f.emptyStore(t)
+			res, err := f.syncerPreferring(t, s, p.Name(), p).Sync(context.Background())
+			if !errors.Is(err, syncer.ErrNoPeer) {
+				t.Fatalf("err %v, want ErrNoPeer", err)
+			}
+			if len(res.PeersDropped) != 1 || res.PeersDropped[0].Kind != syncer.DropProtocol {
+				t.Fatalf("dropped %+v, want kind %s", res.PeersDropped, syncer.DropProtocol)
+			}
+			if tc.parallel > 1 && res.Blocks == 0 {
+				t.Fatal("the clean live batch was not committed: the fault did not land on the prefetched one")
+			}
+			mustHoldOnlyHonestBlocks(t, s, honestRaw)
+		})
 	}
 }

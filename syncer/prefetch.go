@@ -3,6 +3,7 @@ package syncer
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"sort"
 	"sync"
@@ -170,7 +171,9 @@ func (p *prefetcher) start(ctx context.Context, s *Syncer, from, to uint64, peer
 }
 
 var (
-	errTooMany = errors.New("sent more blocks than it granted")
+	// errTooMany is the fault the live stream reports as "sent N blocks
+	// where H-L belong": the same wire rule broken, the same drop kind.
+	errTooMany = fmt.Errorf("%w: sent more blocks than it granted", wire.ErrProtocol)
 	errTooBig  = errors.New("the batch is larger than a prefetch may hold")
 )
 
