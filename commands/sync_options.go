@@ -9,6 +9,7 @@ import (
 	"math/rand"
 	"os"
 	"path/filepath"
+	"runtime/debug"
 	"strings"
 	"time"
 
@@ -174,6 +175,10 @@ func (o syncOptions) run(ctx context.Context, stdout, stderr io.Writer) error {
 	seed := o.seed
 	if seed == 0 {
 		seed = time.Now().UnixNano()
+	}
+	if os.Getenv("GOMEMLIMIT") == "" { // an operator's own limit wins
+		// The downloads are bounded; the limit keeps garbage from doubling them.
+		debug.SetMemoryLimit(syncer.SoftMemoryLimit(o.parallel))
 	}
 	rep := newReporter(stderr)
 	cfg := syncer.Config{Store: s, Verifier: v, Peers: peers, Batch: o.batch, Chunk: o.chunk,

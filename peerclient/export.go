@@ -94,15 +94,20 @@ type exportStream struct {
 
 func (s *exportStream) Grant() wire.Grant { return s.grant }
 
-func (s *exportStream) Next() ([]*block.Block, int, error) {
+func (s *exportStream) Next(reserve Reserve) ([]*block.Block, int, error) {
 	for len(s.pending) < s.grant.Chunk && s.next >= s.grant.To && s.next > 0 {
-		blocks, n, err := wire.ReadFrame(s.r, wire.FrameLimit(s.grant, s.opts.MaxBlock), s.fileChunk, s.opts.MaxBlock)
+		payload, err := wire.ReadFrameBytesReserving(s.r, wire.FrameLimit(s.grant, s.opts.MaxBlock), reserve)
 		if errors.Is(err, io.EOF) {
 			return nil, 0, fmt.Errorf("export file ends at height %d, before %d", s.next+1, s.grant.To)
 		}
 		if err != nil {
 			return nil, 0, err
 		}
+		blocks, err := wire.DecodeFrame(payload, s.fileChunk, s.opts.MaxBlock)
+		if err != nil {
+			return nil, 0, err
+		}
+		n := 4 + len(payload)
 		for _, b := range blocks {
 			if b.Height() != s.next {
 				return nil, 0, fmt.Errorf("%w: export file has height %d where %d belongs", wire.ErrProtocol, b.Height(), s.next)

@@ -138,10 +138,10 @@ type httpStream struct {
 
 func (s *httpStream) Grant() wire.Grant { return s.grant }
 
-func (s *httpStream) Next() ([]*block.Block, int, error) {
+func (s *httpStream) Next(reserve Reserve) ([]*block.Block, int, error) {
 	start := time.Now()
 	s.stall.Reset(s.left)
-	payload, err := wire.ReadFrameBytes(s.body, wire.FrameLimit(s.grant, s.opts.MaxBlock))
+	payload, err := wire.ReadFrameBytesReserving(s.body, wire.FrameLimit(s.grant, s.opts.MaxBlock), s.reserving(reserve))
 	fired := !s.stall.Stop()
 	s.left -= time.Since(start)
 	if fired {
@@ -174,4 +174,22 @@ func (s *httpStream) Close() error {
 	s.stall.Stop()
 	s.cancel()
 	return s.body.Close()
+}
+
+// reserving stops the stall clock while reserve waits: a client waiting
+// for its own memory to free is not a slow peer.
+func (s *httpStream) reserving(reserve Reserve) func(int) error {
+	if reserve == nil {
+		return nil
+	}
+	return func(n int) error {
+		stopped := s.stall.Stop()
+		waitStart := time.Now()
+		err := reserve(n)
+		if stopped {
+			s.left += time.Since(waitStart)
+			s.stall.Reset(s.left)
+		}
+		return err
+	}
 }

@@ -45,7 +45,7 @@ func drain(t *testing.T, st Stream, pause time.Duration) (int, error) {
 	t.Helper()
 	got := 0
 	for {
-		blocks, _, err := st.Next()
+		blocks, _, err := st.Next(nil)
 		if err != nil {
 			return got, err
 		}

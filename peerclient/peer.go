@@ -33,9 +33,15 @@ type Peer interface {
 type Stream interface {
 	Grant() wire.Grant
 	// Next returns the next chunk and its size on the wire, or io.EOF.
-	Next() ([]*block.Block, int, error)
+	// reserve, if not nil, is told the size of each frame (or block) before
+	// its memory is taken, and may wait there or refuse (its error ends
+	// the stream).
+	Next(reserve Reserve) ([]*block.Block, int, error)
 	Close() error
 }
+
+// Reserve accounts bytes about to be read into memory.
+type Reserve func(bytes int) error
 
 // Options bound what a peer may send.
 type Options struct {

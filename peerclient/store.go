@@ -70,10 +70,15 @@ func (p *StorePeer) Blocks(ctx context.Context, req wire.Request) (Stream, error
 	if err != nil {
 		return nil, err
 	}
-	return &rangeStream{grant: g, next: g.From, read: func(hi, lo uint64) ([]*block.Block, int, error) {
+	return &rangeStream{grant: g, next: g.From, read: func(hi, lo uint64, reserve Reserve) ([]*block.Block, int, error) {
 		var out []*block.Block
 		size := 0
 		err := p.s.ReadRange(hi, lo, func(h uint64, raw []byte) error {
+			if reserve != nil {
+				if err := reserve(len(raw)); err != nil {
+					return err
+				}
+			}
 			b, err := block.DecodeOwned(append([]byte(nil), raw...), p.opts.MaxBlock) // raw is the store's mapped memory
 			if err != nil {
 				return fmt.Errorf("%s height %d: %w: %w", p.Name(), h, store.ErrUndecodable, err)
@@ -99,17 +104,17 @@ func localGrant(ctx context.Context, p Peer, req wire.Request) (wire.Grant, erro
 type rangeStream struct {
 	grant wire.Grant
 	next  uint64 // next height to deliver; below grant.To when done
-	read  func(hi, lo uint64) ([]*block.Block, int, error)
+	read  func(hi, lo uint64, reserve Reserve) ([]*block.Block, int, error)
 }
 
 func (s *rangeStream) Grant() wire.Grant { return s.grant }
 
-func (s *rangeStream) Next() ([]*block.Block, int, error) {
+func (s *rangeStream) Next(reserve Reserve) ([]*block.Block, int, error) {
 	if s.next < s.grant.To || s.next == 0 {
 		return nil, 0, io.EOF
 	}
 	lo := max(s.grant.To, s.next-min(s.next, uint64(s.grant.Chunk))+1)
-	blocks, n, err := s.read(s.next, lo)
+	blocks, n, err := s.read(s.next, lo, reserve)
 	if err != nil {
 		return nil, 0, err
 	}

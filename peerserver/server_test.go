@@ -77,7 +77,7 @@ func TestBlocksErrorsAndGrant(t *testing.T) {
 	defer st.Close()
 	next, frames := uint64(100), 0
 	for {
-		blocks, _, err := st.Next()
+		blocks, _, err := st.Next(nil)
 		if err == io.EOF {
 			break
 		}

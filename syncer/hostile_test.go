@@ -397,6 +397,11 @@ func TestHostilePeers(t *testing.T) {
 		f.parallel = parallel
 		t.Run(fmt.Sprintf("parallel=%d", parallel), func(t *testing.T) { runHostileCases(t, f, honestRaw) })
 	}
+	// And with memory for one frame at a time: every fault must end the
+	// batch while the downloader waits for memory the batch still holds.
+	f.parallel, f.held = 1, 1
+	t.Run("one frame in memory", func(t *testing.T) { runHostileCases(t, f, honestRaw) })
+	f.held = 0
 	// And against a chain of protocol 1, whose proofs do not name signers.
 	bare := newFixtureWith(t, devnet.Config{Seed: "sync-bare", Blocks: hostileBlocks, RotateEvery: 200, BareSignatures: true})
 	bareRaw := make([][]byte, len(bare.chain))

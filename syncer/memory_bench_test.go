@@ -52,7 +52,11 @@ func memoryChain(blocks uint64) devnet.Config {
 func TestMain(m *testing.M) {
 	if dir := os.Getenv("VCSYNC_GEN_DIR"); dir != "" {
 		blocks, _ := strconv.ParseUint(os.Getenv("VCSYNC_GEN_BLOCKS"), 10, 64)
-		n, err := devnet.New(memoryChain(blocks))
+		cfg := memoryChain(blocks)
+		if body, _ := strconv.Atoi(os.Getenv("VCSYNC_GEN_BODY")); body > 0 {
+			cfg = hugeChain(blocks, body)
+		}
+		n, err := devnet.New(cfg)
 		if err == nil {
 			_, _, err = n.Generate(dir, nil)
 		}
@@ -128,20 +132,71 @@ func servePeerProcess(b *testing.B, path string) string {
 }
 
 func benchSyncMemory(b *testing.B, blocks uint64) {
-	n, err := devnet.New(memoryChain(blocks))
-	if err != nil {
-		b.Fatal(err)
+	cfg := memoryChain(blocks)
+	urls := []string{servePeerProcess(b, generateInChild(b, blocks, 0))}
+	peakHeap, peakLive, peakAnon, peakFile, peakGo := measureSync(b, cfg, urls, syncer.Config{})
+	b.ReportMetric(float64(peakLive)/(1<<20), "peak_live_heap_MiB")
+	b.ReportMetric(float64(peakHeap)/(1<<20), "peak_heap_MiB")
+	b.ReportMetric(float64(peakAnon)/(1<<20), "peak_rss_anon_MiB")
+	b.ReportMetric(float64(peakFile)/(1<<20), "peak_rss_file_MiB")
+	b.ReportMetric(float64(peakGo)/(1<<20), "peak_go_held_MiB")
+}
+
+// hugeTipRefTime is fixed: the chain is generated in a child process, and
+// the parent's committee document must name the same times.
+const hugeTipRefTime = 1_800_000_000
+
+// hugeChain is a chain of blocks near the 64 MiB block limit: each is a
+// frame of its own, the largest a peer may send.
+func hugeChain(blocks uint64, body int) devnet.Config {
+	return devnet.Config{Seed: "bench-huge", Blocks: blocks, BodyBytes: body, RotateEvery: 4, TipRefTime: hugeTipRefTime}
+}
+
+// BenchmarkSyncHugeFrames syncs 24 blocks of 56 MiB from four peers (each
+// in its own process) with --parallel 4 and batches of 3 blocks: every
+// download holds frames of 56 MiB at once, the case that bounds memory.
+// It reports the peak anonymous memory against the bound README gives.
+func BenchmarkSyncHugeFrames(b *testing.B) {
+	const blocks, body, parallel = 24, 56 << 20, 4
+	path := generateInChild(b, blocks, body)
+	var urls []string
+	for range parallel {
+		urls = append(urls, servePeerProcess(b, path))
 	}
+	// As the sync commands do (commands/sync.go).
+	defer debug.SetMemoryLimit(debug.SetMemoryLimit(syncer.SoftMemoryLimit(parallel)))
+	_, peakLive, peakAnon, _, peakGo := measureSync(b, hugeChain(blocks, body), urls,
+		syncer.Config{Batch: 3, Chunk: 3, Parallel: parallel})
+	bound := float64(syncer.MemoryBound(parallel)) / (1 << 20)
+	b.ReportMetric(float64(peakLive)/(1<<20), "peak_live_heap_MiB")
+	b.ReportMetric(float64(peakAnon)/(1<<20), "peak_rss_anon_MiB")
+	b.ReportMetric(float64(peakGo)/(1<<20), "peak_go_held_MiB")
+	b.ReportMetric(bound, "bound_MiB")
+	b.ReportMetric(float64(peakAnon)/(1<<20)/bound, "rss/bound")
+}
+
+// generateInChild writes the chain in a child process (see TestMain) and
+// returns its store's path.
+func generateInChild(b *testing.B, blocks uint64, body int) string {
 	dir := filepath.Join(b.TempDir(), "src")
 	gen := exec.Command(os.Args[0])
-	gen.Env = append(os.Environ(), "VCSYNC_GEN_DIR="+dir, fmt.Sprintf("VCSYNC_GEN_BLOCKS=%d", blocks))
+	gen.Env = append(os.Environ(), "VCSYNC_GEN_DIR="+dir, fmt.Sprintf("VCSYNC_GEN_BLOCKS=%d", blocks), fmt.Sprintf("VCSYNC_GEN_BODY=%d", body))
 	if out, err := gen.CombinedOutput(); err != nil {
 		b.Fatalf("generate: %v\n%s", err, out)
 	}
-	url := servePeerProcess(b, filepath.Join(dir, "blocks.db"))
+	return filepath.Join(dir, "blocks.db")
+}
+
+// measureSync syncs the chain of cfg from urls into new stores, b.N times,
+// sampling memory every 20 ms, and returns the peaks: heap in use, live
+// heap, RssAnon, RssFile and what the Go runtime holds from the OS.
+func measureSync(b *testing.B, cfg devnet.Config, urls []string, tune syncer.Config) (peakHeap, peakLive, peakAnon, peakFile, peakGo uint64) {
+	n, err := devnet.New(cfg)
+	if err != nil {
+		b.Fatal(err)
+	}
 	docSrc, _ := verify.NewDocSource(n.ManagementDoc(), n.ChainID)
 	id := store.Identity{ChainID: n.ChainID, NetworkType: n.NetworkType}
-	var peakHeap, peakLive, peakAnon, peakFile, peakGo uint64
 	for i := 0; i < b.N; i++ {
 		s, err := store.Open(filepath.Join(b.TempDir(), "node.db"), store.Options{Create: true, Identity: &id})
 		if err != nil {
@@ -170,21 +225,22 @@ func benchSyncMemory(b *testing.B, blocks uint64) {
 				}
 			}
 		})
-		sy := syncer.New(syncer.Config{Store: s, Peers: []peerclient.Peer{peerclient.NewHTTP(url, peerclient.Options{})},
-			Verifier: &verify.Verifier{Source: docSrc, ChainID: n.ChainID, NetworkType: n.NetworkType}, Rand: rand.New(rand.NewSource(1))})
-		res, err := sy.Sync(context.Background())
+		var peers []peerclient.Peer
+		for _, u := range urls {
+			peers = append(peers, peerclient.NewHTTP(u, peerclient.Options{}))
+		}
+		c := tune
+		c.Store, c.Peers, c.Rand = s, peers, rand.New(rand.NewSource(1))
+		c.Verifier = &verify.Verifier{Source: docSrc, ChainID: n.ChainID, NetworkType: n.NetworkType}
+		res, err := syncer.New(c).Sync(context.Background())
 		close(stop)
 		sampler.Wait()
-		if err != nil || res.Blocks != blocks {
+		if err != nil || res.Blocks != cfg.Blocks {
 			b.Fatalf("synced %d: %v", res.Blocks, err)
 		}
 		s.Close()
 	}
-	b.ReportMetric(float64(peakLive)/(1<<20), "peak_live_heap_MiB")
-	b.ReportMetric(float64(peakHeap)/(1<<20), "peak_heap_MiB")
-	b.ReportMetric(float64(peakAnon)/(1<<20), "peak_rss_anon_MiB")
-	b.ReportMetric(float64(peakFile)/(1<<20), "peak_rss_file_MiB")
-	b.ReportMetric(float64(peakGo)/(1<<20), "peak_go_held_MiB")
+	return
 }
 
 // procRSS reads RssAnon and RssFile (bytes) from /proc/self/status.

@@ -151,17 +151,27 @@ func (p *prefetcher) start(ctx context.Context, s *Syncer, from, to uint64, peer
 		// At most the granted batch is held: the grant is checked against
 		// the request when the main loop takes it, and a stream that sends
 		// more than granted ends in an error here.
-		limit := f.grant.Blocks()
-		for got, held := uint64(0), 0; ; {
-			blocks, n, err := st.Next()
-			if err == nil && got+uint64(len(blocks)) > limit {
-				err = errTooMany
+		// Every frame is counted before its memory is taken, so a prefetch
+		// never holds more than maxPrefetchBytes, the frame being read
+		// included.
+		limit, held := f.grant.Blocks(), 0
+		reserve := func(bytes int) error {
+			if held+bytes > maxPrefetchBytes {
+				return errTooBig
 			}
-			if held += n; held > maxPrefetchBytes {
+			held += bytes
+			return nil
+		}
+		for got := uint64(0); ; {
+			blocks, n, err := st.Next(reserve)
+			if errors.Is(err, errTooBig) {
 				f.err, f.chunks = errTooBig, nil
 				return
 			}
-			f.chunks = append(f.chunks, fetched{blocks, n, err})
+			if err == nil && got+uint64(len(blocks)) > limit {
+				err = errTooMany
+			}
+			f.chunks = append(f.chunks, fetched{blocks: blocks, bytes: n, err: err})
 			if err != nil {
 				return
 			}
@@ -232,7 +242,7 @@ type replay struct {
 
 func (r *replay) Grant() wire.Grant { return r.grant }
 
-func (r *replay) Next() ([]*block.Block, int, error) {
+func (r *replay) Next(peerclient.Reserve) ([]*block.Block, int, error) {
 	if len(r.chunks) == 0 {
 		return nil, 0, io.EOF
 	}

@@ -1,6 +1,7 @@
 package syncer
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -16,15 +17,22 @@ import (
 )
 
 type fetched struct {
-	blocks []*block.Block
-	bytes  int
-	err    error
+	blocks  []*block.Block
+	bytes   int
+	err     error
+	release func() // gives the chunk's memory back to the download's budget; nil if none was taken
 }
 
 type commitJob struct {
-	blocks []*block.Block
-	bytes  int
+	blocks   []*block.Block
+	bytes    int
+	releases []func() // called once the blocks are on disk
 }
+
+// liveBatchBytes bounds the frames a live batch holds in memory, from the
+// read to the commit (with the one block that may wait for its parent
+// beside it): one prefetch's worth.
+const liveBatchBytes = maxPrefetchBytes
 
 // stream runs one batch from peer as one lifetime: a downloader goroutine
 // reads chunks, this goroutine verifies them (in parallel inside the
@@ -69,13 +77,21 @@ func (s *Syncer) stream(ctx context.Context, peer peerclient.Peer, avail wire.Av
 
 	chunks := make(chan fetched, pipelineDepth)
 	commits := make(chan commitJob, pipelineDepth)
+	budget := newMemBudget(cmp.Or(s.cfg.LiveBatchBytes, liveBatchBytes))
 	var lifetime errgroup.Group
 	lifetime.Go(func() error {
 		defer close(chunks)
 		for {
-			blocks, n, err := st.Next()
+			held := 0
+			blocks, n, err := st.Next(func(bytes int) error {
+				if err := budget.take(bytes); err != nil {
+					return err
+				}
+				held += bytes
+				return nil
+			})
 			select {
-			case chunks <- fetched{blocks, n, err}:
+			case chunks <- fetched{blocks, n, err, func() { budget.give(held) }}:
 			case <-bctx.Done():
 				return nil
 			}
@@ -88,7 +104,8 @@ func (s *Syncer) stream(ctx context.Context, peer peerclient.Peer, avail wire.Av
 
 	verr := s.receive(ctx, peer, g, above, floor, chunks, commits)
 	close(commits)
-	cancel() // stops the downloader, inside Next or waiting to hand over a chunk
+	cancel()       // stops the downloader, inside Next or waiting to hand over a chunk
+	budget.close() // or waiting for memory
 	if err := lifetime.Wait(); err != nil {
 		return err
 	}
@@ -103,10 +120,32 @@ const verifyAhead = 2
 
 // inflight is a chunk being verified while the next ones arrive.
 type inflight struct {
-	seg    []*block.Block
-	expect int // blocks that verify if all is well: all but the last, which waits for its parent (unless it is stored)
-	bytes  int
-	done   chan verifiedPrefix
+	seg      []*block.Block
+	expect   int // blocks that verify if all is well: all but the last, which waits for its parent (unless it is stored)
+	bytes    int
+	releases []func()
+	done     chan verifiedPrefix
+	result   *verifiedPrefix // taken from done before settle
+}
+
+// nextChunk waits for the next chunk or for the oldest verification in
+// queue to finish, whichever comes first: settling that one commits its
+// blocks, which gives memory back to the downloader, which may be waiting
+// for exactly that. settled says the oldest verification finished (its
+// result is kept for settle); otherwise ok is false when the downloader is
+// done.
+func nextChunk(chunks <-chan fetched, queue []*inflight) (f fetched, ok, settled bool) {
+	if len(queue) == 0 {
+		f, ok = <-chunks
+		return f, ok, false
+	}
+	select {
+	case f, ok = <-chunks:
+		return f, ok, false
+	case r := <-queue[0].done:
+		queue[0].result = &r
+		return fetched{}, true, true
+	}
 }
 
 type verifiedPrefix struct {
@@ -136,12 +175,16 @@ func (s *Syncer) receive(ctx context.Context, peer peerclient.Peer, g wire.Grant
 	settle := func() {
 		f := queue[0]
 		queue = queue[1:]
-		r := <-f.done
+		r := f.result
+		if r == nil {
+			v := <-f.done
+			r = &v
+		}
 		if stopped {
 			return
 		}
 		if r.n > 0 {
-			commits <- commitJob{blocks: f.seg[:r.n], bytes: f.bytes}
+			commits <- commitJob{blocks: f.seg[:r.n], bytes: f.bytes, releases: f.releases}
 		}
 		var be *verify.BlockError
 		switch {
@@ -163,7 +206,18 @@ func (s *Syncer) receive(ctx context.Context, peer peerclient.Peer, g wire.Grant
 			settle()
 		}
 	}
-	for f := range chunks {
+	for {
+		f, ok, settled := nextChunk(chunks, queue)
+		if settled {
+			if settle(); stopped {
+				drain()
+				return runErr
+			}
+			continue
+		}
+		if !ok {
+			break
+		}
 		if errors.Is(f.err, io.EOF) {
 			if expect+1 != g.To {
 				drain()
@@ -205,9 +259,15 @@ func (s *Syncer) receive(ctx context.Context, peer peerclient.Peer, g wire.Grant
 		}
 		if n == 0 {
 			pending = seg // one block, waiting for its parent
+			if f.release != nil {
+				f.release() // not counted: a waiting block must not stop the next chunk
+			}
 			continue
 		}
 		job := &inflight{seg: seg, expect: n, bytes: f.bytes, done: make(chan verifiedPrefix, 1)}
+		if f.release != nil {
+			job.releases = []func(){f.release}
+		}
 		segment := verify.Segment{Above: above, Tip: above == nil, Blocks: seg, Below: below}
 		verifier.Go(func() {
 			n, err := s.cfg.Verifier.VerifyDescending(ctx, segment)
@@ -298,6 +358,7 @@ func gatherQueued(job commitJob, jobs <-chan commitJob) commitJob {
 			}
 			job.blocks = append(job.blocks[:len(job.blocks):len(job.blocks)], next.blocks...)
 			job.bytes += next.bytes
+			job.releases = append(job.releases[:len(job.releases):len(job.releases)], next.releases...)
 		default:
 			return job
 		}
@@ -320,6 +381,9 @@ func (s *Syncer) commit(job commitJob) error {
 	s.res.Blocks += uint64(len(job.blocks))
 	s.res.Bytes += uint64(job.bytes)
 	s.mu.Unlock()
+	for _, release := range job.releases {
+		release()
+	}
 	s.cfg.Observer.Committed(st, len(job.blocks), job.bytes)
 	return nil
 }

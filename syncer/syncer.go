@@ -63,6 +63,10 @@ type Config struct {
 	// SlowAfter: how long a prefetched batch may hold the sync back
 	// before its peer is dropped as slow (0: DefaultSlowAfter).
 	SlowAfter time.Duration
+	// LiveBatchBytes bounds the frames the live batch holds in memory,
+	// from the read to the commit (0: 64 MiB). A frame larger than it is
+	// still read, alone.
+	LiveBatchBytes int
 }
 
 // Result summarizes a run.

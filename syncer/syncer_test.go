@@ -31,6 +31,7 @@ type fixture struct {
 	dir   string
 	// parallel is Config.Parallel for the syncers the fixture makes.
 	parallel int
+	held     int // Config.LiveBatchBytes
 }
 
 func newFixture(t *testing.T, blocks uint64) *fixture {
@@ -114,7 +115,7 @@ func (f *fixture) syncer(t *testing.T, s *store.Store, seed int64, peers ...peer
 // candidate, so a test knows the hostile peer is tried first.
 func (f *fixture) syncerPreferring(t *testing.T, s *store.Store, prefer string, peers ...peerclient.Peer) *syncer.Syncer {
 	return syncer.New(syncer.Config{
-		Store: s, Verifier: f.verifier(t), Peers: peers, Batch: 300, Chunk: 40, CollectTimeout: 2 * time.Second, Parallel: f.parallel,
+		Store: s, Verifier: f.verifier(t), Peers: peers, Batch: 300, Chunk: 40, CollectTimeout: 2 * time.Second, Parallel: f.parallel, LiveBatchBytes: f.held,
 		Choose: func(names []string) int {
 			for i, n := range names {
 				if n == prefer {

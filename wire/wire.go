@@ -189,6 +189,14 @@ var ErrProtocol = errors.New("protocol violation")
 // does not decode: callers that time the peer stop the clock before
 // DecodeFrame, so the client's own decoding never counts against the peer.
 func ReadFrameBytes(r io.Reader, limit int) ([]byte, error) {
+	return ReadFrameBytesReserving(r, limit, nil)
+}
+
+// ReadFrameBytesReserving is ReadFrameBytes that first calls reserve (if
+// not nil) with the frame's size on the wire, once its header says it is
+// within limit and before its memory is taken: a caller bounding what it
+// holds can wait there, or refuse.
+func ReadFrameBytesReserving(r io.Reader, limit int, reserve func(int) error) ([]byte, error) {
 	var hdr [4]byte
 	if _, err := io.ReadFull(r, hdr[:]); err != nil {
 		if errors.Is(err, io.EOF) {
@@ -199,6 +207,11 @@ func ReadFrameBytes(r io.Reader, limit int) ([]byte, error) {
 	n := int(binary.BigEndian.Uint32(hdr[:]))
 	if n > limit {
 		return nil, fmt.Errorf("%w: frame of %d bytes over the %d-byte limit", ErrProtocol, n, limit)
+	}
+	if reserve != nil {
+		if err := reserve(4 + n); err != nil {
+			return nil, err
+		}
 	}
 	payload := make([]byte, n)
 	if _, err := io.ReadFull(r, payload); err != nil {

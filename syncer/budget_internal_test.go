@@ -1,0 +1,43 @@
+package syncer
+
+import (
+	"errors"
+	"testing"
+	"time"
+)
+
+// A take waits for what it needs to be given back, a frame larger than
+// the whole budget is taken once nothing else is held, and close wakes a
+// waiting take with an error instead of leaving it blocked.
+func TestMemBudget(t *testing.T) {
+	b := newMemBudget(100)
+	if err := b.take(60); err != nil {
+		t.Fatal(err)
+	}
+	took := make(chan error, 1)
+	go func() { took <- b.take(60) }()
+	select {
+	case err := <-took:
+		t.Fatalf("took 60 of 40 free bytes: %v", err)
+	case <-time.After(20 * time.Millisecond):
+	}
+	b.give(60)
+	if err := <-took; err != nil {
+		t.Fatalf("after the give: %v", err)
+	}
+	b.give(60)
+
+	if err := b.take(250); err != nil { // larger than the budget, nothing held
+		t.Fatalf("an oversized frame with nothing held: %v", err)
+	}
+	go func() { took <- b.take(1) }()
+	select {
+	case err := <-took:
+		t.Fatalf("took a byte while an oversized frame was held: %v", err)
+	case <-time.After(20 * time.Millisecond):
+	}
+	b.close()
+	if err := <-took; !errors.Is(err, errBudgetClosed) {
+		t.Fatalf("a waiting take after close: %v", err)
+	}
+}
