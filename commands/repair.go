@@ -3,6 +3,8 @@ package commands
 import (
 	"fmt"
 	"io"
+	"os"
+	"runtime/debug"
 
 	"github.com/urfave/cli/v2"
 
@@ -43,6 +45,9 @@ type repairOptions struct {
 
 func (o repairOptions) run(w io.Writer) error {
 	if out := o.out; out != "" {
+		if os.Getenv("GOMEMLIMIT") == "" { // an operator's own limit wins
+			debug.SetMemoryLimit(store.SalvageMemoryLimit) // salvage streams in bounded batches
+		}
 		rep, err := store.Salvage(o.store.path, out, nil, 0)
 		if err != nil {
 			return err

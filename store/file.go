@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"strconv"
 	"syscall"
 	"time"
 
@@ -47,14 +46,6 @@ func fileKind(m os.FileMode) string {
 	return m.Type().String()
 }
 
-// initialMmapBytes is the address space bbolt maps from the start. A remap
-// (when the file outgrows the map) first copies every node the open
-// transaction holds to the heap, blocks included: with blocks of tens of
-// MiB that doubled a commit's memory. Mapping 1 GiB costs address space
-// only (on 64-bit systems; 32-bit ones keep bbolt's default), and the map
-// then grows in 1 GiB steps, rarely.
-const initialMmapBytes = (strconv.IntSize / 64) << 30
-
 // openBolt opens path with bbolt, waiting up to timeout for its lock, and
 // makes sure that the file it locked is still the one the path names: a
 // command that replaces the store by rename (compact --replace) may have
@@ -66,7 +57,7 @@ func openBolt(path string, readOnly bool, timeout time.Duration) (*bolt.DB, erro
 			return nil, err
 		}
 		var opened *os.File
-		opts := &bolt.Options{Timeout: timeout, ReadOnly: readOnly, InitialMmapSize: initialMmapBytes,
+		opts := &bolt.Options{Timeout: timeout, ReadOnly: readOnly,
 			OpenFile: func(name string, flag int, mode os.FileMode) (*os.File, error) {
 				// O_NONBLOCK: a FIFO swapped in after the check still cannot hang us.
 				f, err := os.OpenFile(name, flag|syscall.O_NONBLOCK, mode)

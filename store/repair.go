@@ -320,6 +320,11 @@ type SalvageReport struct {
 const (
 	salvageBatchBlocks = 1000
 	salvageBatchBytes  = 8 << 20
+	// SalvageMemoryLimit is the soft memory limit repair --out gives the Go
+	// runtime: a staging transaction and a copy batch (each at most
+	// salvageBatchBytes, and bbolt's page copy of it) with room to spare,
+	// so garbage does not double them (BenchmarkSalvageMillion).
+	SalvageMemoryLimit = 6 * salvageBatchBytes
 )
 
 // Salvage copies every readable, decodable block of the store at src into
