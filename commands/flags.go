@@ -74,6 +74,7 @@ var (
 	chunkFlag      = &cli.IntFlag{Name: "chunk", Value: syncer.DefaultChunk, Category: "Peers", Usage: "blocks per streamed chunk"}
 	collectFlag    = &cli.DurationFlag{Name: "collect-timeout", Value: syncer.DefaultCollectTimeout, Category: "Peers", Usage: "how long to collect availability answers"}
 	chunkTimeFlag  = &cli.DurationFlag{Name: "chunk-timeout", Value: peerclient.DefaultChunkTimeout, Category: "Peers", Usage: "a peer that delivers no chunk for this long is dropped"}
+	busyTimeFlag   = &cli.DurationFlag{Name: "busy-timeout", Value: syncer.DefaultBusyTimeout, Category: "Peers", Usage: "how long to wait in a row while every useful peer answers busy (503) before giving up; a busy peer is never dropped"}
 	seedFlag       = &cli.Int64Flag{Name: "seed", Category: "Peers", Usage: "seed for the random peer choice (0: random); makes a run reproducible"}
 	maxBlockFlag   = &cli.IntFlag{Name: "max-block-bytes", Value: block.DefaultMaxSize, Category: "Peers", Usage: "largest block accepted from a peer"}
 	parallelFlag   = &cli.IntFlag{Name: "parallel", Value: syncer.DefaultParallel, Category: "Peers", Usage: "batches fetched at once, from different peers (1: one at a time)"}
@@ -90,7 +91,7 @@ func verifierFlags() []cli.Flag { return append(sourceFlags(), graceFlag, nowFla
 
 func syncFlags() []cli.Flag {
 	return append([]cli.Flag{storeFlag, lockTimeoutFlag, jsonFlag, chainIDFlag, networkTypeFlag,
-		peerFlag, peersFileFlag, batchFlag, chunkFlag, collectFlag, chunkTimeFlag, seedFlag, maxBlockFlag, parallelFlag}, verifierFlags()...)
+		peerFlag, peersFileFlag, batchFlag, chunkFlag, collectFlag, chunkTimeFlag, busyTimeFlag, seedFlag, maxBlockFlag, parallelFlag}, verifierFlags()...)
 }
 
 // argsKey holds the raw command line in App.Metadata, to tell a flag given
@@ -160,6 +161,7 @@ var flagChecks = map[string]flagCheck{
 	"lock-timeout":      durationIn(0, time.Hour),
 	"collect-timeout":   durationIn(time.Millisecond, 10*time.Minute),
 	"chunk-timeout":     durationIn(time.Millisecond, 10*time.Minute),
+	"busy-timeout":      durationIn(time.Millisecond, 24*time.Hour),
 	"stale-after":       durationIn(time.Second, 24*time.Hour),
 	"honesty-grace":     durationIn(time.Minute, 30*24*time.Hour),
 	"committee-size":    intIn(1, 1024),

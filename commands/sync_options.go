@@ -33,6 +33,7 @@ type syncOptions struct {
 	chunk       int
 	collect     time.Duration
 	chunkWait   time.Duration
+	busyWait    time.Duration
 	maxBlock    int
 	seed        int64
 	json        bool
@@ -44,7 +45,7 @@ type syncOptions struct {
 
 func syncOptionsFrom(c *cli.Context, mode string) (syncOptions, error) {
 	o := syncOptions{mode: mode, store: storeOptionsFrom(c), batch: c.Uint64(batchFlag.Name), chunk: c.Int(chunkFlag.Name),
-		collect: c.Duration(collectFlag.Name), chunkWait: c.Duration(chunkTimeFlag.Name), maxBlock: c.Int(maxBlockFlag.Name),
+		collect: c.Duration(collectFlag.Name), chunkWait: c.Duration(chunkTimeFlag.Name), busyWait: c.Duration(busyTimeFlag.Name), maxBlock: c.Int(maxBlockFlag.Name),
 		seed: c.Int64(seedFlag.Name), json: c.Bool(jsonFlag.Name), follow: c.Bool("follow"),
 		staleAfter: c.Duration(staleAfterFlag.Name), from: c.Uint64("from"), to: c.Uint64("to"), parallel: c.Int(parallelFlag.Name)}
 	chain, network := c.IsSet(chainIDFlag.Name), c.IsSet(networkTypeFlag.Name)
@@ -183,7 +184,7 @@ func (o syncOptions) run(ctx context.Context, stdout, stderr io.Writer) error {
 	rep := newReporter(stderr)
 	cfg := syncer.Config{Store: s, Verifier: v, Peers: peers, Batch: o.batch, Chunk: o.chunk,
 		CollectTimeout: o.collect, Rand: rand.New(rand.NewSource(seed)), Observer: rep, Parallel: o.parallel,
-		SlowAfter: 4 * o.chunkWait}
+		SlowAfter: 4 * o.chunkWait, BusyTimeout: o.busyWait}
 	var res syncer.Result
 	var runErr error
 	switch {

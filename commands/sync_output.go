@@ -103,6 +103,9 @@ func printResult(w io.Writer, res syncer.Result) {
 	for _, d := range res.PeersDropped {
 		fmt.Fprintf(w, "peer dropped: %s (%s): %s\n", d.Peer, d.Kind, d.Reason)
 	}
+	if res.BusyAnswers > 0 {
+		fmt.Fprintf(w, "peers busy: %d answers to come back later, %.1fs waited with every useful peer busy\n", res.BusyAnswers, res.BusyWaitSeconds)
+	}
 }
 
 // syncFailure maps sync errors: a run that could not finish exits 1.

@@ -6,7 +6,9 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"strconv"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/vcsync/vcsync/block"
@@ -24,7 +26,39 @@ var (
 	ErrRedirect = errors.New("peer answered with a redirect")
 	// ErrRefused: the peer answered a request with an error status.
 	ErrRefused = errors.New("peer refused the request")
+	// ErrBusy: the peer said "later" (HTTP 503 or 429), or refused the
+	// connection. Not a fault: see BusyError.
+	ErrBusy = errors.New("peer is busy")
 )
+
+// BusyError is a peer's "later": how long it asked to wait (Retry-After),
+// zero if it did not say.
+type BusyError struct {
+	RetryAfter time.Duration
+	Reason     string
+}
+
+func (e *BusyError) Error() string {
+	if e.RetryAfter > 0 {
+		return fmt.Sprintf("peer is busy (retry after %s): %s", e.RetryAfter, e.Reason)
+	}
+	return "peer is busy: " + e.Reason
+}
+
+func (e *BusyError) Is(target error) bool { return target == ErrBusy }
+
+// maxRetryAfter caps what a peer may ask a client to wait: a hostile
+// Retry-After of a year must not park the peer for the run.
+const maxRetryAfter = time.Minute
+
+// busyAnswer reads a 503 or 429 answer as a BusyError.
+func busyAnswer(resp *http.Response, msg string) *BusyError {
+	e := &BusyError{Reason: fmt.Sprintf("HTTP %s: %s", resp.Status, msg)}
+	if secs, err := strconv.Atoi(strings.TrimSpace(resp.Header.Get("Retry-After"))); err == nil && secs > 0 {
+		e.RetryAfter = min(time.Duration(secs)*time.Second, maxRetryAfter)
+	}
+	return e
+}
 
 // progressBytes is the other way a peer shows progress: blocks can be
 // large, so this many bytes in a chunk timeout counts like a full chunk.
@@ -93,6 +127,10 @@ func (p *HTTPPeer) Blocks(ctx context.Context, r wire.Request) (Stream, error) {
 		if !stall.Stop() {
 			return nil, fmt.Errorf("%w: no answer within %s", ErrStalled, p.opts.ChunkTimeout)
 		}
+		if errors.Is(err, syscall.ECONNREFUSED) {
+			// It answered the availability question a moment ago: full, or restarting.
+			return nil, &BusyError{Reason: "connection refused"}
+		}
 		return nil, fmt.Errorf("blocks: %w", err)
 	}
 	fail := func(err error) (Stream, error) {
@@ -103,6 +141,9 @@ func (p *HTTPPeer) Blocks(ctx context.Context, r wire.Request) (Stream, error) {
 	}
 	if resp.StatusCode != http.StatusOK {
 		msg, _ := io.ReadAll(io.LimitReader(resp.Body, 1024))
+		if resp.StatusCode == http.StatusServiceUnavailable || resp.StatusCode == http.StatusTooManyRequests {
+			return fail(busyAnswer(resp, strings.TrimSpace(string(msg))))
+		}
 		return fail(fmt.Errorf("%w: blocks %d-%d: HTTP %s: %s", ErrRefused, r.From, r.To, resp.Status, strings.TrimSpace(string(msg))))
 	}
 	g, err := wire.ParseGrant(resp.Header)

@@ -41,15 +41,18 @@ type Options struct {
 	MaxChunk      int
 	MaxFrameBytes int
 	MaxStreams    int
-	WriteTimeout  time.Duration
-	Log           *log.Logger // nil: no request log
+	// MaxStreamsPerClient bounds the streams one client address holds
+	// (0: DefaultMaxStreamsPerClient).
+	MaxStreamsPerClient int
+	WriteTimeout        time.Duration
+	Log                 *log.Logger // nil: no request log
 }
 
 // Server answers peers from a Source.
 type Server struct {
-	src     Source
-	opts    Options
-	streams chan struct{}
+	src   Source
+	opts  Options
+	slots *slots
 }
 
 // New returns a server reading src.
@@ -66,10 +69,13 @@ func New(src Source, opts Options) *Server {
 	if opts.MaxStreams <= 0 {
 		opts.MaxStreams = DefaultMaxStreams
 	}
+	if opts.MaxStreamsPerClient <= 0 {
+		opts.MaxStreamsPerClient = DefaultMaxStreamsPerClient
+	}
 	if opts.WriteTimeout <= 0 {
 		opts.WriteTimeout = DefaultWriteTimeout
 	}
-	return &Server{src: src, opts: opts, streams: make(chan struct{}, opts.MaxStreams)}
+	return &Server{src: src, opts: opts, slots: newSlots(opts.MaxStreams, opts.MaxStreamsPerClient)}
 }
 
 // Handler routes the protocol's two endpoints.
@@ -124,13 +130,18 @@ func (s *Server) handleBlocks(w http.ResponseWriter, r *http.Request) {
 		httpError(w, http.StatusRequestedRangeNotSatisfiable, err.Error())
 		return
 	}
-	select {
-	case s.streams <- struct{}{}:
-		defer func() { <-s.streams }()
-	default:
-		httpError(w, http.StatusServiceUnavailable, "too many concurrent streams; try another peer or later")
+	// A slot is held until the stream ends, fails or stalls (the per-frame
+	// write deadline): the deferred release runs in every case.
+	release, refusal := s.slots.take(r.RemoteAddr)
+	if release == nil {
+		if s.opts.Log != nil && s.slots.shouldLog(r.RemoteAddr, time.Now()) {
+			s.opts.Log.Printf("busy: refused %s (%s); further refusals of it are not logged for %s", clientOf(r.RemoteAddr), refusal, refusalLogEvery)
+		}
+		w.Header().Set("Retry-After", strconv.Itoa(retryAfterSeconds))
+		httpError(w, http.StatusServiceUnavailable, refusal)
 		return
 	}
+	defer release()
 	wire.SetGrantHeaders(w.Header(), g)
 	w.WriteHeader(http.StatusOK)
 	if err := s.stream(r.Context(), w, g); err != nil && s.opts.Log != nil {

@@ -6,6 +6,7 @@ import (
 	"sort"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/vcsync/vcsync/peerclient"
 	"github.com/vcsync/vcsync/store"
@@ -98,15 +99,29 @@ collect:
 	// Sort before the random pick so that --seed reproduces the choice
 	// whatever order the answers arrived in.
 	sort.Slice(candidates, func(i, j int) bool { return candidates[i].peer.Name() < candidates[j].peer.Name() })
-	names := make([]string, len(candidates))
-	for i, c := range candidates {
+	// A busy peer waits its turn; when all are busy, the first back is used.
+	free := candidates[:0:0]
+	for _, c := range candidates {
+		if !s.busyUntil(c.peer).After(time.Now()) {
+			free = append(free, c)
+		}
+	}
+	if len(free) == 0 {
+		i, err := s.waitForBusy(ctx, candidates)
+		if err != nil {
+			return nil, wire.Availability{}, err
+		}
+		return candidates[i].peer, candidates[i].avail, nil
+	}
+	names := make([]string, len(free))
+	for i, c := range free {
 		names[i] = c.peer.Name()
 	}
 	i := s.cfg.Choose(names)
-	if i < 0 || i >= len(candidates) {
+	if i < 0 || i >= len(free) {
 		i = 0
 	}
-	c := candidates[i]
+	c := free[i]
 	return c.peer, c.avail, nil
 }
 

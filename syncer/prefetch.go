@@ -83,8 +83,8 @@ func (s *Syncer) planPrefetch(ctx context.Context, g wire.Grant, floor uint64) {
 func (s *Syncer) prefetchPeer(from, to uint64) (peerclient.Peer, wire.Availability, bool) {
 	var idle, busy []answer
 	for _, a := range s.known {
-		if s.isDropped(a.peer) || a.avail.ServeFrom > to || a.avail.ServeTo < from {
-			continue
+		if s.isDropped(a.peer) || a.avail.ServeFrom > to || a.avail.ServeTo < from || s.busyUntil(a.peer).After(time.Now()) {
+			continue // a busy peer is not asked for more than it grants
 		}
 		if s.pre.busy(a.peer) {
 			busy = append(busy, a)
@@ -272,6 +272,9 @@ func (s *Syncer) awaitPrefetch(ctx context.Context, f *prefetch) (peerclient.Str
 		return nil, false
 	}
 	f.cancel()
+	if s.markBusy(f.peer, f.err) {
+		return nil, false // fetched live instead, from a peer that is free
+	}
 	if errors.Is(f.err, errTooBig) {
 		return nil, false // fetched live instead, two chunks at a time
 	}

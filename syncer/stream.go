@@ -51,6 +51,9 @@ func (s *Syncer) stream(ctx context.Context, peer peerclient.Peer, avail wire.Av
 	if st == nil {
 		st, err = peer.Blocks(bctx, wreq)
 	}
+	if s.markBusy(peer, err) {
+		return nil // "later" is not a fault: plan again, with another peer or after a wait
+	}
 	if err != nil {
 		kind := streamDropKind(err)
 		var re *wire.RangeError
@@ -61,6 +64,7 @@ func (s *Syncer) stream(ctx context.Context, peer peerclient.Peer, avail wire.Av
 		return nil
 	}
 	defer st.Close()
+	s.notBusy(peer)
 	g := st.Grant()
 	if reason := checkGrant(g, avail, wreq, req); reason != "" {
 		s.drop(peer, DropLied, "%s", reason)

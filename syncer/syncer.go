@@ -67,6 +67,9 @@ type Config struct {
 	// from the read to the commit (0: 64 MiB). A frame larger than it is
 	// still read, alone.
 	LiveBatchBytes int
+	// BusyTimeout: how long the sync waits in a row while every peer that
+	// could help answers "later" (0: DefaultBusyTimeout). See busy.go.
+	BusyTimeout time.Duration
 }
 
 // Result summarizes a run.
@@ -78,6 +81,10 @@ type Result struct {
 	Seconds      float64   `json:"seconds"`
 	PeersUsed    []string  `json:"peers_used"`
 	PeersDropped []Dropped `json:"peers_dropped"`
+	// BusyAnswers counts the "later" answers of busy peers (never a drop);
+	// BusyWaitSeconds is how long the run waited with every useful peer busy.
+	BusyAnswers     int     `json:"busy_answers"`
+	BusyWaitSeconds float64 `json:"busy_wait_seconds"`
 }
 
 // ErrIncomplete means a pull ended before its batch was committed.
@@ -90,8 +97,10 @@ var ErrInterrupted = errors.New("interrupted; the store is consistent and the ne
 // Syncer runs the flow against one store. A Syncer runs once.
 type Syncer struct {
 	cfg     Config
-	mu      sync.Mutex // guards res and dropped: the committer goroutine updates res
-	dropped map[string]string
+	mu        sync.Mutex // guards res, dropped and busy: the committer goroutine updates res
+	dropped   map[string]string
+	busy      map[string]*busyPeer // peers that said "later", by name
+	busySince time.Time            // when the current wait for a busy peer began
 	res     Result
 	start   time.Time
 
@@ -143,7 +152,10 @@ func New(cfg Config) *Syncer {
 	if cfg.SlowAfter <= 0 {
 		cfg.SlowAfter = DefaultSlowAfter
 	}
-	return &Syncer{cfg: cfg, dropped: map[string]string{}, res: Result{PeersUsed: []string{}, PeersDropped: []Dropped{}}}
+	if cfg.BusyTimeout <= 0 {
+		cfg.BusyTimeout = DefaultBusyTimeout
+	}
+	return &Syncer{cfg: cfg, dropped: map[string]string{}, busy: map[string]*busyPeer{}, res: Result{PeersUsed: []string{}, PeersDropped: []Dropped{}}}
 }
 
 type nopObserver struct{}

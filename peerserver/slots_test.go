@@ -1,0 +1,119 @@
+package peerserver_test
+
+import (
+	"bytes"
+	"log"
+	"net/http"
+	"net/http/httptest"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/vcsync/vcsync/devnet"
+	"github.com/vcsync/vcsync/peerserver"
+	"github.com/vcsync/vcsync/store"
+	"github.com/vcsync/vcsync/wire"
+)
+
+// heldSource holds every range read until release is closed, so the
+// test controls how long streams stay open.
+type heldSource struct {
+	peerserver.Source
+	reading chan struct{}
+	release chan struct{}
+}
+
+func (h *heldSource) ReadRange(hi, lo uint64, fn func(uint64, []byte) error) error {
+	h.reading <- struct{}{}
+	<-h.release
+	return h.Source.ReadRange(hi, lo, fn)
+}
+
+type lockedBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (l *lockedBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *lockedBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
+}
+
+// One client address holds at most its share of streams: the next request
+// gets 503 with a Retry-After, logged once however often it is refused,
+// and the slot is back once a stream ends.
+func TestPerClientStreamCap(t *testing.T) {
+	n, _ := devnet.New(devnet.Config{Seed: "slots", Blocks: 100})
+	files, _, err := n.Generate(filepath.Join(t.TempDir(), "n"), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err := store.Open(files.Store, store.Options{ReadOnly: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
+	src := &heldSource{Source: s, reading: make(chan struct{}), release: make(chan struct{})}
+	var logs lockedBuffer
+	srv := httptest.NewServer(peerserver.New(src, peerserver.Options{Log: log.New(&logs, "", 0)}).Handler())
+	t.Cleanup(srv.Close)
+	get := func() *http.Response {
+		resp, err := http.Get(srv.URL + wire.PathBlocks + "?from=100&to=51&batch=50&chunk=10")
+		if err != nil {
+			t.Fatal(err)
+		}
+		return resp
+	}
+
+	var held sync.WaitGroup
+	for range peerserver.DefaultMaxStreamsPerClient {
+		held.Go(func() {
+			resp := get()
+			defer resp.Body.Close()
+			if resp.StatusCode != http.StatusOK {
+				t.Errorf("a stream within the client's share: %s", resp.Status)
+			}
+			var sink bytes.Buffer
+			sink.ReadFrom(resp.Body)
+		})
+		<-src.reading // the stream holds its slot, blocked in its first read
+	}
+	for range 3 {
+		resp := get()
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusServiceUnavailable || resp.Header.Get("Retry-After") == "" {
+			t.Fatalf("a stream past the client's share: %s, Retry-After %q", resp.Status, resp.Header.Get("Retry-After"))
+		}
+	}
+	if got := strings.Count(logs.String(), "busy: refused 127.0.0.1"); got != 1 {
+		t.Fatalf("three refusals logged %d times, want once:\n%s", got, logs.String())
+	}
+	close(src.release) // the held streams finish; later reads are not held
+	done := make(chan struct{})
+	var drainer sync.WaitGroup
+	drainer.Go(func() {
+		for {
+			select {
+			case <-src.reading:
+			case <-done:
+				return
+			}
+		}
+	})
+	defer drainer.Wait()
+	defer close(done)
+	held.Wait()
+	resp := get()
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("after the streams ended: %s", resp.Status)
+	}
+}
