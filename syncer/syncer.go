@@ -96,13 +96,13 @@ var ErrInterrupted = errors.New("interrupted; the store is consistent and the ne
 
 // Syncer runs the flow against one store. A Syncer runs once.
 type Syncer struct {
-	cfg     Config
+	cfg       Config
 	mu        sync.Mutex // guards res, dropped and busy: the committer goroutine updates res
 	dropped   map[string]string
 	busy      map[string]*busyPeer // peers that said "later", by name
 	busySince time.Time            // when the current wait for a busy peer began
-	res     Result
-	start   time.Time
+	res       Result
+	start     time.Time
 
 	// carry is the lowest block received so far, linked by hash to the
 	// verified block above it (so its header is authentic) but waiting for
