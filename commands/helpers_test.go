@@ -136,7 +136,7 @@ func fileSum(t *testing.T, path string) [32]byte {
 }
 
 // mustEqualStores checks two stores hold the same blocks and indices.
-func mustEqualStores(t *testing.T, a, b string) {
+func mustEqualStores(t testing.TB, a, b string) {
 	t.Helper()
 	dump := func(path string) (map[string][]byte, []byte) {
 		db, err := bolt.Open(path, 0o600, &bolt.Options{ReadOnly: true})
@@ -239,14 +239,14 @@ func syncResult(t *testing.T, out string) syncer.Result {
 
 // run executes vcsync with args and returns stdout, stderr and the exit code
 // main would use.
-func run(t *testing.T, args ...string) (string, string, int) {
+func run(t testing.TB, args ...string) (string, string, int) {
 	t.Helper()
 	var out, errb bytes.Buffer
 	code := Main(context.Background(), append([]string{"vcsync"}, args...), &out, &errb)
 	return out.String(), errb.String(), code
 }
 
-func mustRun(t *testing.T, args ...string) string {
+func mustRun(t testing.TB, args ...string) string {
 	t.Helper()
 	out, errs, code := run(t, args...)
 	if code != 0 {
@@ -260,7 +260,7 @@ func mustRun(t *testing.T, args ...string) string {
 var tipRefTime = strconv.FormatInt(time.Now().Unix(), 10)
 
 // genStore makes a devnet store in a temp dir and returns its directory.
-func genStore(t *testing.T, blocks, ranges string, extra ...string) string {
+func genStore(t testing.TB, blocks, ranges string, extra ...string) string {
 	t.Helper()
 	dir := t.TempDir()
 	args := append([]string{"devnet", "gen", "--out", dir, "--blocks", blocks, "--ranges", ranges}, extra...)

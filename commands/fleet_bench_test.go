@@ -1,0 +1,148 @@
+package commands
+
+import (
+	"bufio"
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"slices"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// BenchmarkFleet is the load harness: M `vcsync serve` processes of one
+// devnet store on 127.0.0.1 and N `vcsync sync` processes started at once
+// against all of them (each into a new store, --json), as when a region
+// comes up. It reports runs finished (every one must, with the source's
+// blocks), the time to finish (p50, p95, max), the aggregate rate against
+// one client alone, the busy answers the clients got, and each server's
+// peak RSS. Every process is a child that ends with the benchmark.
+//
+//	go test ./commands -run XXX -bench Fleet -benchtime 1x
+func BenchmarkFleet(b *testing.B) {
+	for _, c := range []struct{ servers, clients int }{{1, 30}, {3, 30}} {
+		b.Run(fmt.Sprintf("servers=%d/clients=%d/blocks=3000", c.servers, c.clients), func(b *testing.B) {
+			benchFleet(b, c.servers, c.clients, "3000")
+		})
+	}
+}
+
+func benchFleet(b *testing.B, servers, clients int, blocks string) {
+	src := genStore(b, blocks, "")
+	srcDB, mgmt := filepath.Join(src, "blocks.db"), filepath.Join(src, "management.json")
+	var peers []string
+	var procs []*exec.Cmd
+	for range servers {
+		url, cmd := serveProcess(b, srcDB)
+		peers, procs = append(peers, "--peer", url), append(procs, cmd)
+	}
+	syncArgs := func(store string) []string {
+		return append([]string{"sync", "--store", store, "--chain-id", "42", "--network-type", "2", "--committee-file", mgmt, "--json"}, peers...)
+	}
+	// One client alone first: the rate the fleet is compared with.
+	alone := time.Now()
+	if out, errs, code := childRun(syncArgs(filepath.Join(b.TempDir(), "alone.db"))); code != 0 {
+		b.Fatalf("one client alone: exit %d: %s%s", code, out, errs)
+	}
+	aloneSecs := time.Since(alone).Seconds()
+
+	for i := 0; i < b.N; i++ {
+		dir := b.TempDir()
+		times := make([]float64, clients)
+		results := make([]struct {
+			code  int
+			out   string
+			errs  string
+			busy  int
+			waits float64
+		}, clients)
+		start := time.Now()
+		var fleet sync.WaitGroup
+		for k := range clients {
+			fleet.Go(func() {
+				r := &results[k]
+				r.out, r.errs, r.code = childRun(syncArgs(filepath.Join(dir, fmt.Sprintf("node%d.db", k))))
+				times[k] = time.Since(start).Seconds()
+				var res struct {
+					BusyAnswers     int     `json:"busy_answers"`
+					BusyWaitSeconds float64 `json:"busy_wait_seconds"`
+				}
+				json.Unmarshal([]byte(r.out), &res)
+				r.busy, r.waits = res.BusyAnswers, res.BusyWaitSeconds
+			})
+		}
+		fleet.Wait()
+		wall := time.Since(start).Seconds()
+		finished, busy := 0, 0
+		for k, r := range results {
+			if r.code != 0 {
+				b.Errorf("client %d: exit %d: %s", k, r.code, r.errs)
+				continue
+			}
+			mustEqualStores(b, filepath.Join(dir, fmt.Sprintf("node%d.db", k)), srcDB)
+			finished++
+			busy += r.busy
+		}
+		slices.Sort(times)
+		b.ReportMetric(float64(finished), "finished")
+		b.ReportMetric(times[len(times)/2], "p50_s")
+		b.ReportMetric(times[len(times)*95/100], "p95_s")
+		b.ReportMetric(times[len(times)-1], "max_s")
+		b.ReportMetric(float64(clients)*aloneSecs/wall, "aggregate/alone")
+		b.ReportMetric(float64(busy), "busy_answers")
+	}
+	var peak int64
+	for _, cmd := range procs {
+		cmd.Process.Signal(syscall.SIGTERM)
+		cmd.Wait()
+		if ru, ok := cmd.ProcessState.SysUsage().(*syscall.Rusage); ok {
+			peak = max(peak, ru.Maxrss)
+		}
+	}
+	b.ReportMetric(float64(peak)/1024, "server_peak_rss_MiB")
+}
+
+// serveProcess starts `vcsync serve` of db in a child process on a port
+// the kernel picks and returns its URL; the benchmark stops it.
+func serveProcess(b *testing.B, db string) (string, *exec.Cmd) {
+	cmd := exec.Command(os.Args[0], "serve", "--store", db, "--listen", "127.0.0.1:0")
+	cmd.Env = append(os.Environ(), "VCSYNC_TEST_CHILD=1")
+	stderr, err := cmd.StderrPipe()
+	if err != nil {
+		b.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		b.Fatal(err)
+	}
+	var logReader sync.WaitGroup
+	b.Cleanup(func() { cmd.Process.Kill(); cmd.Wait(); logReader.Wait() })
+	addr := regexp.MustCompile(`on (http://127\.0\.0\.1:\d+)`)
+	sc := bufio.NewScanner(stderr)
+	for sc.Scan() {
+		if m := addr.FindStringSubmatch(sc.Text()); m != nil {
+			logReader.Go(func() { // keep reading the log so the server never blocks on it
+				for sc.Scan() {
+				}
+			})
+			return m[1], cmd
+		}
+	}
+	b.Fatal("serve ended before listening")
+	return "", nil
+}
+
+// childRun runs vcsync in a child process.
+func childRun(args []string) (string, string, int) {
+	cmd := exec.Command(os.Args[0], args...)
+	cmd.Env = append(os.Environ(), "VCSYNC_TEST_CHILD=1")
+	var out, errb bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &errb
+	cmd.Run()
+	return out.String(), errb.String(), cmd.ProcessState.ExitCode()
+}
