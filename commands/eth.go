@@ -3,6 +3,7 @@ package commands
 import (
 	"context"
 	"fmt"
+	"io"
 
 	"github.com/ethereum/go-ethereum/common"
 	"github.com/urfave/cli/v2"
@@ -37,8 +38,11 @@ func ethConfigFrom(c *cli.Context) (verify.EthConfig, error) {
 	return cfg, nil
 }
 
-func ethSource(ctx context.Context, url string, cfg verify.EthConfig) (verify.Source, error) {
-	client, err := verify.DialEthereum(ctx, url)
+func ethSource(ctx context.Context, url string, cfg verify.EthConfig, limits verify.EthLimits, stderr io.Writer) (verify.Source, error) {
+	limits.OnRetry = func(n int64, why string) {
+		fmt.Fprintf(stderr, "ethereum endpoint busy (%s): retrying (%d so far)\n", why, n)
+	}
+	client, err := verify.DialEthereum(ctx, url, limits)
 	if err != nil {
 		return nil, fmt.Errorf("--eth-rpc: %w", err)
 	}

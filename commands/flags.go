@@ -49,7 +49,9 @@ var (
 	ethFromBlockFlag      = &cli.Uint64Flag{Name: "eth-from-block", Category: "Committees", Usage: "first Ethereum block to index, the contracts' deployment (0: found by binary search on eth_getCode)"}
 	ethConfirmationsFlag  = &cli.Uint64Flag{Name: "eth-confirmations", Value: verify.DefaultConfirmations, Category: "Committees",
 		Usage: "blocks behind the Ethereum head the index stays (3, about 36s: within the management service's 40s lag)"}
-	ethCacheFlag = &cli.StringFlag{Name: "eth-cache", Category: "Committees", EnvVars: []string{"VCSYNC_ETH_CACHE"},
+	ethRPSFlag     = &cli.Float64Flag{Name: "eth-rps", Value: verify.DefaultEthRPS, Category: "Committees", Usage: "most calls a second to the Ethereum endpoint (free tiers allow about 10)"}
+	ethTimeoutFlag = &cli.DurationFlag{Name: "eth-timeout", Value: verify.DefaultEthTimeout, Category: "Committees", Usage: "how long one Ethereum call may keep retrying busy answers (429, 502-504, rate-limit errors)"}
+	ethCacheFlag   = &cli.StringFlag{Name: "eth-cache", Category: "Committees", EnvVars: []string{"VCSYNC_ETH_CACHE"},
 		Usage: "bbolt `FILE` keeping the finalized Ethereum index between runs (default STORE.ethcache beside the store; none: off)"}
 	graceFlag = &cli.DurationFlag{
 		Name: "honesty-grace", Value: verify.DefaultHonestyGrace, Category: "Verification",
@@ -84,7 +86,7 @@ var (
 // The flag sets commands share.
 func sourceFlags() []cli.Flag {
 	return []cli.Flag{managementFlag, committeeFileFlag, ethRPCFlag, committeeContractFlag, registryContractFlag, genesisRefTimeFlag,
-		ethFromBlockFlag, ethConfirmationsFlag, ethCacheFlag}
+		ethFromBlockFlag, ethConfirmationsFlag, ethCacheFlag, ethRPSFlag, ethTimeoutFlag}
 }
 
 func verifierFlags() []cli.Flag { return append(sourceFlags(), graceFlag, nowFlag) }
@@ -176,6 +178,7 @@ var flagChecks = map[string]flagCheck{
 	"chain-id":          intIn(0, 1<<32-1),
 	"network-type":      intIn(0, 1<<32-1),
 	"eth-confirmations": intIn(1, 10_000),
+	"eth-timeout":       durationIn(time.Second, time.Hour),
 	"parallel":          intIn(1, 64),
 }
 

@@ -47,6 +47,7 @@ type verifierOptions struct {
 	source   string // the flag naming it: management, committee-file or eth-rpc
 	location string // its path or URL
 	eth      verify.EthConfig
+	ethPace  verify.EthLimits
 	grace    time.Duration
 	now      *time.Time
 }
@@ -65,6 +66,7 @@ func verifierOptionsFrom(c *cli.Context) (verifierOptions, error) {
 		if o.eth, err = ethConfigFrom(c); err != nil {
 			return o, err
 		}
+		o.ethPace = verify.EthLimits{RPS: c.Float64(ethRPSFlag.Name), Timeout: c.Duration(ethTimeoutFlag.Name)}
 	}
 	return o, nil
 }
@@ -73,7 +75,7 @@ func verifierOptionsFrom(c *cli.Context) (verifierOptions, error) {
 func (o verifierOptions) committeeSource(ctx context.Context, chainID uint32, stderr io.Writer) (verify.Source, error) {
 	switch o.source {
 	case ethRPCFlag.Name:
-		return ethSource(ctx, o.location, o.eth)
+		return ethSource(ctx, o.location, o.eth, o.ethPace, stderr)
 	default:
 		// Re-read when a lookup passes the document's end, and before each
 		// follow round.

@@ -18,6 +18,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -138,9 +139,14 @@ func (pc *posChain) mine(n int) {
 type rpcProxy struct {
 	rpc         *rpc.Client
 	maxLogRange uint64
-	mu          sync.Mutex
-	calls       map[string]int
-	url         string
+	// busyEvery answers every nth call 429, and a call that finds
+	// another in flight 503 (a burst), as public providers do.
+	busyEvery int
+	inFlight  int
+	refused   int
+	mu        sync.Mutex
+	calls     map[string]int
+	url       string
 }
 
 func newRPCProxy(t *testing.T, pc *posChain) *rpcProxy {
@@ -172,6 +178,14 @@ func (p *rpcProxy) count(method string) int {
 	return p.calls[method]
 }
 
+func (p *rpcProxy) totalLocked() int {
+	n := 0
+	for _, c := range p.calls {
+		n += c
+	}
+	return n
+}
+
 func (p *rpcProxy) reset() {
 	p.mu.Lock()
 	defer p.mu.Unlock()
@@ -193,6 +207,21 @@ func (p *rpcProxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	p.mu.Lock()
 	p.calls[req.Method]++
 	limit := p.maxLogRange
+	status := 0
+	switch {
+	case p.busyEvery > 0 && p.totalLocked()%p.busyEvery == 0:
+		status = http.StatusTooManyRequests
+	case p.busyEvery > 0 && p.inFlight > 0:
+		status = http.StatusServiceUnavailable
+	}
+	if status != 0 {
+		p.refused++
+		p.mu.Unlock()
+		http.Error(w, "slow down", status)
+		return
+	}
+	p.inFlight++
+	defer func() { p.mu.Lock(); p.inFlight--; p.mu.Unlock() }()
 	p.mu.Unlock()
 	reply := map[string]any{"jsonrpc": "2.0", "id": req.ID}
 	if req.Method == "eth_getLogs" && limit > 0 && len(req.Params) == 1 {
@@ -468,7 +497,7 @@ func TestKeyRotationWithoutCommitteeChange(t *testing.T) {
 		at   uint32
 		keys []*ecdsa.PrivateKey
 	}{{beforeRotation, rc.before}, {afterRotation, rc.after}} {
-		out := runVcsync(t, "committee", "--chain-id", "42", "--eth-rpc", proxy.url, "--committee-contract", rc.pc.addr.Hex(),
+		out := runVcsync(t, "committee", "--chain-id", "42", "--eth-rpc", proxy.url, "--eth-rps", "1000", "--committee-contract", rc.pc.addr.Hex(),
 			"--registry-contract", rc.pc.addr.Hex(), "--eth-cache", "none", "--at", strconv.Itoa(int(tc.at)), "--json")
 		n0 := crypto.PubkeyToAddress(tc.keys[0].PublicKey).Hex()
 		if !strings.Contains(out, n0) {
@@ -494,7 +523,14 @@ func TestEthLogPagingWithARangeLimitedProvider(t *testing.T) {
 	rc.pc.mine(300) // a history longer than the provider's range
 	proxy := newRPCProxy(t, rc.pc)
 	proxy.maxLogRange = 50
-	eth := verify.NewEthSource(proxy.dial(t), verify.EthConfig{Committee: rc.pc.addr, Registry: rc.pc.addr, FromBlock: 1})
+	// Through vcsync's own client: a refused range is halved by the pager,
+	// never retried as if the provider were busy.
+	client, err := verify.DialEthereum(context.Background(), proxy.url, verify.EthLimits{RPS: 1000})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer client.Close()
+	eth := verify.NewEthSource(client, verify.EthConfig{Committee: rc.pc.addr, Registry: rc.pc.addr, FromBlock: 1})
 	c, err := eth.CommitteeAt(context.Background(), rc.rotateAt+10)
 	if err != nil {
 		t.Fatal(err)
@@ -506,6 +542,9 @@ func TestEthLogPagingWithARangeLimitedProvider(t *testing.T) {
 	if calls := proxy.count("eth_getLogs"); calls < int(head)/50 {
 		t.Fatalf("%d eth_getLogs calls for %d blocks in pages of at most 50", calls, head)
 	}
+	if client.Retries() != 0 {
+		t.Fatalf("%d refused ranges were retried as busy answers", client.Retries())
+	}
 }
 
 // The finalized index is cached beside the store: a second run costs a few
@@ -516,7 +555,7 @@ func TestEthIndexCache(t *testing.T) {
 	rc.pc.mine(80) // past the finality depth: the events are final
 	proxy := newRPCProxy(t, rc.pc)
 	cache := filepath.Join(t.TempDir(), "blocks.db.ethcache")
-	args := []string{"committee", "--chain-id", "42", "--eth-rpc", proxy.url, "--committee-contract", rc.pc.addr.Hex(),
+	args := []string{"committee", "--chain-id", "42", "--eth-rpc", proxy.url, "--eth-rps", "1000", "--committee-contract", rc.pc.addr.Hex(),
 		"--registry-contract", rc.pc.addr.Hex(), "--eth-cache", cache, "--current", "--json"}
 	first := runVcsync(t, args...)
 	firstCalls := proxy.count("")
@@ -606,7 +645,7 @@ func TestEthRPCCostFor60CommitteeChanges(t *testing.T) {
 	pc.mine(80)
 	proxy := newRPCProxy(t, pc)
 	cache := filepath.Join(t.TempDir(), "blocks.db.ethcache")
-	args := []string{"committee", "--chain-id", "42", "--eth-rpc", proxy.url, "--committee-contract", pc.addr.Hex(),
+	args := []string{"committee", "--chain-id", "42", "--eth-rpc", proxy.url, "--eth-rps", "1000", "--committee-contract", pc.addr.Hex(),
 		"--registry-contract", pc.addr.Hex(), "--eth-cache", cache, "--current", "--json"}
 	runVcsync(t, args...)
 	first := proxy.count("")
@@ -646,7 +685,7 @@ func TestFollowWithEthereumSourceThroughTheCommandLine(t *testing.T) {
 	done := make(chan int, 1)
 	go func() {
 		done <- commands.Main(ctx, []string{"vcsync", "sync", "--follow", "--json", "--stale-after", "1s", "--store", node,
-			"--chain-id", "42", "--network-type", "2", "--eth-rpc", proxy.url, "--committee-contract", pc.addr.Hex(),
+			"--chain-id", "42", "--network-type", "2", "--eth-rpc", proxy.url, "--eth-rps", "1000", "--committee-contract", pc.addr.Hex(),
 			"--registry-contract", pc.addr.Hex(), "--genesis-ref-time", strconv.Itoa(int(n.RefTime(0))),
 			"--peer", "file://" + files.Store}, out, errb)
 	}()
@@ -697,7 +736,7 @@ func TestEthereumEndpointAnswersAreBounded(t *testing.T) {
 		}
 	}))
 	defer bomb.Close()
-	c, err := verify.DialEthereum(context.Background(), bomb.URL)
+	c, err := verify.DialEthereum(context.Background(), bomb.URL, verify.EthLimits{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -707,12 +746,70 @@ func TestEthereumEndpointAnswersAreBounded(t *testing.T) {
 	}
 	redirect := httptest.NewServer(http.RedirectHandler(bomb.URL, http.StatusTemporaryRedirect))
 	defer redirect.Close()
-	r, err := verify.DialEthereum(context.Background(), redirect.URL)
+	r, err := verify.DialEthereum(context.Background(), redirect.URL, verify.EthLimits{})
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer r.Close()
 	if _, err := r.ChainID(context.Background()); err == nil || !strings.Contains(err.Error(), "redirected") {
 		t.Fatalf("a redirect: %v", err)
+	}
+}
+
+// A provider that answers 429 to every third call and 503 to bursts slows
+// the index, never fails it: the same committee as a direct read, with
+// the retries counted.
+func TestEthIndexThroughABusyProvider(t *testing.T) {
+	rc := newRotationChain(t)
+	rc.pc.mine(100)
+	direct := verify.NewEthSource(rc.pc.client, verify.EthConfig{Committee: rc.pc.addr, Registry: rc.pc.addr, FromBlock: 1})
+	want, err := direct.CommitteeAt(context.Background(), rc.rotateAt+10)
+	if err != nil {
+		t.Fatal(err)
+	}
+	proxy := newRPCProxy(t, rc.pc)
+	proxy.busyEvery = 3
+	var noted atomic.Int64
+	client, err := verify.DialEthereum(context.Background(), proxy.url, verify.EthLimits{RPS: 1000, Backoff: time.Millisecond,
+		OnRetry: func(n int64, _ string) { noted.Store(n) }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer client.Close()
+	got, err := verify.NewEthSource(client, verify.EthConfig{Committee: rc.pc.addr, Registry: rc.pc.addr, FromBlock: 1}).
+		CommitteeAt(context.Background(), rc.rotateAt+10)
+	if err != nil {
+		t.Fatalf("through a busy provider: %v", err)
+	}
+	if !reflect.DeepEqual(got.Members, want.Members) {
+		t.Fatalf("through a busy provider: %+v, directly: %+v", got.Members, want.Members)
+	}
+	proxy.mu.Lock()
+	refused := proxy.refused
+	proxy.mu.Unlock()
+	if refused == 0 || client.Retries() != int64(refused) || noted.Load() != int64(refused) {
+		t.Fatalf("the provider refused %d calls; the client retried %d (noted %d)", refused, client.Retries(), noted.Load())
+	}
+}
+
+// Busy answers are retried only for a bounded time: a provider that is
+// never free fails the call once the timeout is spent.
+func TestEthBusyProviderGivesUpAfterTimeout(t *testing.T) {
+	busy := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Retry-After", "0")
+		http.Error(w, "slow down", http.StatusTooManyRequests)
+	}))
+	defer busy.Close()
+	c, err := verify.DialEthereum(context.Background(), busy.URL, verify.EthLimits{RPS: 1000, Backoff: 10 * time.Millisecond, Timeout: 300 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	start := time.Now()
+	if _, err := c.ChainID(context.Background()); err == nil || !strings.Contains(err.Error(), "429") {
+		t.Fatalf("a provider never free: %v", err)
+	}
+	if took := time.Since(start); took > 2*time.Second || c.Retries() == 0 {
+		t.Fatalf("gave up after %s and %d retries", took, c.Retries())
 	}
 }
