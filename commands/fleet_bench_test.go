@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"slices"
+	"strings"
 	"sync"
 	"syscall"
 	"testing"
@@ -26,14 +27,23 @@ import (
 //
 //	go test ./commands -run XXX -bench Fleet -benchtime 1x
 func BenchmarkFleet(b *testing.B) {
-	for _, c := range []struct{ servers, clients int }{{1, 30}, {3, 30}} {
-		b.Run(fmt.Sprintf("servers=%d/clients=%d/blocks=3000", c.servers, c.clients), func(b *testing.B) {
-			benchFleet(b, c.servers, c.clients, "3000")
-		})
+	for _, c := range []struct {
+		servers, clients int
+		kill             bool
+	}{{1, 30, false}, {3, 30, false}, {3, 30, true}} {
+		name := fmt.Sprintf("servers=%d/clients=%d/blocks=3000", c.servers, c.clients)
+		if c.kill {
+			name += "/one_server_killed"
+		}
+		b.Run(name, func(b *testing.B) { benchFleet(b, c.servers, c.clients, "3000", c.kill) })
 	}
 }
 
-func benchFleet(b *testing.B, servers, clients int, blocks string) {
+// killAfter is when the one_server_killed case kills its first server:
+// mid-run, as a node crashing under the fleet's load.
+const killAfter = 2 * time.Second
+
+func benchFleet(b *testing.B, servers, clients int, blocks string, kill bool) {
 	src := genStore(b, blocks, "")
 	srcDB, mgmt := filepath.Join(src, "blocks.db"), filepath.Join(src, "management.json")
 	var peers []string
@@ -56,31 +66,46 @@ func benchFleet(b *testing.B, servers, clients int, blocks string) {
 		dir := b.TempDir()
 		times := make([]float64, clients)
 		results := make([]struct {
-			code  int
-			out   string
-			errs  string
-			busy  int
-			waits float64
+			code    int
+			out     string
+			errs    string
+			busy    int
+			waits   float64
+			dropped int
+			drops   []string
 		}, clients)
 		start := time.Now()
 		var fleet sync.WaitGroup
+		if kill {
+			killer := time.AfterFunc(killAfter, func() { procs[0].Process.Kill() })
+			defer killer.Stop()
+		}
 		for k := range clients {
 			fleet.Go(func() {
 				r := &results[k]
 				r.out, r.errs, r.code = childRun(syncArgs(filepath.Join(dir, fmt.Sprintf("node%d.db", k))))
 				times[k] = time.Since(start).Seconds()
 				var res struct {
-					BusyAnswers     int     `json:"busy_answers"`
-					BusyWaitSeconds float64 `json:"busy_wait_seconds"`
+					BusyAnswers     int                                   `json:"busy_answers"`
+					BusyWaitSeconds float64                               `json:"busy_wait_seconds"`
+					PeersDropped    []struct{ Peer, Kind, Reason string } `json:"peers_dropped"`
 				}
 				json.Unmarshal([]byte(r.out), &res)
-				r.busy, r.waits = res.BusyAnswers, res.BusyWaitSeconds
+				r.busy, r.waits, r.dropped = res.BusyAnswers, res.BusyWaitSeconds, len(res.PeersDropped)
+				for _, d := range res.PeersDropped {
+					r.drops = append(r.drops, d.Peer+" "+d.Kind+": "+d.Reason)
+				}
 			})
 		}
 		fleet.Wait()
 		wall := time.Since(start).Seconds()
-		finished, busy := 0, 0
+		finished, busy, dropped := 0, 0, 0
 		for k, r := range results {
+			for _, d := range r.drops {
+				if !kill || !strings.HasPrefix(d, peers[1]+" ") { // peers[1]: the killed server's URL
+					b.Errorf("client %d dropped an honest server that was up: %s", k, d)
+				}
+			}
 			if r.code != 0 {
 				b.Errorf("client %d: exit %d: %s", k, r.code, r.errs)
 				continue
@@ -88,6 +113,7 @@ func benchFleet(b *testing.B, servers, clients int, blocks string) {
 			mustEqualStores(b, filepath.Join(dir, fmt.Sprintf("node%d.db", k)), srcDB)
 			finished++
 			busy += r.busy
+			dropped += r.dropped
 		}
 		slices.Sort(times)
 		b.ReportMetric(float64(finished), "finished")
@@ -96,9 +122,13 @@ func benchFleet(b *testing.B, servers, clients int, blocks string) {
 		b.ReportMetric(times[len(times)-1], "max_s")
 		b.ReportMetric(float64(clients)*aloneSecs/wall, "aggregate/alone")
 		b.ReportMetric(float64(busy), "busy_answers")
+		b.ReportMetric(float64(dropped), "peers_dropped")
 	}
 	var peak int64
-	for _, cmd := range procs {
+	for i, cmd := range procs {
+		if kill && i == 0 {
+			continue // killed: its peak is not a served run's
+		}
 		cmd.Process.Signal(syscall.SIGTERM)
 		cmd.Wait()
 		if ru, ok := cmd.ProcessState.SysUsage().(*syscall.Rusage); ok {

@@ -146,3 +146,41 @@ func TestFleetOfClientsAllFinishFromOneServer(t *testing.T) {
 		t.Fatal("no client was ever told to wait: the test did not load the server")
 	}
 }
+
+// A peer that goes away after its batch takes the block it sent that
+// still waits for its parent with it; the next peer's batch must then be
+// planned from the verified block, not below the discarded one, or that
+// honest peer is blamed for the gap (seen in BenchmarkFleet with a server
+// killed mid-run: "expected height 2001 below block 2002").
+func TestCarrySenderGoneDoesNotBlameTheNextPeer(t *testing.T) {
+	f := newFixture(t, hostileBlocks)
+	var served atomic.Bool
+	gone := func(next http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if served.Load() {
+				conn, _, err := http.NewResponseController(w).Hijack()
+				if err == nil {
+					conn.Close() // as a crashed server: the connection just ends
+				}
+				return
+			}
+			next.ServeHTTP(w, r)
+			if r.URL.Path == wire.PathBlocks {
+				served.Store(true)
+			}
+		})
+	}
+	first := f.serve(t, nil, gone)
+	honest := f.serve(t, nil, nil)
+	s := f.emptyStore(t)
+	res, err := f.syncerPreferring(t, s, first.Name(), first, honest).Sync(context.Background())
+	if err != nil {
+		t.Fatalf("sync: %v (%+v)", err, res)
+	}
+	for _, d := range res.PeersDropped {
+		if d.Peer == honest.Name() {
+			t.Fatalf("the honest peer was dropped: %+v", d)
+		}
+	}
+	f.mustBeSynced(t, s)
+}

@@ -351,9 +351,16 @@ func (s *Syncer) batch(ctx context.Context, st store.State, req request) (bool, 
 			return false, s.stream(ctx, f.peer, f.avail, req, above, floor, opened)
 		}
 	}
+	hadCarry := len(s.carry) > 0
 	peer, avail, err := s.choose(ctx, st, req)
 	if err != nil || peer == nil {
 		return peer == nil && err == nil, err
+	}
+	if hadCarry && len(s.carry) == 0 {
+		// Choosing dropped the carried block's sender, and the block with
+		// it: this request starts below a block no longer held. Plan again
+		// from the verified block, or the next peer is blamed for the gap.
+		return false, nil
 	}
 	s.cfg.Observer.Target(max(avail.ServeTo, st.Top) - st.Blocks())
 	return false, s.stream(ctx, peer, avail, req, above, floor, nil)
