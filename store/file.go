@@ -9,6 +9,7 @@ import (
 	"time"
 
 	bolt "go.etcd.io/bbolt"
+	berrors "go.etcd.io/bbolt/errors"
 
 	"github.com/vcsync/vcsync/internal/failpoint"
 	"github.com/vcsync/vcsync/internal/scratch"
@@ -74,7 +75,7 @@ func openBolt(path string, readOnly bool, timeout time.Duration) (*bolt.DB, erro
 			db, err = bolt.Open(path, 0o644, opts)
 			return err
 		})
-		if errors.Is(err, bolt.ErrTimeout) {
+		if errors.Is(err, berrors.ErrTimeout) {
 			return nil, fmt.Errorf("open %s: %w", path, ErrLocked)
 		}
 		if err != nil {
