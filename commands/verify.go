@@ -33,8 +33,12 @@ func verifyCommand() *cli.Command {
 				Flags:       flags, Action: verifyAction,
 			},
 			{
-				Name: "all", Usage: "verify hash links and proofs of every stored block",
-				Flags: flags, Action: verifyAction,
+				Name: "all", Usage: "audit the store: every block 1..Top present, hash-linked and signed by its committee",
+				Description: "Exits 0 only if the store holds 1..Top with no gap and every block verified; it lists\n" +
+					"the heights it could not cover. --allow-gaps asks only that every stored block verify\n" +
+					"(a run's lowest block, whose parent is missing, is listed as waiting for it).\n" +
+					"Example: vcsync verify all --store blocks.db --committee-file management.json",
+				Flags: append(flags, allowGapsFlag), Action: verifyAction,
 			},
 		},
 	}
@@ -45,7 +49,8 @@ func verifyAction(c *cli.Context) error {
 	if err != nil {
 		return err
 	}
-	o := verifyOptions{store: storeOptionsFrom(c), verifier: v, json: c.Bool(jsonFlag.Name), what: c.Command.Name, args: c.Args().Slice()}
+	o := verifyOptions{store: storeOptionsFrom(c), verifier: v, json: c.Bool(jsonFlag.Name), what: c.Command.Name, args: c.Args().Slice(),
+		allowGaps: c.Command.Name == "all" && c.Bool(allowGapsFlag.Name)}
 	return o.run(c.Context, c.App.Writer, c.App.ErrWriter)
 }
 
@@ -54,8 +59,25 @@ type verifyOptions struct {
 	store    storeOptions
 	verifier verifierOptions
 	json     bool
-	what     string   // tip, range or all
-	args     []string // A B for range
+	what      string   // tip, range or all
+	args      []string // A B for range
+	allowGaps bool     // all: stored blocks verified is enough
+}
+
+var allowGapsFlag = &cli.BoolFlag{Name: "allow-gaps", Usage: "succeed when every stored block verifies, even if heights are missing"}
+
+// auditResult is verify range|all's answer: what was verified, and for
+// all, what the store lacks.
+type auditResult struct {
+	OK bool `json:"ok"`
+	verify.AuditReport
+	Top     uint64        `json:"top"`
+	Covered []store.Range `json:"covered"`
+	// Gaps are heights in 1..Top the store does not hold; Waiting are the
+	// stored blocks whose parent is among them, so their proofs could not
+	// be checked.
+	Gaps    []store.Range `json:"gaps"`
+	Waiting []uint64      `json:"waiting_for_parent"`
 }
 
 func (o verifyOptions) run(ctx context.Context, stdout, stderr io.Writer) error {
@@ -122,6 +144,7 @@ func (o verifyOptions) verifyRange(ctx context.Context, w, stderr io.Writer, s *
 	}
 	type span struct{ from, to uint64 }
 	var spans []span
+	res := auditResult{Top: st.Top, Covered: []store.Range{}, Gaps: []store.Range{}, Waiting: []uint64{}}
 	if o.what == "range" {
 		a, errA := strconv.ParseUint(o.args[0], 10, 64)
 		b, errB := strconv.ParseUint(o.args[1], 10, 64)
@@ -132,6 +155,8 @@ func (o verifyOptions) verifyRange(ctx context.Context, w, stderr io.Writer, s *
 	} else {
 		if st.GapOpen() {
 			spans = append(spans, span{st.LastSynced, st.Top})
+			res.Gaps = append(res.Gaps, store.Range{From: st.InOrder + 1, To: st.LastSynced - 1})
+			res.Waiting = append(res.Waiting, st.LastSynced)
 		}
 		if st.InOrder > 0 {
 			spans = append(spans, span{1, st.InOrder})
@@ -147,6 +172,7 @@ func (o verifyOptions) verifyRange(ctx context.Context, w, stderr io.Writer, s *
 	for _, sp := range spans {
 		base := sum.Verified
 		r, err := v.Audit(ctx, s, sp.from, sp.to, func(n uint64) { bar.Set(base + n) })
+		res.Covered = append(res.Covered, store.Range{From: sp.from, To: sp.to})
 		sum.Verified += r.Verified
 		sum.Unverifiable += r.Unverifiable
 		sum.Seconds += r.Seconds
@@ -162,16 +188,37 @@ func (o verifyOptions) verifyRange(ctx context.Context, w, stderr io.Writer, s *
 	if auditErr != nil && !errors.Is(auditErr, verify.ErrInvalidBlock) {
 		return auditErr
 	}
+	res.AuditReport = sum
+	incomplete := len(res.Gaps) > 0 && !o.allowGaps
+	res.OK = auditErr == nil && !incomplete
 	if o.json {
-		if err := printJSON(w, sum); err != nil {
+		if err := printJSON(w, res); err != nil {
 			return err
 		}
 	} else if auditErr == nil {
-		fmt.Fprintf(w, "ok: %d blocks verified (%.0f blocks/s)", sum.Verified, sum.BlocksPerSecond)
-		if sum.Unverifiable > 0 {
-			fmt.Fprintf(w, "; %d lowest block(s) of a run wait for their parent", sum.Unverifiable)
+		verdict := "ok"
+		if incomplete {
+			verdict = "INCOMPLETE"
+		}
+		fmt.Fprintf(w, "%s: %d blocks verified (%.0f blocks/s)", verdict, sum.Verified, sum.BlocksPerSecond)
+		for _, g := range res.Gaps {
+			fmt.Fprintf(w, "; missing %d-%d (%d blocks)", g.From, g.To, g.To-g.From+1)
+		}
+		for _, h := range res.Waiting {
+			fmt.Fprintf(w, "; block %d waits for its parent", h)
 		}
 		fmt.Fprintln(w)
 	}
+	if auditErr == nil && incomplete {
+		return failed(fmt.Errorf("the store lacks %d of blocks 1-%d: run close-gaps (or give --allow-gaps to audit only what is stored)", missing(res.Gaps), st.Top))
+	}
 	return failed(auditErr)
+}
+
+func missing(gaps []store.Range) uint64 {
+	var n uint64
+	for _, g := range gaps {
+		n += g.To - g.From + 1
+	}
+	return n
 }

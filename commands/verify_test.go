@@ -8,6 +8,7 @@ import (
 
 	"github.com/ethereum/go-ethereum/crypto"
 	"github.com/vcsync/vcsync/block"
+	"github.com/vcsync/vcsync/store"
 	bolt "go.etcd.io/bbolt"
 )
 
@@ -80,5 +81,42 @@ func TestVerifyNeedsOneSource(t *testing.T) {
 	}
 	if _, errs, code := run(t, "verify", "tip", "--store", db, "--eth-rpc", "http://127.0.0.1:1"); code != ExitUsage || !strings.Contains(errs, "--eth-rpc needs --committee-contract") {
 		t.Fatalf("eth-rpc alone: exit %d %q", code, errs)
+	}
+}
+
+// An audit of a store that lacks blocks fails, in text and JSON, naming
+// the heights it could not cover; --allow-gaps asks only that what is
+// stored verify.
+func TestVerifyAllFailsOnAStoreWithAGap(t *testing.T) {
+	dir := genStore(t, "2000", "1-300,701-2000")
+	db, mgmt := filepath.Join(dir, "blocks.db"), filepath.Join(dir, "management.json")
+	out, errs, code := run(t, "verify", "all", "--store", db, "--committee-file", mgmt)
+	if code != ExitFailed || !strings.Contains(out, "INCOMPLETE") || !strings.Contains(out, "missing 301-700 (400 blocks)") ||
+		!strings.Contains(errs, "lacks 400 of blocks 1-2000") {
+		t.Fatalf("verify all on a gap: exit %d\n%s%s", code, out, errs)
+	}
+	jout, _, code := run(t, "verify", "all", "--store", db, "--committee-file", mgmt, "--json")
+	var r struct {
+		OK       bool          `json:"ok"`
+		Verified uint64        `json:"verified"`
+		Top      uint64        `json:"top"`
+		Gaps     []store.Range `json:"gaps"`
+		Waiting  []uint64      `json:"waiting_for_parent"`
+	}
+	if err := json.Unmarshal([]byte(jout), &r); err != nil {
+		t.Fatalf("%v: %s", err, jout)
+	}
+	if code != ExitFailed || r.OK || r.Top != 2000 || len(r.Gaps) != 1 || r.Gaps[0] != (store.Range{From: 301, To: 700}) ||
+		len(r.Waiting) != 1 || r.Waiting[0] != 701 || r.Verified != 1599 {
+		t.Fatalf("verify all --json on a gap: exit %d %+v", code, r)
+	}
+	if out, errs, code := run(t, "verify", "all", "--store", db, "--committee-file", mgmt, "--allow-gaps"); code != ExitOK || !strings.HasPrefix(out, "ok:") {
+		t.Fatalf("--allow-gaps: exit %d\n%s%s", code, out, errs)
+	}
+	whole := genStore(t, "500", "")
+	jout, _, code = run(t, "verify", "all", "--store", filepath.Join(whole, "blocks.db"), "--committee-file", filepath.Join(whole, "management.json"), "--json")
+	json.Unmarshal([]byte(jout), &r)
+	if code != ExitOK || !r.OK || len(r.Gaps) != 0 || r.Verified != 500 {
+		t.Fatalf("verify all --json on a whole store: exit %d %+v", code, r)
 	}
 }
