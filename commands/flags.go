@@ -180,6 +180,11 @@ var flagChecks = map[string]flagCheck{
 	"eth-confirmations": intIn(1, 10_000),
 	"eth-timeout":       durationIn(time.Second, time.Hour),
 	"parallel":          intIn(1, 64),
+	// Reference times are uint32 on the wire and in blocks: a larger value
+	// must be refused, not cut to its low 32 bits.
+	"at":               intIn(0, 1<<32-1),
+	"genesis-ref-time": intIn(0, 1<<32-1),
+	"tip-ref-time":     intIn(0, 1<<32-1),
 }
 
 // checkFlagValues runs the checks of the flags a command was given.
