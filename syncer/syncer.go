@@ -262,7 +262,7 @@ type request struct {
 	fetch    bool   // false: only the carried block needs finishing
 }
 
-// plan decides the next batch from the indices (REFERENCE.md): while a gap
+// plan decides the next batch from the indices (README, "How sync works"): while a gap
 // is open, LastSynced-1 down to max(InOrder+1, LastSynced-batch); with no
 // gap, open-ended from the peer's tip down to Top+1. A pull narrows it to
 // its budget.
