@@ -56,9 +56,9 @@ func verifyAction(c *cli.Context) error {
 
 // verifyOptions is what `vcsync verify tip|range|all` was asked.
 type verifyOptions struct {
-	store    storeOptions
-	verifier verifierOptions
-	json     bool
+	store     storeOptions
+	verifier  verifierOptions
+	json      bool
 	what      string   // tip, range or all
 	args      []string // A B for range
 	allowGaps bool     // all: stored blocks verified is enough
