@@ -144,9 +144,11 @@ type rpcProxy struct {
 	busyEvery int
 	inFlight  int
 	refused   int
-	mu        sync.Mutex
-	calls     map[string]int
-	url       string
+	// refusedRanges are the eth_getLogs ranges refused as too wide.
+	refusedRanges [][2]uint64
+	mu            sync.Mutex
+	calls         map[string]int
+	url           string
 }
 
 func newRPCProxy(t *testing.T, pc *posChain) *rpcProxy {
@@ -230,6 +232,9 @@ func (p *rpcProxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		from, _ := strconv.ParseUint(strings.TrimPrefix(q.FromBlock, "0x"), 16, 64)
 		to, _ := strconv.ParseUint(strings.TrimPrefix(q.ToBlock, "0x"), 16, 64)
 		if to-from+1 > limit {
+			p.mu.Lock()
+			p.refusedRanges = append(p.refusedRanges, [2]uint64{from, to})
+			p.mu.Unlock()
 			reply["error"] = map[string]any{"code": -32005, "message": fmt.Sprintf("query exceeds max block range %d", limit)}
 			json.NewEncoder(w).Encode(reply)
 			return
@@ -811,5 +816,28 @@ func TestEthBusyProviderGivesUpAfterTimeout(t *testing.T) {
 	}
 	if took := time.Since(start); took > 2*time.Second || c.Retries() == 0 {
 		t.Fatalf("gave up after %s and %d retries", took, c.Retries())
+	}
+}
+
+// A refused log range is halved from what was asked, so the same range is
+// never asked twice (with a 409-block limit and a 700-block history, the
+// old pager asked 1-700 four times before its page fell below it).
+func TestEthPagerNeverRepeatsARefusedRange(t *testing.T) {
+	rc := newRotationChain(t)
+	rc.pc.mine(700)
+	proxy := newRPCProxy(t, rc.pc)
+	proxy.maxLogRange = 409
+	eth := verify.NewEthSource(proxy.dial(t), verify.EthConfig{Committee: rc.pc.addr, Registry: rc.pc.addr, FromBlock: 1})
+	if _, err := eth.CommitteeAt(context.Background(), rc.rotateAt+10); err != nil {
+		t.Fatal(err)
+	}
+	proxy.mu.Lock()
+	defer proxy.mu.Unlock()
+	seen := map[[2]uint64]bool{}
+	for _, r := range proxy.refusedRanges {
+		if seen[r] {
+			t.Fatalf("the refused range %d-%d was asked again (refused: %v)", r[0], r[1], proxy.refusedRanges)
+		}
+		seen[r] = true
 	}
 }

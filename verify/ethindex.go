@@ -263,7 +263,10 @@ func (p *logPager) logs(ctx context.Context, from, to uint64) ([]types.Log, erro
 			if p.page == 1 {
 				return nil, fmt.Errorf("eth_getLogs for block %d failed even alone (first failure, for %d-%d: %v): %w", from, from, end, firstErr, err)
 			}
-			p.page, p.good = max(1, p.page/2), 0
+			// Halve what was asked, which may be less than the page (the
+			// end of the range): halving the page alone could ask the same
+			// refused range again.
+			p.page, p.good = max(1, (end-from+1)/2), 0
 			continue
 		}
 		out = append(out, logs...)
