@@ -51,10 +51,14 @@ type committeeOptions struct {
 
 // CommitteeReport is `committee --json`.
 type CommitteeReport struct {
-	RefTime       uint32            `json:"ref_time"`
-	EthereumBlock uint64            `json:"ethereum_block,omitempty"` // with --eth-rpc and --at
-	TotalWeight   string            `json:"total_weight"`
-	Members       []CommitteeMember `json:"members"`
+	RefTime       uint32 `json:"ref_time"`
+	EthereumBlock uint64 `json:"ethereum_block,omitempty"` // with --eth-rpc and --at
+	TotalWeight   string `json:"total_weight"`
+	// QuorumWeight is the weight a block's proof needs; HonestWeight, the
+	// weight of the current committee that trusts a tip past the grace.
+	QuorumWeight string            `json:"quorum_weight"`
+	HonestWeight string            `json:"honest_weight"`
+	Members      []CommitteeMember `json:"members"`
 }
 
 // CommitteeMember is one row of CommitteeReport.
@@ -82,7 +86,8 @@ func (o committeeOptions) run(ctx context.Context, stdout, stderr io.Writer) err
 	if err != nil {
 		return err
 	}
-	r := CommitteeReport{RefTime: cm.RefTime, TotalWeight: cm.TotalWeight().String()}
+	r := CommitteeReport{RefTime: cm.RefTime, TotalWeight: cm.TotalWeight().String(),
+		QuorumWeight: cm.QuorumWeight().String(), HonestWeight: cm.HonestWeight().String()}
 	if eth, ok := src.(*verify.EthSource); ok && o.hasAt {
 		if r.EthereumBlock, err = eth.BlockAt(ctx, o.at); err != nil {
 			return err
@@ -101,6 +106,7 @@ func (o committeeOptions) run(ctx context.Context, stdout, stderr io.Writer) err
 
 func printCommittee(w io.Writer, r CommitteeReport) error {
 	fmt.Fprintf(w, "committee in effect from ref time %d, total weight %s\n", r.RefTime, r.TotalWeight)
+	fmt.Fprintf(w, "quorum: weight %s signs a block; honest stake: weight %s of the current committee trusts a tip past the grace\n", r.QuorumWeight, r.HonestWeight)
 	if r.EthereumBlock != 0 {
 		fmt.Fprintf(w, "contract state at Ethereum block %d\n", r.EthereumBlock)
 	}

@@ -3,6 +3,7 @@ package commands
 import (
 	"encoding/json"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 )
@@ -22,6 +23,13 @@ func TestCommitteeCommand(t *testing.T) {
 	}
 	if total < 99.9 || total > 100.1 {
 		t.Fatalf("shares add to %.2f", total)
+	}
+	// Quorum and honest stake from the total, by the rule README states:
+	// f = floor((total-1)/3), quorum total-f, honest f+1.
+	w, _ := strconv.ParseInt(r.TotalWeight, 10, 64)
+	f := (w - 1) / 3
+	if r.QuorumWeight != strconv.FormatInt(w-f, 10) || r.HonestWeight != strconv.FormatInt(f+1, 10) {
+		t.Fatalf("total %d: quorum %s, honest %s; want %d and %d", w, r.QuorumWeight, r.HonestWeight, w-f, f+1)
 	}
 	if out := mustRun(t, "committee", "--chain-id", "42", "--management", mgmt, "--current"); !strings.Contains(out, "total weight") {
 		t.Fatalf("human output %q", out)
