@@ -27,9 +27,10 @@ func serveCommand() *cli.Command {
 			&cli.IntFlag{Name: "max-chunk", Value: wire.DefaultMaxChunk, Usage: "most blocks per streamed chunk"},
 			&cli.IntFlag{Name: "max-frame-bytes", Value: wire.DefaultMaxFrameBytes, Usage: "most bytes per chunk frame"},
 			&cli.IntFlag{Name: "max-streams", Value: peerserver.DefaultMaxStreams, Usage: "concurrent block streams"},
+			metricsAddrFlag,
 		},
 		Action: func(c *cli.Context) error {
-			o := serveOptions{store: storeOptionsFrom(c), listen: c.String("listen"), limits: peerserver.Options{
+			o := serveOptions{store: storeOptionsFrom(c), listen: c.String("listen"), metricsAddr: c.String(metricsAddrFlag.Name), limits: peerserver.Options{
 				MaxBatch: c.Uint64("max-batch"), MaxChunk: c.Int("max-chunk"), MaxFrameBytes: c.Int("max-frame-bytes"),
 				MaxStreams: c.Int("max-streams"),
 			}}
@@ -40,9 +41,10 @@ func serveCommand() *cli.Command {
 
 // serveOptions is what `vcsync serve` was asked.
 type serveOptions struct {
-	store  storeOptions
-	listen string
-	limits peerserver.Options
+	store       storeOptions
+	listen      string
+	metricsAddr string
+	limits      peerserver.Options
 }
 
 func (o serveOptions) run(ctx context.Context, stderr io.Writer) error {
@@ -52,8 +54,13 @@ func (o serveOptions) run(ctx context.Context, stderr io.Writer) error {
 	}
 	defer s.Close()
 	logger := log.New(stderr, "serve: ", log.LstdFlags)
+	reg, stopMetrics, err := startMetrics(ctx, o.metricsAddr, stderr)
+	if err != nil {
+		return err
+	}
+	defer stopMetrics()
 	limits := o.limits
-	limits.Log = logger
+	limits.Log, limits.Observer = logger, reg
 	srv := peerserver.New(s, limits)
 	ln, err := net.Listen("tcp", o.listen)
 	if err != nil {
@@ -63,6 +70,7 @@ func (o serveOptions) run(ctx context.Context, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
+	reg.Store(st)
 	logger.Printf("serving %s heights 1-%d on http://%s", s.Identity(), st.InOrder, ln.Addr())
 	err = peerserver.Serve(ctx, ln, srv.Handler())
 	logger.Printf("stopped")

@@ -34,6 +34,7 @@ type syncOptions struct {
 	collect     time.Duration
 	chunkWait   time.Duration
 	busyWait    time.Duration
+	metricsAddr string
 	maxBlock    int
 	seed        int64
 	json        bool
@@ -45,7 +46,7 @@ type syncOptions struct {
 
 func syncOptionsFrom(c *cli.Context, mode string) (syncOptions, error) {
 	o := syncOptions{mode: mode, store: storeOptionsFrom(c), batch: c.Uint64(batchFlag.Name), chunk: c.Int(chunkFlag.Name),
-		collect: c.Duration(collectFlag.Name), chunkWait: c.Duration(chunkTimeFlag.Name), busyWait: c.Duration(busyTimeFlag.Name), maxBlock: c.Int(maxBlockFlag.Name),
+		collect: c.Duration(collectFlag.Name), chunkWait: c.Duration(chunkTimeFlag.Name), busyWait: c.Duration(busyTimeFlag.Name), metricsAddr: c.String(metricsAddrFlag.Name), maxBlock: c.Int(maxBlockFlag.Name),
 		seed: c.Int64(seedFlag.Name), json: c.Bool(jsonFlag.Name), follow: c.Bool("follow"),
 		staleAfter: c.Duration(staleAfterFlag.Name), from: c.Uint64("from"), to: c.Uint64("to"), parallel: c.Int(parallelFlag.Name)}
 	chain, network := c.IsSet(chainIDFlag.Name), c.IsSet(networkTypeFlag.Name)
@@ -181,9 +182,17 @@ func (o syncOptions) run(ctx context.Context, stdout, stderr io.Writer) error {
 		// The downloads are bounded; the limit keeps garbage from doubling them.
 		debug.SetMemoryLimit(syncer.SoftMemoryLimit(o.parallel))
 	}
+	reg, stopMetrics, err := startMetrics(ctx, o.metricsAddr, stderr)
+	if err != nil {
+		return err
+	}
+	defer stopMetrics()
+	if st, err := s.State(); err == nil {
+		reg.Store(st)
+	}
 	rep := newReporter(stderr)
 	cfg := syncer.Config{Store: s, Verifier: v, Peers: peers, Batch: o.batch, Chunk: o.chunk,
-		CollectTimeout: o.collect, Rand: rand.New(rand.NewSource(seed)), Observer: rep, Parallel: o.parallel,
+		CollectTimeout: o.collect, Rand: rand.New(rand.NewSource(seed)), Observer: observers{rep, reg}, Parallel: o.parallel,
 		SlowAfter: 4 * o.chunkWait, BusyTimeout: o.busyWait}
 	var res syncer.Result
 	var runErr error
@@ -196,6 +205,7 @@ func (o syncOptions) run(ctx context.Context, stdout, stderr io.Writer) error {
 		round := 0
 		runErr = syncer.Follow(ctx, cfg, o.staleAfter, func(res syncer.Result, err error) {
 			round++
+			reg.Round(err)
 			if err != nil {
 				rep.Note("sync round %d: %v", round, err)
 			}

@@ -46,6 +46,7 @@ type Options struct {
 	MaxStreamsPerClient int
 	WriteTimeout        time.Duration
 	Log                 *log.Logger // nil: no request log
+	Observer            Observer    // nil: none
 }
 
 // Server answers peers from a Source.
@@ -75,16 +76,59 @@ func New(src Source, opts Options) *Server {
 	if opts.WriteTimeout <= 0 {
 		opts.WriteTimeout = DefaultWriteTimeout
 	}
+	if opts.Observer == nil {
+		opts.Observer = nopObserver{}
+	}
 	return &Server{src: src, opts: opts, slots: newSlots(opts.MaxStreams, opts.MaxStreamsPerClient)}
 }
 
 // Handler routes the protocol's two endpoints.
 func (s *Server) Handler() http.Handler {
 	mux := http.NewServeMux()
-	mux.HandleFunc("GET "+wire.PathAvailability, s.handleAvailability)
-	mux.HandleFunc("GET "+wire.PathBlocks, s.handleBlocks)
+	mux.HandleFunc("GET "+wire.PathAvailability, s.observed("availability", s.handleAvailability))
+	mux.HandleFunc("GET "+wire.PathBlocks, s.observed("blocks", s.handleBlocks))
 	return mux
 }
+
+// Observer hears what the server does, for metrics; every method may be
+// called from any goroutine.
+type Observer interface {
+	Request(endpoint string, status int) // a request was answered
+	StreamOpened()                       // a block stream took a slot
+	StreamClosed()                       // and gave it back
+	StreamRefused()                      // a block request was answered busy
+	Served(blocks, bytes int)            // a frame was written
+}
+
+type nopObserver struct{}
+
+func (nopObserver) Request(string, int) {}
+func (nopObserver) StreamOpened()       {}
+func (nopObserver) StreamClosed()       {}
+func (nopObserver) StreamRefused()      {}
+func (nopObserver) Served(int, int)     {}
+
+// observed reports each answer of h with its status.
+func (s *Server) observed(endpoint string, h http.HandlerFunc) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		rec := &statusRecorder{ResponseWriter: w, status: http.StatusOK}
+		h(rec, r)
+		s.opts.Observer.Request(endpoint, rec.status)
+	}
+}
+
+// statusRecorder remembers the status a handler wrote.
+type statusRecorder struct {
+	http.ResponseWriter
+	status int
+}
+
+func (r *statusRecorder) WriteHeader(code int) {
+	r.status = code
+	r.ResponseWriter.WriteHeader(code)
+}
+
+func (r *statusRecorder) Unwrap() http.ResponseWriter { return r.ResponseWriter }
 
 func (s *Server) availability() (wire.Availability, error) {
 	st, err := s.src.State()
@@ -139,9 +183,12 @@ func (s *Server) handleBlocks(w http.ResponseWriter, r *http.Request) {
 		}
 		w.Header().Set("Retry-After", strconv.Itoa(retryAfterSeconds))
 		httpError(w, http.StatusServiceUnavailable, refusal)
+		s.opts.Observer.StreamRefused()
 		return
 	}
 	defer release()
+	s.opts.Observer.StreamOpened()
+	defer s.opts.Observer.StreamClosed()
 	wire.SetGrantHeaders(w.Header(), g)
 	w.WriteHeader(http.StatusOK)
 	if err := s.stream(r.Context(), w, g); err != nil && s.opts.Log != nil {
@@ -160,12 +207,14 @@ func (s *Server) stream(ctx context.Context, w http.ResponseWriter, g wire.Grant
 		}
 		lo := max(g.To, hi-min(hi, uint64(g.Chunk))+1)
 		rc.SetWriteDeadline(time.Now().Add(s.opts.WriteTimeout))
-		if err := s.src.ReadRange(hi, lo, func(_ uint64, raw []byte) error { return fw.Add(raw) }); err != nil {
+		bytes := 0
+		if err := s.src.ReadRange(hi, lo, func(_ uint64, raw []byte) error { bytes += len(raw); return fw.Add(raw) }); err != nil {
 			return err
 		}
 		if err := fw.Flush(); err != nil {
 			return err
 		}
+		s.opts.Observer.Served(int(hi-lo+1), bytes)
 		hi = lo - 1
 	}
 	return nil

@@ -1,0 +1,159 @@
+// Package metrics exposes what vcsync's long-running commands (serve, and
+// sync with --follow) are doing as Prometheus metrics, with the
+// ecosystem's client library: names prefixed vcsync_, counters ending in
+// _total, base units, and labels only from small fixed sets (a drop kind,
+// an endpoint, a status class), never a peer URL or a height.
+//
+// It implements the observers the sync core and the peer server declare,
+// so neither imports Prometheus.
+package metrics
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"runtime"
+	"sync"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/vcsync/vcsync/store"
+	"github.com/vcsync/vcsync/wire"
+)
+
+// Registry holds one process's metrics.
+type Registry struct {
+	reg *prometheus.Registry
+
+	inOrder, lastSynced, top, gap prometheus.Gauge
+	committedBlocks, committed    prometheus.Counter
+	batches                       prometheus.Counter
+	dropped                       *prometheus.CounterVec
+	rounds                        *prometheus.CounterVec
+	lastRound, lastRoundOK        prometheus.Gauge
+
+	streamsOpen               prometheus.Gauge
+	streamsRefused            prometheus.Counter
+	servedBlocks, servedBytes prometheus.Counter
+	requests                  *prometheus.CounterVec
+}
+
+// New registers vcsync's metrics and the Go runtime's.
+func New(version string) *Registry {
+	r := &Registry{reg: prometheus.NewRegistry()}
+	f := func(c prometheus.Collector) { r.reg.MustRegister(c) }
+	gauge := func(name, help string) prometheus.Gauge {
+		g := prometheus.NewGauge(prometheus.GaugeOpts{Name: name, Help: help})
+		f(g)
+		return g
+	}
+	counter := func(name, help string) prometheus.Counter {
+		c := prometheus.NewCounter(prometheus.CounterOpts{Name: name, Help: help})
+		f(c)
+		return c
+	}
+	f(collectors.NewGoCollector())
+	build := prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "vcsync_build_info", Help: "1, labelled with the build's version and Go version."}, []string{"version", "goversion"})
+	build.WithLabelValues(version, runtime.Version()).Set(1)
+	f(build)
+
+	r.inOrder = gauge("vcsync_store_in_order", "Height up to which the store holds every block (InOrder).")
+	r.lastSynced = gauge("vcsync_store_last_synced", "Lowest height of the current reverse run (LastSynced).")
+	r.top = gauge("vcsync_store_top", "Highest height stored (Top).")
+	r.gap = gauge("vcsync_store_gap_blocks", "Blocks missing between InOrder and LastSynced.")
+	r.committedBlocks = counter("vcsync_sync_committed_blocks_total", "Verified blocks committed to the store.")
+	r.committed = counter("vcsync_sync_committed_bytes_total", "Bytes of verified blocks committed to the store.")
+	r.batches = counter("vcsync_sync_batches_total", "Batches started from a peer.")
+	r.dropped = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "vcsync_sync_peers_dropped_total", Help: "Peers dropped for the rest of a run, by why."}, []string{"kind"})
+	f(r.dropped)
+	r.rounds = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "vcsync_sync_rounds_total", Help: "Rounds of sync --follow, by result (ok, failed)."}, []string{"result"})
+	f(r.rounds)
+	r.lastRound = gauge("vcsync_sync_last_round_timestamp_seconds", "When the last round of sync --follow ended (unix seconds).")
+	r.lastRoundOK = gauge("vcsync_sync_last_round_success", "1 if the last round of sync --follow succeeded, else 0.")
+
+	r.streamsOpen = gauge("vcsync_serve_streams_open", "Block streams being served now.")
+	r.streamsRefused = counter("vcsync_serve_streams_refused_total", "Block requests answered busy (503).")
+	r.servedBlocks = counter("vcsync_serve_blocks_total", "Blocks streamed to clients.")
+	r.servedBytes = counter("vcsync_serve_bytes_total", "Bytes of blocks streamed to clients.")
+	r.requests = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "vcsync_serve_requests_total", Help: "Requests served, by endpoint and status class."}, []string{"endpoint", "code"})
+	f(r.requests)
+	return r
+}
+
+// Store sets the store gauges.
+func (r *Registry) Store(st store.State) {
+	r.inOrder.Set(float64(st.InOrder))
+	r.lastSynced.Set(float64(st.LastSynced))
+	r.top.Set(float64(st.Top))
+	gap := 0.0
+	if st.GapOpen() {
+		gap = float64(st.LastSynced - st.InOrder - 1)
+	}
+	r.gap.Set(gap)
+}
+
+// The sync core's observer (syncer.Observer).
+
+func (r *Registry) Target(uint64)             {}
+func (r *Registry) Batch(string, wire.Grant)  { r.batches.Inc() }
+func (r *Registry) Dropped(_, kind, _ string) { r.dropped.WithLabelValues(kind).Inc() }
+func (r *Registry) Committed(st store.State, blocks, bytes int) {
+	r.Store(st)
+	r.committedBlocks.Add(float64(blocks))
+	r.committed.Add(float64(bytes))
+}
+
+// Round records the end of a round of sync --follow.
+func (r *Registry) Round(err error) {
+	r.lastRound.Set(float64(time.Now().Unix()))
+	if err != nil {
+		r.rounds.WithLabelValues("failed").Inc()
+		r.lastRoundOK.Set(0)
+		return
+	}
+	r.rounds.WithLabelValues("ok").Inc()
+	r.lastRoundOK.Set(1)
+}
+
+// The peer server's observer (peerserver.Observer).
+
+func (r *Registry) StreamOpened()  { r.streamsOpen.Inc() }
+func (r *Registry) StreamClosed()  { r.streamsOpen.Dec() }
+func (r *Registry) StreamRefused() { r.streamsRefused.Inc() }
+func (r *Registry) Served(blocks, bytes int) {
+	r.servedBlocks.Add(float64(blocks))
+	r.servedBytes.Add(float64(bytes))
+}
+func (r *Registry) Request(endpoint string, code int) {
+	r.requests.WithLabelValues(endpoint, fmt.Sprintf("%dxx", code/100)).Inc()
+}
+
+// Serve answers GET /metrics on ln until ctx ends; it returns once the
+// server has stopped.
+func (r *Registry) Serve(ctx context.Context, ln net.Listener) error {
+	mux := http.NewServeMux()
+	mux.Handle("/metrics", promhttp.HandlerFor(r.reg, promhttp.HandlerOpts{}))
+	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+	var stopper sync.WaitGroup
+	defer stopper.Wait()
+	stop := make(chan struct{})
+	defer close(stop)
+	stopper.Go(func() {
+		select {
+		case <-ctx.Done():
+		case <-stop:
+		}
+		shut, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		srv.Shutdown(shut)
+	})
+	if err := srv.Serve(ln); !errors.Is(err, http.ErrServerClosed) {
+		return err
+	}
+	return nil
+}
