@@ -97,7 +97,7 @@ func TestMain(m *testing.M) {
 				os.Exit(ExitUsage)
 			}
 		}
-		os.Exit(Main(context.Background(), append([]string{"vcsync"}, os.Args[1:]...), os.Stdout, os.Stderr))
+		os.Exit(RunProcess(append([]string{"vcsync"}, os.Args[1:]...), os.Stdout, os.Stderr))
 	}
 	os.Exit(m.Run())
 }
@@ -120,7 +120,7 @@ func runChild(t *testing.T, args ...string) (string, string, int) {
 			t.Fatalf("vcsync %s crashed (exit %d):\n%s", strings.Join(args, " "), code, errb.String())
 		}
 	}
-	if code != ExitOK && code != ExitFailed && code != ExitUsage {
+	if code != ExitOK && code != ExitFailed && code != ExitUsage && code != ExitTempFail {
 		t.Fatalf("vcsync %s: exit %d", strings.Join(args, " "), code)
 	}
 	return out.String(), errb.String(), code

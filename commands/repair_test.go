@@ -28,7 +28,7 @@ func TestRepairCommandsRefuseALockedStore(t *testing.T) {
 		{"compact", "--store", db, "--out", filepath.Join(t.TempDir(), "c.db")},
 	} {
 		_, errs, code := runChild(t, append(args, "--lock-timeout", "200ms")...)
-		if code != ExitUsage || !strings.Contains(errs, "locked by another process") {
+		if code != ExitTempFail || !strings.Contains(errs, "locked by another process") {
 			t.Fatalf("%v on a locked store: exit %d %s", args, code, errs)
 		}
 	}

@@ -194,6 +194,8 @@ func ExitCode(err error) int {
 	switch {
 	case err == nil:
 		return ExitOK
+	case errors.Is(err, store.ErrLocked):
+		return ExitTempFail
 	case errors.As(err, new(usage)):
 		return ExitUsage
 	case errors.As(err, &f), errors.Is(err, store.ErrInconsistent), errors.Is(err, store.ErrDamaged), errors.Is(err, verify.ErrInvalidBlock):

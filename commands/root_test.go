@@ -66,7 +66,7 @@ func TestLockTimeoutZeroDoesNotWait(t *testing.T) {
 	defer s.Close()
 	start := time.Now()
 	_, errs, code := runChild(t, "inspect", "--store", db, "--lock-timeout", "0")
-	if code != ExitUsage || !strings.Contains(errs, "locked by another process") || time.Since(start) > 1500*time.Millisecond {
+	if code != ExitTempFail || !strings.Contains(errs, "locked by another process") || time.Since(start) > 1500*time.Millisecond {
 		t.Fatalf("exit %d after %v: %s", code, time.Since(start), errs)
 	}
 }
