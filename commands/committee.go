@@ -58,6 +58,7 @@ type CommitteeReport struct {
 	// weight of the current committee that trusts a tip past the grace.
 	QuorumWeight string            `json:"quorum_weight"`
 	HonestWeight string            `json:"honest_weight"`
+	EthRetries   int64             `json:"eth_retries,omitempty"` // busy answers retried, with --eth-rpc
 	Members      []CommitteeMember `json:"members"`
 }
 
@@ -98,6 +99,7 @@ func (o committeeOptions) run(ctx context.Context, stdout, stderr io.Writer) err
 			NodeAddress: m.NodeAddress.Hex(), EthAddress: m.EthAddress.Hex(), Weight: m.Weight.String(), Share: cm.Share(m.Weight),
 		})
 	}
+	r.EthRetries = ethRetries(src)
 	if o.json {
 		return printJSON(stdout, r)
 	}

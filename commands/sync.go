@@ -4,6 +4,7 @@ import (
 	"github.com/urfave/cli/v2"
 
 	"github.com/vcsync/vcsync/syncer"
+	"github.com/vcsync/vcsync/verify"
 )
 
 func syncCommand() *cli.Command {
@@ -57,7 +58,18 @@ type SyncReport struct {
 	Round int  `json:"round,omitempty"`
 	OK    bool `json:"ok"`
 	syncer.Result
-	Error string `json:"error,omitempty"`
+	// EthRetries counts the Ethereum endpoint's busy answers retried
+	// (with --eth-rpc).
+	EthRetries int64  `json:"eth_retries,omitempty"`
+	Error      string `json:"error,omitempty"`
+}
+
+// ethRetries is what a committee source retried, if it is the Ethereum one.
+func ethRetries(src verify.Source) int64 {
+	if e, ok := src.(*verify.EthSource); ok {
+		return e.Retries()
+	}
+	return 0
 }
 
 func syncReport(res syncer.Result, err error) SyncReport {

@@ -220,7 +220,9 @@ func (o syncOptions) run(ctx context.Context, stdout, stderr io.Writer) error {
 	switch {
 	case o.json:
 		// Scripts get the summary either way, with the error in it.
-		if err := printJSON(stdout, syncReport(res, runErr)); err != nil {
+		r := syncReport(res, runErr)
+		r.EthRetries = ethRetries(v.Source)
+		if err := printJSON(stdout, r); err != nil {
 			return err
 		}
 	case runErr == nil:

@@ -344,3 +344,12 @@ func BlockAtTime(ctx context.Context, client EthReader, t uint64) (uint64, error
 func (s *EthSource) BlockAt(ctx context.Context, t uint32) (uint64, error) {
 	return BlockAtTime(ctx, s.client, uint64(t))
 }
+
+// Retries is how many busy answers of the endpoint were retried, when the
+// client counts them (a client from DialEthereum does).
+func (s *EthSource) Retries() int64 {
+	if c, ok := s.client.(interface{ Retries() int64 }); ok {
+		return c.Retries()
+	}
+	return 0
+}

@@ -142,6 +142,7 @@ type rpcProxy struct {
 	// busyEvery answers every nth call 429, and a call that finds
 	// another in flight 503 (a burst), as public providers do.
 	busyEvery int
+	busyFirst int // answers the first busyFirst calls 503
 	inFlight  int
 	refused   int
 	// refusedRanges are the eth_getLogs ranges refused as too wide.
@@ -211,6 +212,8 @@ func (p *rpcProxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	limit := p.maxLogRange
 	status := 0
 	switch {
+	case p.totalLocked() <= p.busyFirst:
+		status = http.StatusServiceUnavailable
 	case p.busyEvery > 0 && p.totalLocked()%p.busyEvery == 0:
 		status = http.StatusTooManyRequests
 	case p.busyEvery > 0 && p.inFlight > 0:
@@ -839,5 +842,21 @@ func TestEthPagerNeverRepeatsARefusedRange(t *testing.T) {
 			t.Fatalf("the refused range %d-%d was asked again (refused: %v)", r[0], r[1], proxy.refusedRanges)
 		}
 		seen[r] = true
+	}
+}
+
+// committee --json says how many busy answers it retried.
+func TestCommitteeJSONReportsEthRetries(t *testing.T) {
+	rc := newRotationChain(t)
+	proxy := newRPCProxy(t, rc.pc)
+	proxy.busyFirst = 2
+	var r struct {
+		EthRetries int64 `json:"eth_retries"`
+	}
+	out := runVcsync(t, "committee", "--chain-id", "42", "--eth-rpc", proxy.url, "--eth-rps", "1000", "--eth-cache", "none",
+		"--committee-contract", rc.pc.addr.Hex(), "--registry-contract", rc.pc.addr.Hex(), "--eth-from-block", "1",
+		"--current", "--json")
+	if err := json.Unmarshal([]byte(out), &r); err != nil || r.EthRetries != 2 {
+		t.Fatalf("eth_retries %d (%v), want the provider's 2 busy answers:\n%s", r.EthRetries, err, out)
 	}
 }
