@@ -29,13 +29,14 @@ import (
 func BenchmarkFleet(b *testing.B) {
 	for _, c := range []struct {
 		servers, clients int
+		blocks           string
 		kill             bool
-	}{{1, 30, false}, {3, 30, false}, {3, 30, true}} {
-		name := fmt.Sprintf("servers=%d/clients=%d/blocks=3000", c.servers, c.clients)
+	}{{1, 30, "3000", false}, {3, 30, "3000", false}, {3, 30, "3000", true}, {1, 30, "20000", false}, {3, 30, "20000", false}} {
+		name := fmt.Sprintf("servers=%d/clients=%d/blocks=%s", c.servers, c.clients, c.blocks)
 		if c.kill {
 			name += "/one_server_killed"
 		}
-		b.Run(name, func(b *testing.B) { benchFleet(b, c.servers, c.clients, "3000", c.kill) })
+		b.Run(name, func(b *testing.B) { benchFleet(b, c.servers, c.clients, c.blocks, c.kill) })
 	}
 }
 

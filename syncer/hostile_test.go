@@ -376,6 +376,12 @@ func hostileCases(t *testing.T) []hostileCase {
 			mw: wireMW(wire.PathBlocks, func(w http.ResponseWriter, r *http.Request, next http.Handler) {
 				http.Error(w, "no", http.StatusInternalServerError)
 			})},
+		// Busy (503, 429) is "later"; any other refusal of an advertised
+		// range is a lie, 416 included.
+		{name: "416 for a batch it advertised", kind: syncer.DropLied, reason: "refused the batch",
+			mw: wireMW(wire.PathBlocks, func(w http.ResponseWriter, r *http.Request, next http.Handler) {
+				http.Error(w, `{"error":"not served"}`, http.StatusRequestedRangeNotSatisfiable)
+			})},
 	}
 }
 
