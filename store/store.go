@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"strings"
 	"sync"
 	"time"
 
@@ -72,6 +73,9 @@ type Options struct {
 	// salvage. Otherwise a new store is put in place at its first commit.
 	PublishAtClose bool
 }
+
+// ErrNotVcsync says a file is a bbolt file, but not a vcsync store.
+var ErrNotVcsync = errors.New("not a vcsync store")
 
 // Store is an open block store.
 type Store struct {
@@ -166,16 +170,26 @@ func (s *Store) init(opts Options) error {
 
 func (s *Store) initUnguarded(opts Options) error {
 	var fresh bool
+	var others []string // buckets of another application
 	err := s.db.View(func(tx *bolt.Tx) error {
 		fresh = tx.Bucket(bucketMeta) == nil
-		return nil
+		return tx.ForEach(func(name []byte, _ *bolt.Bucket) error {
+			if len(others) < 5 {
+				others = append(others, fmt.Sprintf("%q", name))
+			}
+			return nil
+		})
 	})
 	if err != nil {
 		return err
 	}
+	if fresh && len(others) > 0 {
+		// Never add our buckets to another application's file.
+		return fmt.Errorf("%w: %s is a bbolt file of something else (buckets %s, no vcsync meta bucket)", ErrNotVcsync, s.path, strings.Join(others, ", "))
+	}
 	if fresh {
 		if opts.ReadOnly || opts.Identity == nil {
-			return fmt.Errorf("%s is not a vcsync store (no meta bucket)", s.path)
+			return fmt.Errorf("%w: %s holds no vcsync meta bucket", ErrNotVcsync, s.path)
 		}
 		s.id = *opts.Identity
 		return s.db.Update(func(tx *bolt.Tx) error {
@@ -202,6 +216,9 @@ func (s *Store) initUnguarded(opts Options) error {
 	}
 	return s.db.View(func(tx *bolt.Tx) error {
 		meta := tx.Bucket(bucketMeta)
+		if meta.Get(keyFormat) == nil {
+			return fmt.Errorf("%w: %s has a meta bucket but no vcsync format version", ErrNotVcsync, s.path)
+		}
 		if v := getU64(meta, keyFormat); v != FormatVersion {
 			return fmt.Errorf("store %s has format version %d, this vcsync reads %d", s.path, v, FormatVersion)
 		}

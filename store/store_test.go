@@ -1,6 +1,7 @@
 package store
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"os"
@@ -266,6 +267,27 @@ func TestOpenErrors(t *testing.T) {
 	db.Close()
 	if _, err := Open(plain, Options{ReadOnly: true}); err == nil || !strings.Contains(err.Error(), "not a vcsync store") {
 		t.Fatalf("open of a foreign bbolt file: %v", err)
+	}
+
+	// Another application's bbolt file, opened to write a store into it,
+	// is refused and left exactly as it was; one with a "meta" bucket of
+	// its own is not read as format version 0.
+	for _, bucket := range []string{"users", "meta"} {
+		foreign := filepath.Join(dir, bucket+".db")
+		db, _ := bolt.Open(foreign, 0o644, nil)
+		db.Update(func(tx *bolt.Tx) error {
+			b, _ := tx.CreateBucket([]byte(bucket))
+			return b.Put([]byte("alice"), []byte("1"))
+		})
+		db.Close()
+		before, _ := os.ReadFile(foreign)
+		_, err := Open(foreign, Options{Create: true, Identity: &testID})
+		if !errors.Is(err, ErrNotVcsync) {
+			t.Fatalf("a bbolt file with bucket %q opened to write: %v", bucket, err)
+		}
+		if after, _ := os.ReadFile(foreign); !bytes.Equal(before, after) {
+			t.Fatalf("the file with bucket %q was changed", bucket)
+		}
 	}
 }
 
