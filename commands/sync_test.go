@@ -192,7 +192,8 @@ func TestSyncWithoutUsefulPeerExits1(t *testing.T) {
 	dead := "http://" + ln.Addr().String()
 	node := filepath.Join(t.TempDir(), "node.db")
 	_, errs, code := run(t, "sync", "--store", node, "--chain-id", "42", "--network-type", "2", "--management", mgmt, "--peer", dead)
-	if code != ExitFailed || !strings.Contains(errs, "no peer can help") || !strings.Contains(errs, "unreachable") {
+	if code != ExitFailed || !strings.Contains(errs, "no peer can help") || !strings.Contains(errs, "unreachable") ||
+		strings.Contains(errs, "unreachable: unreachable") {
 		t.Fatalf("exit %d: %s", code, errs)
 	}
 	if _, errs, code := run(t, "sync", "--store", node, "--management", mgmt); code != ExitUsage || !strings.Contains(errs, "no peers") {

@@ -64,11 +64,7 @@ collect:
 		case a := <-answers:
 			switch {
 			case a.err != nil:
-				if kind := availDropKind(a.err); kind != DropUnreachable {
-					s.drop(a.peer, kind, "%v", a.err)
-				} else {
-					s.drop(a.peer, kind, "unreachable: %v", a.err)
-				}
+				s.drop(a.peer, availDropKind(a.err), "%v", a.err) // the kind says "unreachable"; the reason says why
 			case a.avail.Identity() != id:
 				s.drop(a.peer, DropWrongChain, "serves %s, the store holds %s", a.avail.Identity(), id)
 			case a.avail.ServeFrom > a.avail.ServeTo || (a.avail.ServeTo > 0 && a.avail.ServeFrom == 0):
