@@ -239,11 +239,19 @@ func (o inspectOptions) inspectCheck(w, stderr io.Writer, s *store.Store) error 
 		if r.Truncated {
 			more = " (stopped at --max-errors; there are more)"
 		}
-		fmt.Fprintf(w, "%d problems in %d blocks read%s; see vcsync repair --help\n", len(r.Problems), r.Blocks, more)
+		fmt.Fprintf(w, "%s in %d blocks read%s; see vcsync repair --help\n", plural(len(r.Problems), "problem"), r.Blocks, more)
 	}
 	if !r.OK() {
 		first := r.Problems[0]
-		return failed(fmt.Errorf("%w: %d problems; the first at height %d: %s: %s", store.ErrInconsistent, len(r.Problems), first.Height, first.Kind, first.Detail))
+		return failed(fmt.Errorf("%w: %s; the first at height %d: %s: %s", store.ErrInconsistent, plural(len(r.Problems), "problem"), first.Height, first.Kind, first.Detail))
 	}
 	return nil
+}
+
+// plural is "1 problem", "2 problems".
+func plural(n int, noun string) string {
+	if n == 1 {
+		return "1 " + noun
+	}
+	return fmt.Sprintf("%d %ss", n, noun)
 }

@@ -99,3 +99,11 @@ func TestInspectCheckExitCodes(t *testing.T) {
 		t.Fatalf("stderr %q should name height 37", errs)
 	}
 }
+
+func TestPluralCountsOneAsOne(t *testing.T) {
+	for n, want := range map[int]string{0: "0 problems", 1: "1 problem", 2: "2 problems"} {
+		if got := plural(n, "problem"); got != want {
+			t.Errorf("plural(%d) = %q, want %q", n, got, want)
+		}
+	}
+}
