@@ -43,6 +43,9 @@ type exportOptions struct {
 }
 
 func (o exportOptions) run(w io.Writer) error {
+	if o.to != 0 && o.from > o.to {
+		return usageError(fmt.Errorf("export --from %d --to %d: the range is reversed: --from is the lowest height, --to the highest; see vcsync export --help", o.from, o.to))
+	}
 	s, err := o.store.open(true)
 	if err != nil {
 		return err

@@ -23,6 +23,7 @@ func TestUsageErrorsAreOneLineOnStderr(t *testing.T) {
 		{[]string{"inspect", "--store", db, "oops"}, "takes no arguments"},
 		{[]string{"inspect", "--store", db, "--block", "5", "--check"}, "do not go together"},
 		{[]string{"sync", "--store", db, "--batch", "0"}, "--batch 0 is out of range: give 1 to 1000000"},
+		{[]string{"export", "--store", db, "--from", "1500", "--to", "1000", "--out", db + ".vcx"}, "the range is reversed"},
 		// uint32 reference times: 2^32+1000 must not be read as 1000.
 		{[]string{"committee", "--committee-file", "x.json", "--at", "4294968296"}, "--at 4294968296 is out of range: give 0 to 4294967295"},
 		{[]string{"devnet", "gen", "--out", db + ".d", "--tip-ref-time", "4294968296"}, "--tip-ref-time 4294968296 is out of range"},
