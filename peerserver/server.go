@@ -87,7 +87,37 @@ func (s *Server) Handler() http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET "+wire.PathAvailability, s.observed("availability", s.handleAvailability))
 	mux.HandleFunc("GET "+wire.PathBlocks, s.observed("blocks", s.handleBlocks))
+	mux.HandleFunc("GET /healthz", s.observed("healthz", s.handleHealth(false)))
+	mux.HandleFunc("GET /readyz", s.observed("readyz", s.handleHealth(true)))
 	return mux
+}
+
+// health is /healthz's and /readyz's answer.
+type health struct {
+	OK      bool   `json:"ok"`
+	InOrder uint64 `json:"in_order"`
+	Top     uint64 `json:"top"`
+	Error   string `json:"error,omitempty"`
+}
+
+// handleHealth answers /healthz (the store reads) and, with ready,
+// /readyz (and it has blocks to serve). Either is 503 when it is not so,
+// for a load balancer or an orchestrator to act on.
+func (s *Server) handleHealth(ready bool) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		st, err := s.src.State()
+		h := health{OK: err == nil, InOrder: st.InOrder, Top: st.Top}
+		if err != nil {
+			h.Error = err.Error()
+		} else if ready && st.InOrder == 0 {
+			h.OK, h.Error = false, "the store holds no block from height 1 to serve"
+		}
+		w.Header().Set("Content-Type", "application/json")
+		if !h.OK {
+			w.WriteHeader(http.StatusServiceUnavailable)
+		}
+		json.NewEncoder(w).Encode(h)
+	}
 }
 
 // Observer hears what the server does, for metrics; every method may be
@@ -234,10 +264,17 @@ func httpError(w http.ResponseWriter, code int, msg string) {
 	json.NewEncoder(w).Encode(map[string]string{"error": msg})
 }
 
+// idleTimeout closes a keep-alive connection no request has used for this
+// long: long enough for a syncing client's next batch, short enough that
+// clients that went away free their descriptors.
+const idleTimeout = 2 * time.Minute
+
 // Serve serves the handler on ln until ctx is done, then shuts down
 // gracefully: open streams get shutdownGrace to finish.
 func Serve(ctx context.Context, ln net.Listener, h http.Handler) error {
-	srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second}
+	// Idle keep-alive connections are closed after idleTimeout: a fleet's
+	// clients must not hold connections (and file descriptors) for ever.
+	srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: idleTimeout}
 	done := make(chan error, 1)
 	go func() { done <- srv.Serve(ln) }()
 	select {

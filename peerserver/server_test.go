@@ -96,3 +96,43 @@ func TestBlocksErrorsAndGrant(t *testing.T) {
 		t.Fatalf("stream ended at %d after %d frames", next+1, frames)
 	}
 }
+
+// /healthz says the store reads and its heights; /readyz also wants
+// blocks to serve, and is 503 for an empty store.
+func TestHealthAndReadiness(t *testing.T) {
+	srv := serveGapStore(t)
+	for _, path := range []string{"/healthz", "/readyz"} {
+		resp, err := http.Get(srv.URL + path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var h struct {
+			OK      bool   `json:"ok"`
+			InOrder uint64 `json:"in_order"`
+			Top     uint64 `json:"top"`
+		}
+		json.NewDecoder(resp.Body).Decode(&h)
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusOK || !h.OK || h.InOrder != 120 || h.Top != 300 {
+			t.Fatalf("%s: %s %+v", path, resp.Status, h)
+		}
+	}
+	empty := filepath.Join(t.TempDir(), "empty.db")
+	s, err := store.Open(empty, store.Options{Create: true, Identity: &store.Identity{ChainID: 42, NetworkType: 2}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	esrv := httptest.NewServer(peerserver.New(s, peerserver.Options{}).Handler())
+	defer esrv.Close()
+	for path, want := range map[string]int{"/healthz": http.StatusOK, "/readyz": http.StatusServiceUnavailable} {
+		resp, err := http.Get(esrv.URL + path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != want {
+			t.Fatalf("%s of an empty store: %s, want %d", path, resp.Status, want)
+		}
+	}
+}
