@@ -136,3 +136,33 @@ func TestDocExamples(t *testing.T) {
 	}
 	t.Logf("ran %d documented examples", len(examples))
 }
+
+// Every environment variable a flag reads is in README's table.
+func TestReadmeListsEveryEnvironmentVariable(t *testing.T) {
+	readme, err := os.ReadFile("../README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	i := strings.Index(string(readme), "### Environment variables")
+	if i < 0 {
+		t.Fatal("README has no environment variables section")
+	}
+	table := string(readme[i:])
+	table = table[:strings.Index(table[3:], "\n## ")+3]
+	var walk func(cmds []*cli.Command)
+	walk = func(cmds []*cli.Command) {
+		for _, c := range cmds {
+			for _, f := range c.Flags {
+				if e, ok := f.(interface{ GetEnvVars() []string }); ok {
+					for _, v := range e.GetEnvVars() {
+						if !strings.Contains(table, "`"+v+"`") {
+							t.Errorf("vcsync %s reads %s, which README's environment table does not list", c.Name, v)
+						}
+					}
+				}
+			}
+			walk(c.Subcommands)
+		}
+	}
+	walk(NewApp().Commands)
+}

@@ -26,13 +26,14 @@ func serveCommand() *cli.Command {
 			&cli.Uint64Flag{Name: "max-batch", Value: wire.DefaultMaxBatch, Usage: "most blocks granted per request"},
 			&cli.IntFlag{Name: "max-chunk", Value: wire.DefaultMaxChunk, Usage: "most blocks per streamed chunk"},
 			&cli.IntFlag{Name: "max-frame-bytes", Value: wire.DefaultMaxFrameBytes, Usage: "most bytes per chunk frame"},
-			&cli.IntFlag{Name: "max-streams", Value: peerserver.DefaultMaxStreams, Usage: "concurrent block streams"},
+			&cli.IntFlag{Name: "max-streams", Value: peerserver.DefaultMaxStreams, Usage: "concurrent block streams; more are answered 503 with Retry-After"},
+			&cli.IntFlag{Name: "max-streams-per-client", Value: peerserver.DefaultMaxStreamsPerClient, Usage: "concurrent block streams of one client address (its live batch and one fetched ahead)"},
 			metricsAddrFlag,
 		},
 		Action: func(c *cli.Context) error {
 			o := serveOptions{store: storeOptionsFrom(c), listen: c.String("listen"), metricsAddr: c.String(metricsAddrFlag.Name), limits: peerserver.Options{
 				MaxBatch: c.Uint64("max-batch"), MaxChunk: c.Int("max-chunk"), MaxFrameBytes: c.Int("max-frame-bytes"),
-				MaxStreams: c.Int("max-streams"),
+				MaxStreams: c.Int("max-streams"), MaxStreamsPerClient: c.Int("max-streams-per-client"),
 			}}
 			return o.run(c.Context, c.App.ErrWriter)
 		},
