@@ -207,7 +207,8 @@ func (o syncOptions) run(ctx context.Context, stdout, stderr io.Writer) error {
 			round++
 			reg.Round(err)
 			if err != nil {
-				rep.Note("sync round %d: %v", round, err)
+				next := time.Duration(res.NextRoundSeconds * float64(time.Second)).Round(time.Second)
+				rep.Note("sync round %d: %v; next round in %s (%s)", round, err, next, time.Now().Add(next).Format(time.RFC3339))
 			}
 			o.printRound(stdout, round, res, err)
 		})

@@ -3,6 +3,7 @@ package syncer
 import (
 	"context"
 	"fmt"
+	"math/rand"
 	"time"
 
 	"github.com/vcsync/vcsync/verify"
@@ -23,15 +24,29 @@ func Follow(ctx context.Context, cfg Config, staleAfter time.Duration, onRound f
 		staleAfter = DefaultStaleAfter
 	}
 	var last error
-	failed := func(err error) {
+	fails := 0 // failed rounds in a row
+	wait := staleAfter
+	// round reports a round's end with when the next one starts: after
+	// staleAfter, or after a backoff that doubles with each failed round in
+	// a row (with jitter, at most maxFollowBackoff), so a follower whose
+	// peers are down does not hammer them.
+	round := func(res Result, err error) {
 		last = err
-		onRound(Result{PeersUsed: []string{}, PeersDropped: []Dropped{}}, err)
+		if err == nil {
+			fails, wait = 0, staleAfter
+		} else {
+			fails++
+			wait = followBackoff(staleAfter, fails, cfg.Rand)
+		}
+		res.NextRoundSeconds = wait.Seconds()
+		onRound(res, err)
 	}
-	for round := 0; ; round++ {
-		if round > 0 {
+	failed := func(err error) { round(Result{PeersUsed: []string{}, PeersDropped: []Dropped{}}, err) }
+	for n := 0; ; n++ {
+		if n > 0 {
 			// Between rounds the store was released (below), so an
 			// operator's inspect, verify or export could open it.
-			if !sleep(ctx, staleAfter) {
+			if !sleep(ctx, wait) {
 				return last
 			}
 			if err := cfg.Store.Acquire(); err != nil {
@@ -57,14 +72,28 @@ func Follow(ctx context.Context, cfg Config, staleAfter time.Duration, onRound f
 			}
 			return last
 		}
-		last = err
-		onRound(res, err)
+		round(res, err)
 		// Only vcsync writes the store (a node is not run beside it on
 		// one store), so it is next stale staleAfter after this round.
 		if err := cfg.Store.Release(); err != nil {
 			return fmt.Errorf("release the store between rounds: %w", err)
 		}
 	}
+}
+
+// maxFollowBackoff caps the wait after failed rounds: a follower notices a
+// peer that came back within five minutes.
+const maxFollowBackoff = 5 * time.Minute
+
+// followBackoff is the wait after the nth failed round in a row: staleAfter
+// doubled n-1 times, at most maxFollowBackoff (or staleAfter if that is
+// longer), plus up to half again at random.
+func followBackoff(staleAfter time.Duration, n int, r *rand.Rand) time.Duration {
+	d := min(staleAfter<<min(n-1, 10), max(maxFollowBackoff, staleAfter))
+	if r == nil {
+		return d
+	}
+	return d + time.Duration(r.Int63n(int64(d/2)+1))
 }
 
 // sleep waits d, or until ctx ends (false).

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math/rand"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -117,5 +118,32 @@ func TestFollowRefreshesTheCommitteeSource(t *testing.T) {
 	})
 	if got := src.refreshes.Load(); got != 2 {
 		t.Fatalf("%d refreshes over 3 rounds, want one before each round after the first", got)
+	}
+}
+
+// Failed rounds back off: each says when the next one starts, and the
+// wait doubles (with jitter under half again) while the rounds fail.
+func TestFollowBacksOffWhileRoundsFail(t *testing.T) {
+	f := newFixture(t, 50)
+	s := f.emptyStore(t)
+	dead := peerclient.NewHTTP("http://127.0.0.1:1", peerclient.Options{})
+	cfg := syncer.Config{Store: s, Verifier: f.verifier(t), Peers: []peerclient.Peer{dead}, CollectTimeout: 50 * time.Millisecond,
+		Rand: rand.New(rand.NewSource(1))}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	var waits []float64
+	syncer.Follow(ctx, cfg, 50*time.Millisecond, func(r syncer.Result, err error) {
+		if err == nil {
+			t.Error("a round against a dead peer succeeded")
+		}
+		if waits = append(waits, r.NextRoundSeconds); len(waits) == 4 {
+			cancel()
+		}
+	})
+	for i, w := range waits {
+		base := 0.05 * float64(int(1)<<i)
+		if w < base || w > base*1.5 {
+			t.Fatalf("round %d: next round in %vs, want %v to %v (waits %v)", i+1, w, base, base*1.5, waits)
+		}
 	}
 }

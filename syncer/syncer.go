@@ -85,6 +85,9 @@ type Result struct {
 	// BusyWaitSeconds is how long the run waited with every useful peer busy.
 	BusyAnswers     int     `json:"busy_answers"`
 	BusyWaitSeconds float64 `json:"busy_wait_seconds"`
+	// NextRoundSeconds, in a round of Follow, is when the next round
+	// starts: stale-after, or a backoff after failed rounds.
+	NextRoundSeconds float64 `json:"next_round_seconds,omitempty"`
 }
 
 // ErrIncomplete means a pull ended before its batch was committed.
