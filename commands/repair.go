@@ -1,6 +1,7 @@
 package commands
 
 import (
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -23,13 +24,23 @@ func repairCommand() *cli.Command {
 			"Examples:\n" +
 			"  vcsync repair --store blocks.db            # show the plan\n" +
 			"  vcsync repair --store blocks.db --yes\n" +
-			"  vcsync repair --store blocks.db --out repaired.db",
+			"  vcsync repair --store blocks.db --out repaired.db\n" +
+			"With --out, --chain-id and --network-type name the chain when the damaged file no longer\n" +
+			"says (only its blocks are copied).",
 		Flags: []cli.Flag{
 			storeFlag, lockTimeoutFlag, jsonFlag, yesFlag,
 			&cli.StringFlag{Name: "out", Usage: "salvage readable blocks into a new store at `PATH` (the original is only read)"},
+			chainIDFlag, networkTypeFlag,
 		},
 		Action: func(c *cli.Context) error {
-			o := repairOptions{store: storeOptionsFrom(c), json: c.Bool(jsonFlag.Name), yes: c.Bool(yesFlag.Name), out: c.String("out")}
+			id, err := identityFrom(c)
+			if err != nil {
+				return err
+			}
+			if id != nil && c.String("out") == "" {
+				return usageError(errors.New("repair: --chain-id and --network-type go with --out (a repair in place keeps the store's own); see vcsync repair --help"))
+			}
+			o := repairOptions{store: storeOptionsFrom(c), json: c.Bool(jsonFlag.Name), yes: c.Bool(yesFlag.Name), out: c.String("out"), identity: id}
 			return o.run(c.App.Writer)
 		},
 	}
@@ -37,10 +48,11 @@ func repairCommand() *cli.Command {
 
 // repairOptions is what `vcsync repair` was asked.
 type repairOptions struct {
-	store storeOptions
-	json  bool
-	yes   bool
-	out   string
+	store    storeOptions
+	json     bool
+	yes      bool
+	out      string
+	identity *store.Identity // --out: the chain, when the file no longer says
 }
 
 func (o repairOptions) run(w io.Writer) error {
@@ -48,7 +60,7 @@ func (o repairOptions) run(w io.Writer) error {
 		if os.Getenv("GOMEMLIMIT") == "" { // an operator's own limit wins
 			debug.SetMemoryLimit(store.SalvageMemoryLimit) // salvage streams in bounded batches
 		}
-		rep, err := store.Salvage(o.store.path, out, nil, 0)
+		rep, err := store.Salvage(o.store.path, out, o.identity, 0)
 		if err != nil {
 			return err
 		}

@@ -68,3 +68,21 @@ func TestRepairsSurviveKill(t *testing.T) {
 		}
 	}
 }
+
+// repair --out takes the chain's identity for a file that no longer says
+// it (the message of salvage asks for it), and uses it: blocks of another
+// chain are not copied. Without --out the flags are refused.
+func TestRepairOutTakesTheChainIdentity(t *testing.T) {
+	dir := genStore(t, "100", "")
+	db := filepath.Join(dir, "blocks.db")
+	out := filepath.Join(t.TempDir(), "salvaged.db")
+	mustRun(t, "repair", "--store", db, "--out", out, "--chain-id", "42", "--network-type", "2")
+	mustEqualStores(t, out, db)
+	_, errs, code := run(t, "repair", "--store", db, "--out", filepath.Join(t.TempDir(), "other.db"), "--chain-id", "43", "--network-type", "2")
+	if code != ExitFailed || !strings.Contains(errs, "no readable block of chain 43") {
+		t.Fatalf("salvage for another chain: exit %d %s", code, errs)
+	}
+	if _, errs, code := run(t, "repair", "--store", db, "--chain-id", "42", "--network-type", "2"); code != ExitUsage || !strings.Contains(errs, "go with --out") {
+		t.Fatalf("identity without --out: exit %d %s", code, errs)
+	}
+}

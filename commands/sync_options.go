@@ -49,14 +49,10 @@ func syncOptionsFrom(c *cli.Context, mode string) (syncOptions, error) {
 		collect: c.Duration(collectFlag.Name), chunkWait: c.Duration(chunkTimeFlag.Name), busyWait: c.Duration(busyTimeFlag.Name), metricsAddr: c.String(metricsAddrFlag.Name), maxBlock: c.Int(maxBlockFlag.Name),
 		seed: c.Int64(seedFlag.Name), json: c.Bool(jsonFlag.Name), follow: c.Bool("follow"),
 		staleAfter: c.Duration(staleAfterFlag.Name), from: c.Uint64("from"), to: c.Uint64("to"), parallel: c.Int(parallelFlag.Name)}
-	chain, network := c.IsSet(chainIDFlag.Name), c.IsSet(networkTypeFlag.Name)
-	if chain != network {
-		return o, usageError(errors.New("--chain-id and --network-type go together: give both (neither has a default)"))
-	}
-	if chain {
-		o.identity = &store.Identity{ChainID: uint32(c.Uint(chainIDFlag.Name)), NetworkType: uint32(c.Uint(networkTypeFlag.Name))}
-	}
 	var err error
+	if o.identity, err = identityFrom(c); err != nil {
+		return o, err
+	}
 	if mode == "import" {
 		o.peers = c.Args().Slice()
 	} else if o.peers, err = peerAddresses(c); err != nil {
@@ -248,4 +244,17 @@ func (o syncOptions) printRound(w io.Writer, round int, res syncer.Result, err e
 		fmt.Fprintf(w, "round %d: ", round)
 		printResult(w, res)
 	}
+}
+
+// identityFrom reads --chain-id and --network-type, which go together; nil
+// when neither is given.
+func identityFrom(c *cli.Context) (*store.Identity, error) {
+	chain, network := c.IsSet(chainIDFlag.Name), c.IsSet(networkTypeFlag.Name)
+	if chain != network {
+		return nil, usageError(errors.New("--chain-id and --network-type go together: give both (neither has a default)"))
+	}
+	if !chain {
+		return nil, nil
+	}
+	return &store.Identity{ChainID: uint32(c.Uint(chainIDFlag.Name)), NetworkType: uint32(c.Uint(networkTypeFlag.Name))}, nil
 }
