@@ -119,18 +119,7 @@ func damageCases() []damageCase {
 				return tx.Bucket([]byte("blocks")).Put(k[:], v)
 			})
 		}},
-		{name: "indices disagree with the blocks", opens: true, damage: func(t *testing.T, path string) {
-			db, _ := bolt.Open(path, 0o644, nil)
-			defer db.Close()
-			db.Update(func(tx *bolt.Tx) error {
-				var v [8]byte
-				binary.BigEndian.PutUint64(v[:], 2600)
-				meta := tx.Bucket([]byte("meta"))
-				meta.Put([]byte("top"), v[:])
-				meta.Put([]byte("in_order"), v[:])
-				return meta.Put([]byte("last_synced"), v[:])
-			})
-		}},
+		{name: "indices disagree with the blocks", opens: true, damage: func(t *testing.T, path string) { setIndices(t, path, 2600) }},
 	}
 }
 

@@ -289,23 +289,27 @@ func mustBeAbsent(t *testing.T, path string) {
 // or hand-edited store might hold.
 func setIndices(t *testing.T, path string, h uint64) {
 	t.Helper()
-	db, err := bolt.Open(path, 0o644, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
-	err = db.Update(func(tx *bolt.Tx) error {
-		var v [8]byte
-		binary.BigEndian.PutUint64(v[:], h)
+	updateBolt(t, path, func(tx *bolt.Tx) error {
 		meta := tx.Bucket([]byte("meta"))
 		for _, k := range []string{"top", "in_order", "last_synced"} {
-			if err := meta.Put([]byte(k), v[:]); err != nil {
+			if err := meta.Put([]byte(k), binary.BigEndian.AppendUint64(nil, h)); err != nil {
 				return err
 			}
 		}
 		return nil
 	})
+}
+
+// updateBolt edits the bbolt file at path in one transaction, underneath
+// vcsync, as damage or a hand edit would.
+func updateBolt(t *testing.T, path string, edit func(tx *bolt.Tx) error) {
+	t.Helper()
+	db, err := bolt.Open(path, 0o644, nil)
 	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	if err := db.Update(edit); err != nil {
 		t.Fatal(err)
 	}
 }

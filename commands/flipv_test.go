@@ -17,12 +17,7 @@ import (
 // block hash. Only a recovery of that very signature can tell.
 func flipRecoveryID(t *testing.T, db string, h uint64) {
 	t.Helper()
-	bdb, err := bolt.Open(db, 0o644, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer bdb.Close()
-	err = bdb.Update(func(tx *bolt.Tx) error {
+	updateBolt(t, db, func(tx *bolt.Tx) error {
 		k := binary.BigEndian.AppendUint64(nil, h)
 		b, err := block.Decode(tx.Bucket([]byte("blocks")).Get(k), 0)
 		if err != nil {
@@ -37,9 +32,6 @@ func flipRecoveryID(t *testing.T, db string, h uint64) {
 		}
 		return tx.Bucket([]byte("blocks")).Put(k, enc)
 	})
-	if err != nil {
-		t.Fatal(err)
-	}
 }
 
 // A signature whose V was flipped, by a member whose earlier signatures

@@ -1,6 +1,7 @@
 package peerclient
 
 import (
+	"context"
 	"errors"
 	"io"
 	"net/http"
@@ -97,5 +98,42 @@ func TestRedirectsAreRefused(t *testing.T) {
 	}
 	if _, err := p.Blocks(t.Context(), wire.Request{}); !errors.Is(err, ErrRedirect) {
 		t.Fatalf("blocks: %v", err)
+	}
+}
+
+// A busy answer is ErrBusy with the peer's Retry-After, but a hostile
+// Retry-After of a year parks the peer for at most a minute; 416 is a
+// refusal, not busy.
+func TestBusyAnswersAndTheirRetryAfter(t *testing.T) {
+	for _, tc := range []struct {
+		status     int
+		retryAfter string
+		busy       bool
+		want       time.Duration
+	}{
+		{http.StatusServiceUnavailable, "3", true, 3 * time.Second},
+		{http.StatusTooManyRequests, "", true, 0},
+		{http.StatusServiceUnavailable, "31536000", true, time.Minute},
+		{http.StatusServiceUnavailable, "soon", true, 0},
+		{http.StatusRequestedRangeNotSatisfiable, "3", false, 0},
+	} {
+		srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if tc.retryAfter != "" {
+				w.Header().Set("Retry-After", tc.retryAfter)
+			}
+			http.Error(w, "later", tc.status)
+		}))
+		_, err := NewHTTP(srv.URL, Options{}).Blocks(context.Background(), wire.Request{From: 10, To: 1, Batch: 10, Chunk: 10})
+		srv.Close()
+		var be *BusyError
+		if errors.As(err, &be) != tc.busy || errors.Is(err, ErrBusy) != tc.busy {
+			t.Fatalf("HTTP %d: %v, busy %v", tc.status, err, tc.busy)
+		}
+		if tc.busy && be.RetryAfter != tc.want {
+			t.Fatalf("HTTP %d Retry-After %q: waits %s, want %s", tc.status, tc.retryAfter, be.RetryAfter, tc.want)
+		}
+		if !tc.busy && !errors.Is(err, ErrRefused) {
+			t.Fatalf("HTTP %d: %v, want a refusal", tc.status, err)
+		}
 	}
 }

@@ -16,10 +16,12 @@ import (
 	"github.com/vcsync/vcsync/wire"
 )
 
-func serveGapStore(t *testing.T) *httptest.Server {
+// devnetStore generates a devnet chain holding ranges (nil: all) and
+// opens its store read-only until the test ends.
+func devnetStore(t *testing.T, seed string, blocks uint64, ranges []store.Range) *store.Store {
 	t.Helper()
-	n, _ := devnet.New(devnet.Config{Seed: "srv", Blocks: 300})
-	files, _, err := n.Generate(filepath.Join(t.TempDir(), "n"), []store.Range{{From: 1, To: 120}, {From: 201, To: 300}})
+	n, _ := devnet.New(devnet.Config{Seed: seed, Blocks: blocks})
+	files, _, err := n.Generate(filepath.Join(t.TempDir(), "n"), ranges)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -28,6 +30,12 @@ func serveGapStore(t *testing.T) *httptest.Server {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { s.Close() })
+	return s
+}
+
+func serveGapStore(t *testing.T) *httptest.Server {
+	t.Helper()
+	s := devnetStore(t, "srv", 300, []store.Range{{From: 1, To: 120}, {From: 201, To: 300}})
 	srv := httptest.NewServer(peerserver.New(s, peerserver.Options{MaxBatch: 50, MaxChunk: 20}).Handler())
 	t.Cleanup(srv.Close)
 	return srv

@@ -5,14 +5,11 @@ import (
 	"log"
 	"net/http"
 	"net/http/httptest"
-	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
 
-	"github.com/vcsync/vcsync/devnet"
 	"github.com/vcsync/vcsync/peerserver"
-	"github.com/vcsync/vcsync/store"
 	"github.com/vcsync/vcsync/wire"
 )
 
@@ -51,17 +48,7 @@ func (l *lockedBuffer) String() string {
 // gets 503 with a Retry-After, logged once however often it is refused,
 // and the slot is back once a stream ends.
 func TestPerClientStreamCap(t *testing.T) {
-	n, _ := devnet.New(devnet.Config{Seed: "slots", Blocks: 100})
-	files, _, err := n.Generate(filepath.Join(t.TempDir(), "n"), nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	s, err := store.Open(files.Store, store.Options{ReadOnly: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { s.Close() })
-	src := &heldSource{Source: s, reading: make(chan struct{}), release: make(chan struct{})}
+	src := &heldSource{Source: devnetStore(t, "slots", 100, nil), reading: make(chan struct{}), release: make(chan struct{})}
 	var logs lockedBuffer
 	srv := httptest.NewServer(peerserver.New(src, peerserver.Options{Log: log.New(&logs, "", 0)}).Handler())
 	t.Cleanup(srv.Close)
