@@ -70,7 +70,7 @@ func writerCases(t *testing.T) ([]writerCase, string) {
 	// A store with free pages (a rollback of half of it), so compaction shrinks it.
 	shrinkable := filepath.Join(t.TempDir(), "rolled.db")
 	copyFile(t, srcDB, shrinkable)
-	mustRun(t, "rollback", "--store", shrinkable, "--to", "600", "--yes", "--force-below-in-order")
+	mustRun(t, "rollback", "--store", shrinkable, "--to", "600", "--yes", "--force")
 
 	syncNew := func(t *testing.T, dir string) ([]string, string) {
 		node := filepath.Join(dir, "node.db")
@@ -133,7 +133,7 @@ func writerCases(t *testing.T) ([]writerCase, string) {
 		writerCase{name: "rollback", point: "after-commit:1", mustExist: true,
 			setup: func(t *testing.T, dir string) ([]string, string) {
 				db := copyOf(srcDB)(t, dir)
-				return []string{"rollback", "--store", db, "--to", "1000", "--yes", "--force-below-in-order"}, db
+				return []string{"rollback", "--store", db, "--to", "1000", "--yes", "--force"}, db
 			},
 			want: func(t *testing.T, dir, target string) {
 				var st StateReport

@@ -22,7 +22,7 @@ func TestRepairCommandsRefuseALockedStore(t *testing.T) {
 	}
 	defer s.Close()
 	for _, args := range [][]string{
-		{"rollback", "--store", db, "--to", "50", "--yes", "--force-below-in-order"},
+		{"rollback", "--store", db, "--to", "50", "--yes", "--force"},
 		{"repair", "--store", db, "--yes"},
 		{"compact", "--store", db, "--replace"},
 		{"compact", "--store", db, "--out", filepath.Join(t.TempDir(), "c.db")},
@@ -41,7 +41,7 @@ func TestRepairsSurviveKill(t *testing.T) {
 	honest := filepath.Join(dir, "blocks.db")
 	for i, delay := range []time.Duration{0, 2 * time.Millisecond, 5 * time.Millisecond, 10 * time.Millisecond, 20 * time.Millisecond, 40 * time.Millisecond, 80 * time.Millisecond} {
 		for _, args := range [][]string{
-			{"rollback", "--to", "1000", "--yes", "--force-below-in-order"},
+			{"rollback", "--to", "1000", "--yes", "--force"},
 			{"compact", "--replace"},
 		} {
 			db := filepath.Join(t.TempDir(), "node.db")

@@ -12,22 +12,29 @@ import (
 
 var yesFlag = &cli.BoolFlag{Name: "yes", Usage: "write the change (without it: a dry run that shows what would change)"}
 
+// rollbackMaxRemoveDefault is how many blocks a rollback removes without
+// --force: a forged top is a handful of blocks; thousands is more likely a
+// mistyped height.
+const rollbackMaxRemoveDefault = 1000
+
 func rollbackCommand() *cli.Command {
 	return &cli.Command{
 		Name:  "rollback",
 		Usage: "remove the blocks above a height (a bad fork or a bad tip); dry run unless --yes",
 		Description: "Removes blocks above --to and sets the indices so the store is consistent, in one\n" +
-			"transaction. Refuses a height below InOrder (verified, gap-free history) unless\n" +
-			"--force-below-in-order is given too. Then sync again to fetch the tip from peers.\n" +
-			"Example: vcsync rollback --store blocks.db --to 1990 --yes --force-below-in-order",
+			"transaction. Without --yes it shows the plan and changes nothing. Writing a plan that\n" +
+			"removes more than --max-remove blocks needs --force too. The audit (verify all) prints\n" +
+			"the height to roll back to. Then sync again to fetch the tip from peers.\n" +
+			"Example: vcsync rollback --store blocks.db --to 1990 --yes",
 		Flags: []cli.Flag{
 			storeFlag, lockTimeoutFlag, jsonFlag, yesFlag,
 			&cli.Uint64Flag{Name: "to", Required: true, Usage: "keep blocks up to `HEIGHT`"},
-			&cli.BoolFlag{Name: "force-below-in-order", Usage: "allow --to below InOrder, discarding verified history"},
+			&cli.Uint64Flag{Name: "max-remove", Value: rollbackMaxRemoveDefault, Usage: "remove at most `N` blocks without --force"},
+			&cli.BoolFlag{Name: "force", Aliases: []string{"force-below-in-order"}, Usage: "write a plan that removes more than --max-remove blocks"},
 		},
 		Action: func(c *cli.Context) error {
 			o := rollbackOptions{store: storeOptionsFrom(c), json: c.Bool(jsonFlag.Name), yes: c.Bool(yesFlag.Name),
-				to: c.Uint64("to"), force: c.Bool("force-below-in-order")}
+				to: c.Uint64("to"), maxRemove: c.Uint64("max-remove"), force: c.Bool("force")}
 			return o.run(c.App.Writer)
 		},
 	}
@@ -35,11 +42,12 @@ func rollbackCommand() *cli.Command {
 
 // rollbackOptions is what `vcsync rollback` was asked.
 type rollbackOptions struct {
-	store storeOptions
-	json  bool
-	yes   bool
-	to    uint64
-	force bool
+	store     storeOptions
+	json      bool
+	yes       bool
+	to        uint64
+	maxRemove uint64
+	force     bool
 }
 
 func (o rollbackOptions) run(w io.Writer) error {
@@ -50,9 +58,9 @@ func (o rollbackOptions) run(w io.Writer) error {
 	defer s.Close()
 	var p store.RollbackPlan
 	if o.yes {
-		p, err = s.Rollback(o.to, o.force)
+		p, err = s.Rollback(o.to, o.maxRemove, o.force)
 	} else {
-		p, err = s.PlanRollback(o.to, o.force)
+		p, err = s.PlanRollback(o.to)
 	}
 	if errors.Is(err, store.ErrForceNeeded) {
 		return usageError(err)
@@ -62,21 +70,32 @@ func (o rollbackOptions) run(w io.Writer) error {
 	}
 	r := struct {
 		store.RollbackPlan
-		DryRun bool       `json:"dry_run"`
-		Before indexState `json:"before"`
-		After  indexState `json:"after"`
-	}{p, !o.yes, indicesOf(p.Before), indicesOf(p.After)}
+		DryRun     bool       `json:"dry_run"`
+		NeedsForce bool       `json:"needs_force"`
+		Before     indexState `json:"before"`
+		After      indexState `json:"after"`
+	}{p, !o.yes, p.Removed > o.maxRemove, indicesOf(p.Before), indicesOf(p.After)}
 	if o.json {
 		return printJSON(w, r)
 	}
-	switch {
-	case p.Removed == 0:
+	if p.Removed == 0 {
 		fmt.Fprintf(w, "nothing to roll back: Top is %d, at or below %d\n", p.Before.Top, o.to)
-	case r.DryRun:
-		fmt.Fprintf(w, "would remove %d blocks (%d-%d): %s -> %s\nrun again with --yes to write it\n",
-			p.Removed, p.From, p.Until, r.Before, r.After)
-	default:
-		fmt.Fprintf(w, "removed %d blocks (%d-%d): %s -> %s\n", p.Removed, p.From, p.Until, r.Before, r.After)
+		return nil
+	}
+	verb := "removed"
+	if r.DryRun {
+		verb = "would remove"
+	}
+	fmt.Fprintf(w, "%s %d blocks (%d-%d): %s -> %s\n", verb, p.Removed, p.From, p.Until, r.Before, r.After)
+	if p.BelowInOrder > 0 {
+		fmt.Fprintf(w, "%d of them are below InOrder %d (the gap-free run from block 1); verify all says which blocks verify\n", p.BelowInOrder, p.Before.InOrder)
+	}
+	if r.DryRun {
+		force := ""
+		if r.NeedsForce {
+			force = fmt.Sprintf(" --force (it removes more than --max-remove %d blocks)", o.maxRemove)
+		}
+		fmt.Fprintf(w, "run again with --yes%s to write it\n", force)
 	}
 	return nil
 }

@@ -6,6 +6,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/vcsync/vcsync/store"
 )
@@ -58,19 +59,42 @@ func TestRollbackThenSyncRestoresTheTip(t *testing.T) {
 	db := filepath.Join(t.TempDir(), "node.db")
 	data, _ := os.ReadFile(honest)
 	os.WriteFile(db, data, 0o644)
-	// Below InOrder needs the second flag, and changes nothing without it.
-	if _, errs, code := run(t, "rollback", "--store", db, "--to", "550", "--yes"); code != ExitUsage || !strings.Contains(errs, "--force-below-in-order") {
-		t.Fatalf("rollback below InOrder: exit %d %s", code, errs)
+	// On a store without a gap every rollback goes below InOrder: the dry
+	// run shows the plan, and says so, without asking for a flag.
+	before := fileSum(t, db)
+	if out := mustRun(t, "rollback", "--store", db, "--to", "550"); !strings.Contains(out, "would remove 50 blocks (551-600)") ||
+		!strings.Contains(out, "50 of them are below InOrder 600") || !strings.Contains(out, "run again with --yes to write it") {
+		t.Fatalf("dry run: %s", out)
+	}
+	// More than --max-remove needs --force, in the dry run's advice and
+	// on the write, which changes nothing without it.
+	if out := mustRun(t, "rollback", "--store", db, "--to", "550", "--max-remove", "10"); !strings.Contains(out, "--yes --force") {
+		t.Fatalf("dry run past --max-remove: %s", out)
+	}
+	if _, errs, code := run(t, "rollback", "--store", db, "--to", "550", "--yes", "--max-remove", "10"); code != ExitUsage || !strings.Contains(errs, "add --force") {
+		t.Fatalf("rollback past --max-remove: exit %d %s", code, errs)
+	}
+	if fileSum(t, db) != before {
+		t.Fatal("a refused rollback wrote the store")
 	}
 	var r struct {
-		Removed uint64 `json:"removed"`
-		After   struct {
+		Removed      uint64 `json:"removed"`
+		BelowInOrder uint64 `json:"removed_below_in_order"`
+		After        struct {
 			Top uint64 `json:"top"`
 		} `json:"after"`
 	}
-	json.Unmarshal([]byte(mustRun(t, "rollback", "--store", db, "--to", "550", "--yes", "--force-below-in-order", "--json")), &r)
-	if r.Removed != 50 || r.After.Top != 550 {
+	json.Unmarshal([]byte(mustRun(t, "rollback", "--store", db, "--to", "550", "--yes", "--json")), &r)
+	if r.Removed != 50 || r.BelowInOrder != 50 || r.After.Top != 550 {
 		t.Fatalf("rollback: %+v", r)
+	}
+	// A rollback is a commit: inspect's last_commit moves.
+	var ins struct {
+		LastCommit time.Time `json:"last_commit"`
+	}
+	json.Unmarshal([]byte(mustRun(t, "inspect", "--store", db, "--json")), &ins)
+	if time.Since(ins.LastCommit) > time.Minute {
+		t.Fatalf("last_commit %v after the rollback", ins.LastCommit)
 	}
 	mustRun(t, "sync", "--store", db, "--committee-file", mgmt, "--peer", "file://"+honest)
 	mustEqualStores(t, honest, db)

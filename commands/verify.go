@@ -30,15 +30,17 @@ func verifyCommand() *cli.Command {
 			{
 				Name: "range", Usage: "verify hash links and proofs of stored blocks A..B", ArgsUsage: "A B",
 				Description: "Flags go before A B. Example: vcsync verify range --store blocks.db --committee-file management.json 1 500",
-				Flags:       flags, Action: verifyAction,
+				Flags:       append(flags, maxErrorsFlag), Action: verifyAction,
 			},
 			{
 				Name: "all", Usage: "audit the store: every block 1..Top present, hash-linked and signed by its committee",
 				Description: "Exits 0 only if the store holds 1..Top with no gap and every block verified; it lists\n" +
 					"the heights it could not cover. --allow-gaps asks only that every stored block verify\n" +
 					"(a run's lowest block, whose parent is missing, is listed as waiting for it).\n" +
+					"A bad block does not stop the audit: it lists every bad height (up to --max-errors)\n" +
+					"and the rollback that keeps only verified blocks.\n" +
 					"Example: vcsync verify all --store blocks.db --committee-file management.json",
-				Flags: append(flags, allowGapsFlag), Action: verifyAction,
+				Flags: append(flags, allowGapsFlag, maxErrorsFlag), Action: verifyAction,
 			},
 		},
 	}
@@ -49,8 +51,11 @@ func verifyAction(c *cli.Context) error {
 	if err != nil {
 		return err
 	}
+	if c.IsSet(maxErrorsFlag.Name) && c.Int(maxErrorsFlag.Name) < 1 {
+		return usageError(fmt.Errorf("--max-errors must be at least 1; see vcsync verify %s --help", c.Command.Name))
+	}
 	o := verifyOptions{store: storeOptionsFrom(c), verifier: v, json: c.Bool(jsonFlag.Name), what: c.Command.Name, args: c.Args().Slice(),
-		allowGaps: c.Command.Name == "all" && c.Bool(allowGapsFlag.Name)}
+		allowGaps: c.Command.Name == "all" && c.Bool(allowGapsFlag.Name), maxErrors: c.Int(maxErrorsFlag.Name)}
 	return o.run(c.Context, c.App.Writer, c.App.ErrWriter)
 }
 
@@ -62,9 +67,13 @@ type verifyOptions struct {
 	what      string   // tip, range or all
 	args      []string // A B for range
 	allowGaps bool     // all: stored blocks verified is enough
+	maxErrors int      // range, all: bad blocks after which the audit stops
 }
 
-var allowGapsFlag = &cli.BoolFlag{Name: "allow-gaps", Usage: "succeed when every stored block verifies, even if heights are missing"}
+var (
+	allowGapsFlag = &cli.BoolFlag{Name: "allow-gaps", Usage: "succeed when every stored block verifies, even if heights are missing"}
+	maxErrorsFlag = &cli.IntFlag{Name: "max-errors", Value: 100, Usage: "stop the audit after `N` bad blocks (at least 1)"}
+)
 
 // auditResult is verify range|all's answer: what was verified, and for
 // all, what the store lacks.
@@ -78,6 +87,11 @@ type auditResult struct {
 	// be checked.
 	Gaps    []store.Range `json:"gaps"`
 	Waiting []uint64      `json:"waiting_for_parent"`
+	// RollbackTo is the highest height at and below which every stored
+	// block verified, when bad blocks were found and the audit covered
+	// everything below them; RollbackCommand keeps exactly those blocks.
+	RollbackTo      *uint64 `json:"rollback_to,omitempty"`
+	RollbackCommand string  `json:"rollback_command,omitempty"`
 }
 
 func (o verifyOptions) run(ctx context.Context, stdout, stderr io.Writer) error {
@@ -168,16 +182,28 @@ func (o verifyOptions) verifyRange(ctx context.Context, w, stderr io.Writer, s *
 	}
 	bar := newProgress(stderr, total, "verifying")
 	var sum verify.AuditReport
+	sum.Bad = []verify.Finding{}
 	var auditErr error
 	for _, sp := range spans {
 		base := sum.Verified
-		r, err := v.Audit(ctx, s, sp.from, sp.to, func(n uint64) { bar.Set(base + n) })
-		res.Covered = append(res.Covered, store.Range{From: sp.from, To: sp.to})
+		r, err := v.Audit(ctx, s, verify.AuditRequest{From: sp.from, To: sp.to, MaxErrors: o.maxErrors - len(sum.Bad),
+			Progress: func(n uint64) { bar.Set(base + n) }})
+		res.Covered = append(res.Covered, store.Range{From: r.StoppedAt, To: sp.to})
+		if r.StoppedAt == 0 {
+			res.Covered[len(res.Covered)-1].From = sp.from
+		}
 		sum.Verified += r.Verified
 		sum.Unverifiable += r.Unverifiable
 		sum.Seconds += r.Seconds
-		if err != nil {
+		sum.Bad = append(sum.Bad, r.Bad...)
+		if auditErr == nil && err != nil {
 			sum.FirstBad, sum.Reason, auditErr = r.FirstBad, r.Reason, err
+		}
+		if err != nil && !errors.Is(err, verify.ErrInvalidBlock) {
+			break
+		}
+		if r.StoppedAt != 0 {
+			sum.StoppedAt = r.StoppedAt
 			break
 		}
 	}
@@ -189,30 +215,75 @@ func (o verifyOptions) verifyRange(ctx context.Context, w, stderr io.Writer, s *
 		return auditErr
 	}
 	res.AuditReport = sum
+	o.planRollback(&res, spans[len(spans)-1].from)
 	incomplete := len(res.Gaps) > 0 && !o.allowGaps
 	res.OK = auditErr == nil && !incomplete
 	if o.json {
 		if err := printJSON(w, res); err != nil {
 			return err
 		}
-	} else if auditErr == nil {
-		verdict := "ok"
-		if incomplete {
-			verdict = "INCOMPLETE"
-		}
-		fmt.Fprintf(w, "%s: %d blocks verified (%.0f blocks/s)", verdict, sum.Verified, sum.BlocksPerSecond)
-		for _, g := range res.Gaps {
-			fmt.Fprintf(w, "; missing %d-%d (%d blocks)", g.From, g.To, g.To-g.From+1)
-		}
-		for _, h := range res.Waiting {
-			fmt.Fprintf(w, "; block %d waits for its parent", h)
-		}
-		fmt.Fprintln(w)
+	} else {
+		o.printAudit(w, res, incomplete)
 	}
-	if auditErr == nil && incomplete {
+	if auditErr != nil {
+		return failed(fmt.Errorf("%s; %s", badCount(len(sum.Bad)), auditErr))
+	}
+	if incomplete {
 		return failed(fmt.Errorf("the store lacks %d of blocks 1-%d: run close-gaps (or give --allow-gaps to audit only what is stored)", missing(res.Gaps), st.Top))
 	}
-	return failed(auditErr)
+	return nil
+}
+
+// planRollback fills in the rollback that keeps only verified blocks: it
+// is known when the audit reached the lowest height checked (bottom) with
+// no block below the lowest bad one left unchecked.
+func (o verifyOptions) planRollback(res *auditResult, bottom uint64) {
+	if len(res.Bad) == 0 || res.StoppedAt != 0 || bottom != 1 {
+		return
+	}
+	to := res.Bad[len(res.Bad)-1].Height - 1
+	res.RollbackTo = &to
+	res.RollbackCommand = fmt.Sprintf("vcsync rollback --store %s --to %d --yes", shellQuote(o.store.path), to)
+	if res.Top-to > rollbackMaxRemoveDefault {
+		res.RollbackCommand += " --force"
+	}
+}
+
+func (o verifyOptions) printAudit(w io.Writer, res auditResult, incomplete bool) {
+	verdict := "ok"
+	switch {
+	case len(res.Bad) > 0:
+		verdict = "FAILED"
+	case incomplete:
+		verdict = "INCOMPLETE"
+	}
+	fmt.Fprintf(w, "%s: %d blocks verified (%.0f blocks/s)", verdict, res.Verified, res.BlocksPerSecond)
+	if len(res.Bad) > 0 {
+		fmt.Fprintf(w, ", %s", badCount(len(res.Bad)))
+	}
+	for _, g := range res.Gaps {
+		fmt.Fprintf(w, "; missing %d-%d (%d blocks)", g.From, g.To, g.To-g.From+1)
+	}
+	for _, h := range res.Waiting {
+		fmt.Fprintf(w, "; block %d waits for its parent", h)
+	}
+	fmt.Fprintln(w)
+	for _, f := range res.Bad {
+		fmt.Fprintf(w, "  bad %s\n", f.Reason)
+	}
+	if res.StoppedAt != 0 {
+		fmt.Fprintf(w, "stopped after %d bad blocks at height %d: the blocks below it were not checked (raise --max-errors)\n", len(res.Bad), res.StoppedAt)
+	}
+	if res.RollbackTo != nil {
+		fmt.Fprintf(w, "every block at and below %d verified; to keep only those:\n  %s\n", *res.RollbackTo, res.RollbackCommand)
+	}
+}
+
+func badCount(n int) string {
+	if n == 1 {
+		return "1 bad block"
+	}
+	return fmt.Sprintf("%d bad blocks", n)
 }
 
 func missing(gaps []store.Range) uint64 {

@@ -1,7 +1,9 @@
 package commands
 
 import (
+	"encoding/binary"
 	"encoding/json"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -9,6 +11,7 @@ import (
 	"github.com/ethereum/go-ethereum/crypto"
 	"github.com/vcsync/vcsync/block"
 	"github.com/vcsync/vcsync/store"
+	"github.com/vcsync/vcsync/verify"
 	bolt "go.etcd.io/bbolt"
 )
 
@@ -119,4 +122,91 @@ func TestVerifyAllFailsOnAStoreWithAGap(t *testing.T) {
 	if code != ExitOK || !r.OK || len(r.Gaps) != 0 || r.Verified != 500 {
 		t.Fatalf("verify all --json on a whole store: exit %d %+v", code, r)
 	}
+}
+
+// forgedTop is a whole 500-block store whose blocks 491-500 come from
+// another chain (another committee signed them): the top a node is left
+// with after trusting a dishonest peer.
+func forgedTop(t *testing.T) (db, honest, mgmt string) {
+	dir := genStore(t, "500", "")
+	honest, mgmt = filepath.Join(dir, "blocks.db"), filepath.Join(dir, "management.json")
+	fork := filepath.Join(genStore(t, "500", "", "--seed", "another fork"), "blocks.db")
+	db = filepath.Join(t.TempDir(), "node.db")
+	data, _ := os.ReadFile(honest)
+	os.WriteFile(db, data, 0o644)
+	forged := map[string]map[uint64][]byte{"blocks": {}, "hashes": {}}
+	fdb, err := bolt.Open(fork, 0o644, &bolt.Options{ReadOnly: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	fdb.View(func(tx *bolt.Tx) error {
+		for name, vals := range forged {
+			for h := uint64(491); h <= 500; h++ {
+				vals[h] = append([]byte(nil), tx.Bucket([]byte(name)).Get(binary.BigEndian.AppendUint64(nil, h))...)
+			}
+		}
+		return nil
+	})
+	fdb.Close()
+	updateBolt(t, db, func(tx *bolt.Tx) error {
+		for name, vals := range forged {
+			for h, v := range vals {
+				if err := tx.Bucket([]byte(name)).Put(binary.BigEndian.AppendUint64(nil, h), v); err != nil {
+					return err
+				}
+			}
+		}
+		return nil
+	})
+	return db, honest, mgmt
+}
+
+// An audit goes on past a bad block, lists every one, and prints the
+// rollback that keeps exactly the blocks that verified; that command,
+// run as printed, gives a store that verifies and syncs back to the tip.
+func TestVerifyListsEveryBadBlockAndTheRollback(t *testing.T) {
+	db, honest, mgmt := forgedTop(t)
+	out, _, code := run(t, "verify", "all", "--store", db, "--committee-file", mgmt, "--json")
+	var r struct {
+		OK              bool             `json:"ok"`
+		Verified        uint64           `json:"verified"`
+		Bad             []verify.Finding `json:"bad"`
+		StoppedAt       uint64           `json:"stopped_at"`
+		RollbackTo      *uint64          `json:"rollback_to"`
+		RollbackCommand string           `json:"rollback_command"`
+	}
+	if err := json.Unmarshal([]byte(out), &r); err != nil {
+		t.Fatalf("%v: %s", err, out)
+	}
+	if code != ExitFailed || r.OK || len(r.Bad) != 10 || r.Bad[0].Height != 500 || r.Bad[9].Height != 491 || r.Verified != 490 ||
+		r.RollbackTo == nil || *r.RollbackTo != 490 || r.RollbackCommand != "vcsync rollback --store "+db+" --to 490 --yes" {
+		t.Fatalf("verify all on a forged top: exit %d %s", code, out)
+	}
+	for _, f := range r.Bad {
+		// 491 names the forged 490 as its parent: nothing stored links to it.
+		if !strings.Contains(f.Reason, "not a member of the committee") && (f.Height != 491 || !strings.Contains(f.Reason, "does not link to the stored block 490")) {
+			t.Fatalf("finding %+v", f)
+		}
+	}
+	text, errs, code := run(t, "verify", "all", "--store", db, "--committee-file", mgmt)
+	if code != ExitFailed || !strings.HasPrefix(text, "FAILED: 490 blocks verified") || !strings.Contains(text, "  bad block 491: ") ||
+		!strings.Contains(text, r.RollbackCommand) || !strings.Contains(errs, "10 bad blocks; block 500: ") {
+		t.Fatalf("text: exit %d\n%s%s", code, text, errs)
+	}
+	rollback := r.RollbackCommand
+	// --max-errors stops early and then cannot name a rollback height.
+	out, _, _ = run(t, "verify", "range", "--store", db, "--committee-file", mgmt, "--max-errors", "3", "--json", "1", "500")
+	r.RollbackTo, r.RollbackCommand = nil, ""
+	json.Unmarshal([]byte(out), &r)
+	if len(r.Bad) != 3 || r.StoppedAt != 498 || r.RollbackTo != nil {
+		t.Fatalf("--max-errors 3: %s", out)
+	}
+	if _, errs, code := run(t, "verify", "all", "--store", db, "--committee-file", mgmt, "--max-errors", "0"); code != ExitUsage || !strings.Contains(errs, "--max-errors") {
+		t.Fatalf("--max-errors 0: exit %d %s", code, errs)
+	}
+
+	mustRun(t, strings.Fields(strings.TrimPrefix(rollback, "vcsync "))...)
+	mustRun(t, "verify", "all", "--store", db, "--committee-file", mgmt)
+	mustRun(t, "sync", "--store", db, "--committee-file", mgmt, "--peer", "file://"+honest)
+	mustEqualStores(t, honest, db)
 }

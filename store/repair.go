@@ -16,8 +16,8 @@ import (
 	"github.com/vcsync/vcsync/internal/scratch"
 )
 
-// ErrForceNeeded marks a repair that would discard verified history and was
-// not forced.
+// ErrForceNeeded marks a rollback that removes more blocks than its
+// limit and was not forced.
 var ErrForceNeeded = errors.New("refused without force")
 
 // RollbackPlan is what Rollback removes and the indices it leaves.
@@ -28,11 +28,14 @@ type RollbackPlan struct {
 	Removed uint64 `json:"removed"` // blocks deleted
 	From    uint64 `json:"removed_from,omitempty"`
 	Until   uint64 `json:"removed_to,omitempty"`
+	// BelowInOrder is how many removed blocks were part of the gap-free
+	// run 1..InOrder (on a store without a gap, all of them).
+	BelowInOrder uint64 `json:"removed_below_in_order"`
 }
 
-// PlanRollback says what rolling back to height to would do. Going below
-// InOrder discards verified, gap-free history and needs force.
-func (s *Store) PlanRollback(to uint64, force bool) (RollbackPlan, error) {
+// PlanRollback says what rolling back to height to would do. It never
+// refuses: whether a plan may be written is Rollback's question.
+func (s *Store) PlanRollback(to uint64) (RollbackPlan, error) {
 	st, err := s.State()
 	if err != nil {
 		return RollbackPlan{}, err
@@ -40,10 +43,6 @@ func (s *Store) PlanRollback(to uint64, force bool) (RollbackPlan, error) {
 	p := RollbackPlan{To: to, Before: st, After: st}
 	if to >= st.Top {
 		return p, nil
-	}
-	if to < st.InOrder && !force {
-		return p, fmt.Errorf("%w: rolling back to %d goes below InOrder %d and discards %d verified blocks of gap-free history; "+
-			"add --force-below-in-order if that is meant", ErrForceNeeded, to, st.InOrder, st.InOrder-to)
 	}
 	switch {
 	case to < st.InOrder || !st.GapOpen():
@@ -55,6 +54,9 @@ func (s *Store) PlanRollback(to uint64, force bool) (RollbackPlan, error) {
 		p.After = State{InOrder: st.InOrder, LastSynced: st.LastSynced, Top: to}
 	}
 	p.Removed = st.Blocks() - p.After.Blocks()
+	if to < st.InOrder {
+		p.BelowInOrder = st.InOrder - to
+	}
 	if p.Removed > 0 {
 		p.From, p.Until = p.After.Top+1, st.Top
 		if st.GapOpen() && p.After.Top >= st.InOrder {
@@ -66,11 +68,17 @@ func (s *Store) PlanRollback(to uint64, force bool) (RollbackPlan, error) {
 
 // Rollback applies a plan in one transaction: the blocks above the new Top
 // and the new indices, or nothing. The plan is made again inside the
-// transaction's view of the store, so a stale plan cannot be applied.
-func (s *Store) Rollback(to uint64, force bool) (RollbackPlan, error) {
-	p, err := s.PlanRollback(to, force)
+// transaction's view of the store, so a stale plan cannot be applied. A
+// plan removing more than maxRemove blocks needs force: a mistyped height
+// must not discard a chain's history.
+func (s *Store) Rollback(to, maxRemove uint64, force bool) (RollbackPlan, error) {
+	p, err := s.PlanRollback(to)
 	if err != nil || p.Removed == 0 {
 		return p, err
+	}
+	if p.Removed > maxRemove && !force {
+		return p, fmt.Errorf("%w: rolling back to %d removes %d blocks (%d-%d), more than --max-remove %d; add --force if that is meant",
+			ErrForceNeeded, to, p.Removed, p.From, p.Until, maxRemove)
 	}
 	err = s.guard(at(to), func() error {
 		return s.db.Update(func(tx *bolt.Tx) error {

@@ -30,8 +30,8 @@ func gapStore(t *testing.T) (*Store, string) {
 
 func TestRollback(t *testing.T) {
 	s, _ := gapStore(t)
-	p, err := s.Rollback(400, false)
-	if err != nil || p.Removed != 100 {
+	p, err := s.Rollback(400, 100, false)
+	if err != nil || p.Removed != 100 || p.BelowInOrder != 0 {
 		t.Fatalf("rollback 400: %+v %v", p, err)
 	}
 	mustState(t, s, 100, 301, 400)
@@ -39,16 +39,18 @@ func TestRollback(t *testing.T) {
 		t.Fatal(err)
 	}
 	// Below LastSynced: the whole upper run goes.
-	if p, err := s.Rollback(200, false); err != nil || p.Removed != 100 {
+	if p, err := s.Rollback(200, 100, false); err != nil || p.Removed != 100 {
 		t.Fatalf("rollback 200: %+v %v", p, err)
 	}
 	mustState(t, s, 100, 100, 100)
-	// Below InOrder needs force, and changes nothing without it.
-	if _, err := s.Rollback(50, false); !errors.Is(err, ErrForceNeeded) {
-		t.Fatalf("rollback below InOrder: %v", err)
+	// More than the limit needs force, and changes nothing without it;
+	// the plan says how much of it was gap-free history.
+	p, err = s.Rollback(50, 49, false)
+	if !errors.Is(err, ErrForceNeeded) || p.Removed != 50 || p.BelowInOrder != 50 {
+		t.Fatalf("rollback past the limit: %+v %v", p, err)
 	}
 	mustState(t, s, 100, 100, 100)
-	if _, err := s.Rollback(50, true); err != nil {
+	if _, err := s.Rollback(50, 49, true); err != nil {
 		t.Fatal(err)
 	}
 	mustState(t, s, 50, 50, 50)

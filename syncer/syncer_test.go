@@ -158,7 +158,7 @@ func TestSyncEmptyStoreToTip(t *testing.T) {
 		t.Fatalf("result %+v", res)
 	}
 	// Every block is verified in the store, too.
-	if _, err := f.verifier(t).Audit(context.Background(), s, 1, 1500, nil); err != nil {
+	if _, err := f.verifier(t).Audit(context.Background(), s, verify.AuditRequest{From: 1, To: 1500}); err != nil {
 		t.Fatal(err)
 	}
 }

@@ -43,7 +43,7 @@ func benchAudit(b *testing.B, blocks uint64, committee int, bare bool) {
 	var verified uint64
 	start, before := time.Now(), v.Recoveries()
 	for i := 0; i < b.N; i++ {
-		r, err := v.Audit(context.Background(), s, 1, blocks, nil)
+		r, err := v.Audit(context.Background(), s, verify.AuditRequest{From: 1, To: blocks})
 		if err != nil {
 			b.Fatal(err)
 		}
