@@ -221,8 +221,13 @@ func (o inspectOptions) inspectCheck(w, stderr io.Writer, s *store.Store) error 
 	if err != nil {
 		return err
 	}
+	var checkErr error
+	if !r.OK() {
+		first := r.Problems[0]
+		checkErr = failed(fmt.Errorf("%w: %s; the first at height %d: %s: %s", store.ErrInconsistent, plural(len(r.Problems), "problem"), first.Height, first.Kind, first.Detail))
+	}
 	if o.json {
-		if err := printJSON(w, CheckReport{OK: r.OK(), CheckReport: r}); err != nil {
+		if err := printOutcome(w, CheckReport{OK: r.OK(), CheckReport: r}, checkErr); err != nil {
 			return err
 		}
 	} else if r.OK() {
@@ -241,11 +246,7 @@ func (o inspectOptions) inspectCheck(w, stderr io.Writer, s *store.Store) error 
 		}
 		fmt.Fprintf(w, "%s in %d blocks read%s; see vcsync repair --help\n", plural(len(r.Problems), "problem"), r.Blocks, more)
 	}
-	if !r.OK() {
-		first := r.Problems[0]
-		return failed(fmt.Errorf("%w: %s; the first at height %d: %s: %s", store.ErrInconsistent, plural(len(r.Problems), "problem"), first.Height, first.Kind, first.Detail))
-	}
-	return nil
+	return checkErr
 }
 
 // plural is "1 problem", "2 problems".

@@ -1,7 +1,6 @@
 package commands
 
 import (
-	"encoding/json"
 	"fmt"
 	"io"
 	"os"
@@ -13,14 +12,6 @@ import (
 	"golang.org/x/term"
 )
 
-func printJSON(w io.Writer, v any) error {
-	enc := json.NewEncoder(w)
-	enc.SetIndent("", "  ")
-	return enc.Encode(v)
-}
-
-// writeJSONLine writes v as one compact line (NDJSON).
-func writeJSONLine(w io.Writer, v any) error { return json.NewEncoder(w).Encode(v) }
 
 // table prints aligned "key  value" rows.
 func table(w io.Writer, rows [][2]string) error {

@@ -91,23 +91,24 @@ func (o repairOptions) run(w io.Writer) error {
 			return err
 		}
 	}
+	var notInPlace error
+	if !p.InPlace {
+		notInPlace = failed(fmt.Errorf("%w: the bbolt file itself is damaged; salvage it: vcsync repair --store %s --out NEW",
+			store.ErrDamaged, o.store.path))
+	}
 	if o.json {
-		if err := printJSON(w, struct {
+		if err := printOutcome(w, struct {
 			store.RepairPlan
 			DryRun bool       `json:"dry_run"`
 			Before indexState `json:"before"`
 			After  indexState `json:"after"`
-		}{p, dry, indicesOf(p.Before), indicesOf(p.After)}); err != nil {
+		}{p, dry, indicesOf(p.Before), indicesOf(p.After)}, notInPlace); err != nil {
 			return err
 		}
 	} else {
 		printRepair(w, p, dry)
 	}
-	if !p.InPlace {
-		return failed(fmt.Errorf("%w: the bbolt file itself is damaged; salvage it: vcsync repair --store %s --out NEW",
-			store.ErrDamaged, o.store.path))
-	}
-	return nil
+	return notInPlace
 }
 
 func printRepair(w io.Writer, p store.RepairPlan, dry bool) {

@@ -211,11 +211,20 @@ func ExitCode(err error) int {
 // failing command's error on stderr and returns the exit code.
 func Main(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	app := NewApp()
-	app.Writer, app.ErrWriter = stdout, stderr
+	out := &countingWriter{w: stdout}
+	app.Writer, app.ErrWriter = out, stderr
 	app.Metadata = map[string]any{argsKey: args}
 	err := app.RunContext(ctx, args)
 	if err != nil {
 		fmt.Fprintln(stderr, "vcsync:", err)
+		// With --json a script reads one object on stdout whatever happened.
+		if out.n == 0 && wantsJSON(args[1:]) {
+			rep := newFailureReport(err)
+			if ctx.Err() != nil { // stopped by a signal, whatever it ended on
+				rep.Kind, rep.Interrupted = kindInterrupted, true
+			}
+			printJSON(stdout, rep)
+		}
 	}
 	return ExitCode(err)
 }

@@ -1,6 +1,7 @@
 package commands
 
 import (
+	"encoding/json"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -39,6 +40,13 @@ func TestUsageErrorsAreOneLineOnStderr(t *testing.T) {
 	}
 	for _, tc := range cases {
 		out, errs, code := run(t, tc.args...)
+		if wantsJSON(tc.args) { // even a misplaced --json gets its one object
+			var r failureReport
+			if err := json.Unmarshal([]byte(out), &r); err != nil || r.OK || r.Kind != kindUsage || !strings.Contains(r.Error, tc.want) {
+				t.Errorf("%v: stdout %q: want a usage failure object", tc.args, out)
+			}
+			out = ""
+		}
 		if code != ExitUsage || out != "" || !strings.Contains(errs, tc.want) || strings.Count(strings.TrimSpace(errs), "\n") != 0 {
 			t.Errorf("%v: exit %d, stdout %q, stderr %q; want exit 2, one line with %q", tc.args, code, out, errs, tc.want)
 		}

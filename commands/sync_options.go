@@ -219,7 +219,7 @@ func (o syncOptions) run(ctx context.Context, stdout, stderr io.Writer) error {
 		// Scripts get the summary either way, with the error in it.
 		r := syncReport(res, runErr)
 		r.EthRetries = ethRetries(v.Source)
-		if err := printJSON(stdout, r); err != nil {
+		if err := printOutcome(stdout, r, syncFailure(runErr)); err != nil {
 			return err
 		}
 	case runErr == nil:
@@ -237,7 +237,7 @@ func (o syncOptions) printRound(w io.Writer, round int, res syncer.Result, err e
 	if o.json {
 		r := syncReport(res, err)
 		r.Round = round
-		writeJSONLine(w, r)
+		writeJSONLine(w, r, syncFailure(err))
 		return
 	}
 	if err == nil {

@@ -142,7 +142,7 @@ func (o verifyOptions) verifyTip(ctx context.Context, w io.Writer, s *store.Stor
 		r.Reason = tipErr.Error()
 	}
 	if o.json {
-		if err := printJSON(w, r); err != nil {
+		if err := printOutcome(w, r, failed(tipErr)); err != nil {
 			return err
 		}
 	} else if tipErr == nil {
@@ -218,20 +218,21 @@ func (o verifyOptions) verifyRange(ctx context.Context, w, stderr io.Writer, s *
 	o.planRollback(&res, spans[len(spans)-1].from)
 	incomplete := len(res.Gaps) > 0 && !o.allowGaps
 	res.OK = auditErr == nil && !incomplete
+	var verdict error
+	switch {
+	case auditErr != nil:
+		verdict = failed(fmt.Errorf("%s; %w", badCount(len(sum.Bad)), auditErr))
+	case incomplete:
+		verdict = failed(fmt.Errorf("the store lacks %d of blocks 1-%d: run close-gaps (or give --allow-gaps to audit only what is stored)", missing(res.Gaps), st.Top))
+	}
 	if o.json {
-		if err := printJSON(w, res); err != nil {
+		if err := printOutcome(w, res, verdict); err != nil {
 			return err
 		}
 	} else {
 		o.printAudit(w, res, incomplete)
 	}
-	if auditErr != nil {
-		return failed(fmt.Errorf("%s; %s", badCount(len(sum.Bad)), auditErr))
-	}
-	if incomplete {
-		return failed(fmt.Errorf("the store lacks %d of blocks 1-%d: run close-gaps (or give --allow-gaps to audit only what is stored)", missing(res.Gaps), st.Top))
-	}
-	return nil
+	return verdict
 }
 
 // planRollback fills in the rollback that keeps only verified blocks: it
