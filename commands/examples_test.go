@@ -2,6 +2,7 @@ package commands
 
 import (
 	"bufio"
+	"bytes"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -125,16 +126,51 @@ func TestDocExamples(t *testing.T) {
 		for _, name := range []string{"blocks.db", "management.json", "blocks.vcx"} {
 			copyFile(t, filepath.Join(base, name), filepath.Join(dir, name))
 		}
-		args := strings.Fields(replacer.Replace(ex.line))[1:]
-		cmd := exec.Command(os.Args[0], args...)
-		cmd.Dir = dir
-		cmd.Env = append(os.Environ(), "VCSYNC_TEST_CHILD=1")
-		out, _ := cmd.CombinedOutput()
-		if code := cmd.ProcessState.ExitCode(); code != ex.exit {
+		out, code := runPipeline(t, dir, replacer.Replace(ex.line))
+		if code != ex.exit {
 			t.Errorf("%s: %s\nexit %d, want %d:\n%s", ex.where, ex.line, code, ex.exit, out)
 		}
 	}
 	t.Logf("ran %d documented examples", len(examples))
+}
+
+// runPipeline runs a documented line, "vcsync ... | vcsync ..." included,
+// each command a child process in dir, and returns everything they printed
+// and the last one's exit code (an earlier one failing is an error too).
+func runPipeline(t *testing.T, dir, line string) (string, int) {
+	var out bytes.Buffer
+	var cmds []*exec.Cmd
+	for i, part := range strings.Split(line, " | ") {
+		fields := strings.Fields(part)
+		if len(fields) == 0 || fields[0] != "vcsync" {
+			t.Fatalf("%q: every command of a documented pipeline must be vcsync", line)
+		}
+		cmd := exec.Command(os.Args[0], fields[1:]...)
+		cmd.Dir, cmd.Stderr = dir, &out
+		cmd.Env = append(os.Environ(), "VCSYNC_TEST_CHILD=1")
+		if i > 0 {
+			pipe, err := cmds[i-1].StdoutPipe()
+			if err != nil {
+				t.Fatal(err)
+			}
+			cmd.Stdin = pipe
+		}
+		cmds = append(cmds, cmd)
+	}
+	last := cmds[len(cmds)-1]
+	last.Stdout = &out
+	for _, c := range cmds {
+		if err := c.Start(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for i := len(cmds) - 1; i >= 0; i-- {
+		cmds[i].Wait()
+		if code := cmds[i].ProcessState.ExitCode(); i < len(cmds)-1 && code != 0 {
+			t.Errorf("%q: %s exited %d", line, cmds[i].Args[1], code)
+		}
+	}
+	return out.String(), last.ProcessState.ExitCode()
 }
 
 // Every environment variable a flag reads is in README's table.

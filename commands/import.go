@@ -5,7 +5,7 @@ import (
 )
 
 func importCommand() *cli.Command {
-	flags := []cli.Flag{}
+	flags := []cli.Flag{sha256Flag}
 	for _, f := range syncFlags() {
 		if f != peerFlag && f != peersFileFlag && f != seedFlag && f != collectFlag {
 			flags = append(flags, f)
@@ -16,7 +16,9 @@ func importCommand() *cli.Command {
 		Usage:     "import an export file, verifying it like sync does",
 		ArgsUsage: "FILE",
 		Description: "Blocks already in the store are skipped. The file's highest block needs the tip rule\n" +
-			"unless it links to blocks already stored. Flags go before FILE.\n" +
+			"unless it links to blocks already stored. Flags go before FILE. FILE - reads stdin;\n" +
+			"a pipe (stdin, a FIFO, <(...)) is read once, to its end. --sha256 checks the file:\n" +
+			"a regular file before anything is imported, a pipe once read.\n" +
 			"Example: vcsync import --store new.db --chain-id 42 --network-type 2 --committee-file management.json blocks.vcx",
 		Flags: flags,
 		Action: func(c *cli.Context) error {

@@ -1,10 +1,19 @@
 package commands
 
 import (
+	"bytes"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"io"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
+	"syscall"
 	"testing"
+	"time"
 )
 
 func TestImportRefusesAForeignFileAndLeavesNoStore(t *testing.T) {
@@ -28,4 +37,115 @@ func TestImportRefusesAForeignFileAndLeavesNoStore(t *testing.T) {
 	mustRun(t, "export", "--store", filepath.Join(dir, "blocks.db"), "--out", vcx)
 	mustRun(t, "import", "--store", node, "--chain-id", "42", "--network-type", "2", "--committee-file", mgmt, vcx)
 	mustEqualStores(t, filepath.Join(dir, "blocks.db"), node)
+}
+
+// pipeChild runs vcsync in a child process with stdin from in.
+func pipeChild(t *testing.T, in io.Reader, args ...string) (string, string, int) {
+	t.Helper()
+	cmd := exec.Command(os.Args[0], args...)
+	cmd.Env = append(os.Environ(), "VCSYNC_TEST_CHILD=1")
+	var out, errb bytes.Buffer
+	cmd.Stdin, cmd.Stdout, cmd.Stderr = in, &out, &errb
+	cmd.Run()
+	return out.String(), errb.String(), cmd.ProcessState.ExitCode()
+}
+
+// export --out - writes the same bytes as an export to a file, and its
+// summary (on stderr) gives their SHA-256; import - reads stdin through a
+// real pipe and checks it with --sha256.
+func TestExportToStdoutImportFromStdin(t *testing.T) {
+	dir := genStore(t, "1200", "")
+	db, mgmt := filepath.Join(dir, "blocks.db"), filepath.Join(dir, "management.json")
+	tmp := t.TempDir()
+	vcx := filepath.Join(tmp, "a.vcx")
+	var exp struct {
+		Bytes  int64  `json:"bytes"`
+		SHA256 string `json:"sha256"`
+	}
+	json.Unmarshal([]byte(mustRun(t, "export", "--store", db, "--out", vcx, "--chunk", "7", "--json")), &exp)
+	file, _ := os.ReadFile(vcx)
+	if sum := sha256.Sum256(file); hex.EncodeToString(sum[:]) != exp.SHA256 || int64(len(file)) != exp.Bytes {
+		t.Fatalf("export's summary %+v does not describe the file it wrote (%d bytes)", exp, len(file))
+	}
+	streamed, errs, code := pipeChild(t, nil, "export", "--store", db, "--out", "-", "--chunk", "7")
+	if code != 0 || !bytes.Equal([]byte(streamed), file) || !strings.Contains(errs, "sha256 "+exp.SHA256) {
+		t.Fatalf("export --out -: exit %d, %d bytes (file %d), stderr %q", code, len(streamed), len(file), errs)
+	}
+	// A batch of 500 ends inside the file's 7-block frames: the pipe
+	// keeps what it read below a batch for the next one.
+	node := filepath.Join(tmp, "node.db")
+	id := []string{"--store", node, "--chain-id", "42", "--network-type", "2", "--committee-file", mgmt, "--batch", "500"}
+	out, errs, code := pipeChild(t, bytes.NewReader(file), append(append([]string{"import"}, id...), "--sha256", exp.SHA256, "--json", "-")...)
+	var r struct {
+		OK     bool   `json:"ok"`
+		Blocks uint64 `json:"blocks"`
+		SHA256 string `json:"sha256"`
+	}
+	if json.Unmarshal([]byte(out), &r); code != 0 || !r.OK || r.Blocks != 1200 || r.SHA256 != exp.SHA256 {
+		t.Fatalf("import -: exit %d %s %s", code, out, errs)
+	}
+	mustEqualStores(t, db, node)
+	// A stream that is not the exported file is named as such (its
+	// verified blocks stay; here the store already had them all).
+	wrong := strings.Repeat("0", 64)
+	if _, errs, code := pipeChild(t, bytes.NewReader(file), append(append([]string{"import"}, id...), "--sha256", wrong, "-")...); code != ExitFailed || !strings.Contains(errs, "not the file that was exported") {
+		t.Fatalf("import - with a wrong --sha256: exit %d %s", code, errs)
+	}
+	// A regular file with a wrong --sha256 is refused before anything is written.
+	fresh := filepath.Join(tmp, "fresh.db")
+	if _, errs, code := run(t, "import", "--store", fresh, "--chain-id", "42", "--network-type", "2", "--committee-file", mgmt, "--sha256", wrong, vcx); code != ExitUsage || !strings.Contains(errs, "nothing was imported") {
+		t.Fatalf("import of a file with a wrong --sha256: exit %d %s", code, errs)
+	}
+	if _, err := os.Stat(fresh); !os.IsNotExist(err) {
+		t.Fatalf("a refused import left a store: %v", err)
+	}
+	if _, errs, code := run(t, "import", "--store", fresh, "--sha256", "xyz", vcx); code != ExitUsage || !strings.Contains(errs, "64 hex digits") {
+		t.Fatalf("a malformed --sha256: exit %d %s", code, errs)
+	}
+}
+
+// import <(cat a.vcx) hands vcsync a pipe it may open only once; a FIFO
+// no one writes reads as empty instead of hanging in open(2); a writer
+// that stalls is dropped after the chunk timeout.
+func TestImportFromAFIFO(t *testing.T) {
+	dir := genStore(t, "300", "")
+	db, mgmt := filepath.Join(dir, "blocks.db"), filepath.Join(dir, "management.json")
+	tmp := t.TempDir()
+	vcx := filepath.Join(tmp, "a.vcx")
+	mustRun(t, "export", "--store", db, "--out", vcx)
+	file, _ := os.ReadFile(vcx)
+	fifo := filepath.Join(tmp, "fifo")
+	if err := syscall.Mkfifo(fifo, 0o644); err != nil {
+		t.Skip("mkfifo:", err)
+	}
+	id := []string{"--chain-id", "42", "--network-type", "2", "--committee-file", mgmt}
+	write := func(data []byte, hold time.Duration) *sync.WaitGroup {
+		var wg sync.WaitGroup
+		wg.Go(func() {
+			f, err := os.OpenFile(fifo, os.O_WRONLY, 0)
+			if err != nil {
+				return
+			}
+			defer f.Close()
+			f.Write(data)
+			time.Sleep(hold) // a stalled writer keeps the pipe open
+		})
+		return &wg
+	}
+	node := filepath.Join(tmp, "node.db")
+	w := write(file, 0)
+	mustRun(t, append(append([]string{"import", "--store", node}, id...), fifo)...)
+	w.Wait()
+	mustEqualStores(t, db, node)
+
+	start := time.Now()
+	if _, errs, code := run(t, append(append([]string{"import", "--store", filepath.Join(tmp, "empty.db")}, id...), fifo)...); code != ExitUsage || time.Since(start) > 5*time.Second {
+		t.Fatalf("a FIFO nobody writes: exit %d after %s: %s", code, time.Since(start), errs)
+	}
+	w = write(file[:len(file)/2], 3*time.Second)
+	_, errs, code := run(t, append(append([]string{"import", "--store", filepath.Join(tmp, "stalled.db"), "--chunk-timeout", "500ms"}, id...), fifo)...)
+	w.Wait()
+	if code != ExitFailed || !strings.Contains(errs, "sent nothing for 500ms") {
+		t.Fatalf("a stalled writer: exit %d %s", code, errs)
+	}
 }

@@ -23,7 +23,7 @@ func documentedJSON(t *testing.T) map[string][2][]string {
 		t.Fatal(err)
 	}
 	row := regexp.MustCompile("^\\| `([^`]+)`((?:, `[^`]+`)*) \\| (.*) \\|$")
-	field := regexp.MustCompile("`([a-z_]+)(\\??)`")
+	field := regexp.MustCompile("`([a-z0-9_]+)(\\??)`")
 	docs := map[string][2][]string{}
 	for _, line := range strings.Split(string(data), "\n") {
 		m := row.FindStringSubmatch(line)

@@ -154,6 +154,10 @@ func wantsJSON(args []string) bool {
 	return false
 }
 
+// stdoutIsDataKey in App.Metadata says stdout carries data (export --out -),
+// so reports go to stderr.
+const stdoutIsDataKey = "vcsync.stdout-is-data"
+
 // countingWriter tells whether a command wrote anything to stdout.
 type countingWriter struct {
 	w io.Writer

@@ -12,7 +12,6 @@ import (
 	"golang.org/x/term"
 )
 
-
 // table prints aligned "key  value" rows.
 func table(w io.Writer, rows [][2]string) error {
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
@@ -23,7 +22,13 @@ func table(w io.Writer, rows [][2]string) error {
 }
 
 // stderrIsTerminal decides between a progress bar and plain log lines.
-func stderrIsTerminal(w io.Writer) bool {
+func stderrIsTerminal(w io.Writer) bool { return isTerminal(w) }
+
+// isTerminal says whether w is a terminal (through Main's counting writer).
+func isTerminal(w io.Writer) bool {
+	if c, ok := w.(*countingWriter); ok {
+		w = c.w
+	}
 	f, ok := w.(*os.File)
 	return ok && term.IsTerminal(int(f.Fd()))
 }

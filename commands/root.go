@@ -223,7 +223,11 @@ func Main(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 			if ctx.Err() != nil { // stopped by a signal, whatever it ended on
 				rep.Kind, rep.Interrupted = kindInterrupted, true
 			}
-			printJSON(stdout, rep)
+			w := stdout
+			if app.Metadata[stdoutIsDataKey] == true { // export --out -: stdout is the file
+				w = stderr
+			}
+			printJSON(w, rep)
 		}
 	}
 	return ExitCode(err)

@@ -61,6 +61,7 @@ type SyncReport struct {
 	// EthRetries counts the Ethereum endpoint's busy answers retried
 	// (with --eth-rpc).
 	EthRetries int64  `json:"eth_retries,omitempty"`
+	SHA256     string `json:"sha256,omitempty"` // import: the file's, when read whole or checked
 	Error      string `json:"error,omitempty"`
 }
 

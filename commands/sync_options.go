@@ -3,6 +3,7 @@ package commands
 import (
 	"bufio"
 	"context"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
@@ -42,6 +43,7 @@ type syncOptions struct {
 	staleAfter  time.Duration
 	from, to    uint64 // pull
 	parallel    int
+	sha256      string // import: the file's expected SHA-256, hex
 }
 
 func syncOptionsFrom(c *cli.Context, mode string) (syncOptions, error) {
@@ -55,6 +57,9 @@ func syncOptionsFrom(c *cli.Context, mode string) (syncOptions, error) {
 	}
 	if mode == "import" {
 		o.peers = c.Args().Slice()
+		if o.sha256 = strings.ToLower(strings.TrimPrefix(c.String(sha256Flag.Name), "0x")); o.sha256 != "" && !validSHA256(o.sha256) {
+			return o, usageError(fmt.Errorf("--sha256 %q is not a SHA-256 (64 hex digits); see vcsync import --help", c.String(sha256Flag.Name)))
+		}
 	} else if o.peers, err = peerAddresses(c); err != nil {
 		return o, err
 	}
@@ -100,7 +105,7 @@ func (o syncOptions) openPeers(ctx context.Context) ([]peerclient.Peer, error) {
 	if o.mode == "import" {
 		peer := peerclient.NewExportPeer(o.peers[0], o.peerOptions())
 		if _, err := peer.Availability(ctx); err != nil {
-			return nil, err
+			return []peerclient.Peer{peer}, err
 		}
 		return []peerclient.Peer{peer}, nil
 	}
@@ -161,6 +166,11 @@ func (o syncOptions) run(ctx context.Context, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
+	if o.mode == "import" {
+		if o, err = o.beforeImport(peers[0].(*peerclient.ExportPeer)); err != nil {
+			return err
+		}
+	}
 	s, err := o.openStore()
 	if err != nil {
 		return err
@@ -213,17 +223,24 @@ func (o syncOptions) run(ctx context.Context, stdout, stderr io.Writer) error {
 	default:
 		res, runErr = syncer.New(cfg).Sync(ctx)
 	}
+	var fileSum string
+	if o.mode == "import" && runErr == nil {
+		fileSum, runErr = o.afterImport(peers[0].(*peerclient.ExportPeer))
+	}
 	rep.finish()
 	switch {
 	case o.json:
 		// Scripts get the summary either way, with the error in it.
 		r := syncReport(res, runErr)
-		r.EthRetries = ethRetries(v.Source)
+		r.EthRetries, r.SHA256 = ethRetries(v.Source), fileSum
 		if err := printOutcome(stdout, r, syncFailure(runErr)); err != nil {
 			return err
 		}
 	case runErr == nil:
 		printResult(stdout, res)
+		if fileSum != "" {
+			fmt.Fprintf(stdout, "file sha256 %s\n", fileSum)
+		}
 		if r, err := stateReport(s); err == nil {
 			printState(stdout, r)
 		}
@@ -257,4 +274,55 @@ func identityFrom(c *cli.Context) (*store.Identity, error) {
 		return nil, nil
 	}
 	return &store.Identity{ChainID: uint32(c.Uint(chainIDFlag.Name)), NetworkType: uint32(c.Uint(networkTypeFlag.Name))}, nil
+}
+
+var sha256Flag = &cli.StringFlag{Name: "sha256", Usage: "refuse the file unless its SHA-256 is `HEX` (as export printed it)"}
+
+func validSHA256(s string) bool {
+	_, err := hex.DecodeString(s)
+	return err == nil && len(s) == 64
+}
+
+// beforeImport fits the run to the file: a pipe is read once, one batch at
+// a time; a regular file with --sha256 is checked before anything of it
+// is imported.
+func (o syncOptions) beforeImport(p *peerclient.ExportPeer) (syncOptions, error) {
+	pipe, err := p.Sequential()
+	if err != nil {
+		return o, err
+	}
+	if pipe {
+		o.parallel = 1
+		return o, nil
+	}
+	if o.sha256 != "" {
+		sum, err := p.Finish()
+		if err != nil {
+			return o, err
+		}
+		if sum != o.sha256 {
+			return o, fmt.Errorf("%s: SHA-256 is %s, not %s (--sha256): it is not the file that was exported; nothing was imported", o.peers[0], sum, o.sha256)
+		}
+	}
+	return o, nil
+}
+
+// afterImport reads a pipe to its end (the writer is not cut off) and
+// checks its SHA-256; a pipe can only be checked once read, so the blocks
+// imported from it before a mismatch stay: each was verified like any
+// peer's. It returns the SHA-256 when it knows it.
+func (o syncOptions) afterImport(p *peerclient.ExportPeer) (string, error) {
+	pipe, _ := p.Sequential()
+	if !pipe {
+		return o.sha256, nil // checked before the import
+	}
+	sum, err := p.Finish()
+	if err != nil {
+		return "", err
+	}
+	if o.sha256 != "" && sum != o.sha256 {
+		return sum, failed(fmt.Errorf("%s: SHA-256 is %s, not %s (--sha256): the stream is not the file that was exported; "+
+			"the blocks imported from it were each verified and stay", p.Name(), sum, o.sha256))
+	}
+	return sum, nil
 }

@@ -3,29 +3,133 @@ package peerclient
 import (
 	"bufio"
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"fmt"
+	"hash"
 	"io"
 	"os"
+	"sync"
+	"syscall"
+	"time"
 
 	"github.com/vcsync/vcsync/block"
 	"github.com/vcsync/vcsync/wire"
 )
 
+// Stdin is the export file name that means standard input.
+const Stdin = "-"
+
 // ExportPeer serves an export file as a peer, so import runs the same
-// verified sync as every other command.
+// verified sync as every other command. A regular file is opened for
+// each request; a pipe (stdin, a FIFO, a shell's <(...)) can be read
+// only once, so it is opened once and served in one pass, one batch at a
+// time, highest first, as the file is written.
 type ExportPeer struct {
 	path string
 	opts Options
+
+	once    sync.Once
+	openErr error
+	pipe    *pipeSource // nil for a regular file
 }
 
-// NewExportPeer returns a peer reading the export file at path.
-func NewExportPeer(path string, opts Options) *ExportPeer { return &ExportPeer{path: path, opts: opts} }
+// pipeSource is the one reader of a pipe, shared by the batches that take
+// turns on it.
+type pipeSource struct {
+	mu     sync.Mutex
+	f      *os.File
+	r      *bufio.Reader
+	sum    hash.Hash // every byte read, for Finish
+	hdr    wire.ExportHeader
+	next   uint64         // the height the next block read will have
+	left   []pendingBlock // read by the last batch, below its range
+	active bool           // a stream is reading
+}
 
-func (p *ExportPeer) Name() string { return "export:" + p.path }
+// NewExportPeer returns a peer reading the export file at path (Stdin:
+// standard input).
+func NewExportPeer(path string, opts Options) *ExportPeer {
+	if opts.ChunkTimeout <= 0 {
+		opts.ChunkTimeout = DefaultChunkTimeout
+	}
+	return &ExportPeer{path: path, opts: opts}
+}
 
-// openFile opens the export file, refusing anything but a regular file
-// before opening it: opening a FIFO would block until a writer came.
+func (p *ExportPeer) Name() string {
+	if p.path == Stdin {
+		return "export:stdin"
+	}
+	return "export:" + p.path
+}
+
+func (p *ExportPeer) osPath() string {
+	if p.path == Stdin {
+		return "/dev/stdin"
+	}
+	return p.path
+}
+
+// Sequential says the file is a pipe: it serves one batch at a time, in
+// descending order, and cannot go back.
+func (p *ExportPeer) Sequential() (bool, error) {
+	p.once.Do(p.classify)
+	return p.pipe != nil, p.openErr
+}
+
+// classify looks at what the path names before opening it: a regular file
+// is opened per request; a pipe is opened now, without blocking (a FIFO
+// with no writer reads as empty instead of hanging in open(2)), and its
+// header read; anything else is refused.
+func (p *ExportPeer) classify() {
+	fi, err := os.Stat(p.osPath())
+	if err != nil {
+		p.openErr = err
+		return
+	}
+	switch {
+	case fi.Mode().IsRegular():
+		return
+	case fi.Mode()&os.ModeNamedPipe == 0:
+		p.openErr = fmt.Errorf("%s is not a regular file or a pipe (%s): import reads export files written by vcsync export", p.path, fi.Mode().Type())
+		return
+	}
+	// O_NONBLOCK puts the pipe on Go's poller: reads honour deadlines and
+	// a close, so a stalled writer cannot hold the import for ever.
+	f, err := os.OpenFile(p.osPath(), os.O_RDONLY|syscall.O_NONBLOCK, 0)
+	if err != nil {
+		p.openErr = err
+		return
+	}
+	src := &pipeSource{f: f, sum: sha256.New()}
+	src.r = bufio.NewReaderSize(io.TeeReader(deadlineReader{f, p.opts.ChunkTimeout}, src.sum), 1<<20)
+	if src.hdr, err = wire.ReadExportHeader(src.r); err != nil {
+		f.Close()
+		p.openErr = fmt.Errorf("%s: %w", p.Name(), err)
+		return
+	}
+	src.next = src.hdr.To
+	p.pipe = src
+}
+
+// deadlineReader gives every read of a pipe the chunk timeout.
+type deadlineReader struct {
+	f       *os.File
+	timeout time.Duration
+}
+
+func (d deadlineReader) Read(b []byte) (int, error) {
+	d.f.SetReadDeadline(time.Now().Add(d.timeout))
+	n, err := d.f.Read(b)
+	if errors.Is(err, os.ErrDeadlineExceeded) {
+		err = fmt.Errorf("%w: the export stream sent nothing for %s", ErrStalled, d.timeout)
+	}
+	return n, err
+}
+
+// openFile opens a regular export file, refusing anything else before
+// opening it: opening a FIFO would block until a writer came.
 func (p *ExportPeer) openFile() (*os.File, error) {
 	fi, err := os.Stat(p.path)
 	if err != nil {
@@ -38,6 +142,12 @@ func (p *ExportPeer) openFile() (*os.File, error) {
 }
 
 func (p *ExportPeer) header() (wire.ExportHeader, error) {
+	if pipe, err := p.Sequential(); err != nil || pipe {
+		if err != nil {
+			return wire.ExportHeader{}, err
+		}
+		return p.pipe.hdr, nil
+	}
 	f, err := p.openFile()
 	if err != nil {
 		return wire.ExportHeader{}, err
@@ -66,6 +176,9 @@ func (p *ExportPeer) Blocks(ctx context.Context, req wire.Request) (Stream, erro
 	if err != nil {
 		return nil, err
 	}
+	if p.pipe != nil {
+		return p.pipe.stream(g, p.opts)
+	}
 	f, err := p.openFile()
 	if err != nil {
 		return nil, err
@@ -76,26 +189,108 @@ func (p *ExportPeer) Blocks(ctx context.Context, req wire.Request) (Stream, erro
 		f.Close()
 		return nil, err
 	}
-	return &exportStream{grant: g, f: f, r: r, opts: p.opts, next: hdr.To, fileChunk: hdr.Chunk}, nil
+	return &exportStream{grant: g, r: r, opts: p.opts, next: hdr.To, fileChunk: hdr.Chunk,
+		release: func(uint64, []pendingBlock) error { return f.Close() }}, nil
+}
+
+// stream hands the pipe to one batch, from where the last one stopped.
+func (s *pipeSource) stream(g wire.Grant, opts Options) (Stream, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	highest := s.next
+	if len(s.left) > 0 {
+		highest = s.left[0].b.Height()
+	}
+	switch {
+	case s.active:
+		return nil, errors.New("the export stream is being read by another batch: a pipe is read one batch at a time")
+	case g.From > highest:
+		return nil, fmt.Errorf("the export stream has already passed height %d (the highest it can still give is %d): a pipe cannot go back; import the file again", g.From, highest)
+	}
+	s.active = true
+	st := &exportStream{grant: g, r: s.r, opts: opts, next: s.next, fileChunk: s.hdr.Chunk,
+		release: func(next uint64, left []pendingBlock) error {
+			s.mu.Lock()
+			s.next, s.left, s.active = next, left, false
+			s.mu.Unlock()
+			return nil
+		}}
+	for _, p := range s.left {
+		st.pending, st.sizes = append(st.pending, p.b), append(st.sizes, p.size)
+	}
+	s.left = nil
+	return st, nil
+}
+
+// Finish reads a pipe to its end, so the writer (an export on another
+// host) is not cut off, and returns the SHA-256 of everything the file
+// held (hex). For a regular file it hashes the file.
+func (p *ExportPeer) Finish() (string, error) {
+	if p.pipe == nil {
+		f, err := p.openFile()
+		if err != nil {
+			return "", err
+		}
+		defer f.Close()
+		h := sha256.New()
+		if _, err := io.Copy(h, f); err != nil {
+			return "", fmt.Errorf("%s: %w", p.Name(), err)
+		}
+		return hex.EncodeToString(h.Sum(nil)), nil
+	}
+	s := p.pipe
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if _, err := io.Copy(io.Discard, s.r); err != nil {
+		return "", fmt.Errorf("%s: %w", p.Name(), err)
+	}
+	return hex.EncodeToString(s.sum.Sum(nil)), nil
+}
+
+// Close closes a pipe.
+func (p *ExportPeer) Close() error {
+	if p.pipe != nil {
+		return p.pipe.f.Close()
+	}
+	return nil
 }
 
 // exportStream reads the file's frames in order, skipping heights above the
-// grant and re-chunking to the granted chunk size.
+// grant and re-chunking to the granted chunk size. Blocks of the last frame
+// that lie below the grant are kept for the next batch (a pipe cannot read
+// them again).
 type exportStream struct {
 	grant     wire.Grant
-	f         *os.File
 	r         *bufio.Reader
 	opts      Options
 	next      uint64 // the height the next block in the file must have
 	fileChunk int    // most blocks in one of the file's frames
 	pending   []*block.Block
-	sizes     []int // each pending block's share of its frame's bytes
+	sizes     []int                                        // each pending block's share of its frame's bytes
+	release   func(next uint64, left []pendingBlock) error // gives the reader back
+}
+
+type pendingBlock struct {
+	b    *block.Block
+	size int
 }
 
 func (s *exportStream) Grant() wire.Grant { return s.grant }
 
+// ready is how many pending blocks are within the grant.
+func (s *exportStream) ready() int {
+	n := 0
+	for n < len(s.pending) && s.pending[n].Height() >= s.grant.To {
+		n++
+	}
+	return n
+}
+
 func (s *exportStream) Next(reserve Reserve) ([]*block.Block, int, error) {
-	for len(s.pending) < s.grant.Chunk && s.next >= s.grant.To && s.next > 0 {
+	for len(s.pending) > 0 && s.pending[0].Height() > s.grant.From { // above the batch: the store has them
+		s.pending, s.sizes = s.pending[1:], s.sizes[1:]
+	}
+	for s.ready() < s.grant.Chunk && s.next >= s.grant.To && s.next > 0 {
 		payload, err := wire.ReadFrameBytesReserving(s.r, wire.FrameLimit(s.grant, s.opts.MaxBlock), reserve)
 		if errors.Is(err, io.EOF) {
 			return nil, 0, fmt.Errorf("export file ends at height %d, before %d", s.next+1, s.grant.To)
@@ -113,16 +308,16 @@ func (s *exportStream) Next(reserve Reserve) ([]*block.Block, int, error) {
 				return nil, 0, fmt.Errorf("%w: export file has height %d where %d belongs", wire.ErrProtocol, b.Height(), s.next)
 			}
 			s.next--
-			if b.Height() <= s.grant.From && b.Height() >= s.grant.To {
+			if b.Height() <= s.grant.From {
 				s.pending = append(s.pending, b)
 				s.sizes = append(s.sizes, n/len(blocks))
 			}
 		}
 	}
-	if len(s.pending) == 0 {
+	k := min(s.ready(), s.grant.Chunk)
+	if k == 0 {
 		return nil, 0, io.EOF
 	}
-	k := min(len(s.pending), s.grant.Chunk)
 	out, n := s.pending[:k:k], 0
 	for _, size := range s.sizes[:k] {
 		n += size
@@ -131,4 +326,11 @@ func (s *exportStream) Next(reserve Reserve) ([]*block.Block, int, error) {
 	return out, n, nil
 }
 
-func (s *exportStream) Close() error { return s.f.Close() }
+// Close gives the reader back, with what was read but not delivered.
+func (s *exportStream) Close() error {
+	left := make([]pendingBlock, len(s.pending))
+	for i, b := range s.pending {
+		left[i] = pendingBlock{b, s.sizes[i]}
+	}
+	return s.release(s.next, left)
+}

@@ -2,8 +2,11 @@ package peerserver
 
 import (
 	"bufio"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 
 	"github.com/vcsync/vcsync/internal/scratch"
@@ -13,59 +16,97 @@ import (
 // ErrExists means the export's target is already there.
 var ErrExists = errors.New("the target exists")
 
+// ExportResult is what an export wrote.
+type ExportResult struct {
+	Bytes  int64
+	SHA256 string // hex, of every byte written: what import --sha256 checks
+}
+
 // Export writes stored blocks to down to from into path, in the wire's frame
 // format behind an export header. It never destroys: path must be absent,
 // or with force a regular file (never a link, FIFO, device or directory).
 // It writes a temporary file beside path, fsyncs it, renames it into place
 // and fsyncs the directory, so what it reports done survives a power cut
 // and a failed or killed export leaves path as it was.
-func Export(src Source, path string, from, to uint64, chunk int, force bool) (int64, error) {
+func Export(src Source, path string, from, to uint64, chunk int, force bool) (ExportResult, error) {
 	if fi, err := os.Lstat(path); err == nil {
 		switch {
 		case !fi.Mode().IsRegular():
-			return 0, fmt.Errorf("export: %w: %s is not a regular file (%s): refusing to replace it", ErrExists, path, fi.Mode().Type())
+			return ExportResult{}, fmt.Errorf("export: %w: %s is not a regular file (%s): refusing to replace it", ErrExists, path, fi.Mode().Type())
 		case !force:
-			return 0, fmt.Errorf("export: %w: %s: give --force to replace it", ErrExists, path)
+			return ExportResult{}, fmt.Errorf("export: %w: %s: give --force to replace it", ErrExists, path)
 		}
 	} else if !errors.Is(err, os.ErrNotExist) {
-		return 0, fmt.Errorf("export: %w", err)
+		return ExportResult{}, fmt.Errorf("export: %w", err)
 	}
-	st, err := src.State()
-	if err != nil {
-		return 0, err
-	}
-	a := wire.StoreAvailability(src.Identity(), st)
-	if from == 0 || from > to || to > a.ServeTo {
-		return 0, fmt.Errorf("export %d-%d: the store holds 1-%d with no gap", from, to, a.ServeTo)
-	}
-	if chunk <= 0 {
-		chunk = wire.DefaultMaxChunk
+	if err := checkExportRange(src, from, to); err != nil {
+		return ExportResult{}, err
 	}
 	f, err := scratch.Create(path, "partial")
 	if err != nil {
-		return 0, fmt.Errorf("export to %s: %w", path, err)
+		return ExportResult{}, fmt.Errorf("export to %s: %w", path, err)
 	}
 	tmp := f.Name()
 	defer os.Remove(tmp)
 	defer f.Close()
-	w := bufio.NewWriterSize(f, 1<<20)
+	res, err := WriteExport(src, f, from, to, chunk)
+	if err != nil {
+		return res, fmt.Errorf("export: %w", scratch.Named(err, tmp, path))
+	}
+	if err := scratch.Commit(f, path, 0o644, "export-written"); err != nil {
+		return res, fmt.Errorf("export: %w", err)
+	}
+	return res, nil
+}
+
+func checkExportRange(src Source, from, to uint64) error {
+	st, err := src.State()
+	if err != nil {
+		return err
+	}
+	a := wire.StoreAvailability(src.Identity(), st)
+	if from == 0 || from > to || to > a.ServeTo {
+		return fmt.Errorf("export %d-%d: the store holds 1-%d with no gap", from, to, a.ServeTo)
+	}
+	return nil
+}
+
+// WriteExport writes the export of blocks to down to from onto w (a pipe, a
+// socket, standard output): the header, then the frames.
+func WriteExport(src Source, out io.Writer, from, to uint64, chunk int) (ExportResult, error) {
+	if err := checkExportRange(src, from, to); err != nil {
+		return ExportResult{}, err
+	}
+	if chunk <= 0 {
+		chunk = wire.DefaultMaxChunk
+	}
+	sum := sha256.New()
+	counted := &countingWriter{w: io.MultiWriter(out, sum)}
+	w := bufio.NewWriterSize(counted, 1<<20)
 	id := src.Identity()
 	if err := wire.WriteExportHeader(w, wire.ExportHeader{NetworkType: id.NetworkType, ChainID: id.ChainID, From: from, To: to, Chunk: chunk}); err != nil {
-		return 0, err
+		return ExportResult{}, err
 	}
 	fw := wire.NewFrameWriter(w, wire.Grant{From: to, To: from, Chunk: chunk, MaxFrameBytes: wire.DefaultMaxFrameBytes})
 	if err := src.ReadRange(to, from, func(_ uint64, raw []byte) error { return fw.Add(raw) }); err != nil {
-		return 0, fmt.Errorf("export: %w", scratch.Named(err, tmp, path))
+		return ExportResult{}, err
 	}
 	if err := fw.Flush(); err != nil {
-		return 0, scratch.Named(err, tmp, path)
+		return ExportResult{}, err
 	}
 	if err := w.Flush(); err != nil {
-		return 0, scratch.Named(err, tmp, path)
+		return ExportResult{}, err
 	}
-	size, _ := f.Seek(0, 1)
-	if err := scratch.Commit(f, path, 0o644, "export-written"); err != nil {
-		return 0, fmt.Errorf("export: %w", err)
-	}
-	return size, nil
+	return ExportResult{Bytes: counted.n, SHA256: hex.EncodeToString(sum.Sum(nil))}, nil
+}
+
+type countingWriter struct {
+	w io.Writer
+	n int64
+}
+
+func (c *countingWriter) Write(p []byte) (int, error) {
+	n, err := c.w.Write(p)
+	c.n += int64(n)
+	return n, err
 }
