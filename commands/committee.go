@@ -23,7 +23,7 @@ func committeeCommand() *cli.Command {
 			&cli.BoolFlag{Name: "current", Usage: "the committee in effect now"},
 			chainIDFlag,
 			jsonFlag,
-		}, sourceFlags()...),
+		}, withoutStore(sourceFlags())...),
 		Action: func(c *cli.Context) error {
 			v, err := verifierOptionsFrom(c)
 			if err != nil {
@@ -117,4 +117,19 @@ func printCommittee(w io.Writer, r CommitteeReport) error {
 		rows = append(rows, [2]string{m.NodeAddress, fmt.Sprintf("%s\t%s\t%.1f%%", m.EthAddress, m.Weight, m.Share)})
 	}
 	return table(w, rows)
+}
+
+// withoutStore adapts the committee-source flags to a command without a
+// store: the Ethereum index has no default cache file beside one.
+func withoutStore(flags []cli.Flag) []cli.Flag {
+	out := make([]cli.Flag, len(flags))
+	for i, f := range flags {
+		if f == ethCacheFlag {
+			cp := *ethCacheFlag
+			cp.DefaultText = "none: the index is rebuilt each run"
+			f = &cp
+		}
+		out[i] = f
+	}
+	return out
 }

@@ -34,7 +34,7 @@ func demoCommand() *cli.Command {
 			// Many small batches: the forger is chosen (and dropped) in all but
 			// about (2/3)^40 of demo runs.
 			&cli.Uint64Flag{Name: "batch", Value: 250, Usage: "blocks per batch"},
-			&cli.StringFlag{Name: "dir", Usage: "keep the demo's files in `DIR` (default: a temporary directory, removed)"},
+			&cli.StringFlag{Name: "dir", DefaultText: "a temporary directory, removed", Usage: "keep the demo's files in `DIR`"},
 			jsonFlag,
 		},
 		Action: func(c *cli.Context) error {

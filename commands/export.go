@@ -22,7 +22,7 @@ func exportCommand() *cli.Command {
 		Flags: []cli.Flag{
 			storeFlag, lockTimeoutFlag, jsonFlag,
 			&cli.Uint64Flag{Name: "from", Value: 1, Usage: "lowest height"},
-			&cli.Uint64Flag{Name: "to", Usage: "highest height (default InOrder)"},
+			&cli.Uint64Flag{Name: "to", DefaultText: "InOrder", Usage: "highest height"},
 			&cli.StringFlag{Name: "out", Required: true, Usage: "file to write (must not exist unless --force); - for stdout"},
 			&cli.BoolFlag{Name: "force", Usage: "replace an existing regular file at --out"},
 			chunkFlag,

@@ -52,7 +52,7 @@ var (
 	ethRPSFlag     = &cli.Float64Flag{Name: "eth-rps", Value: verify.DefaultEthRPS, Category: "Committees", Usage: "most calls a second to the Ethereum endpoint (free tiers allow about 10)"}
 	ethTimeoutFlag = &cli.DurationFlag{Name: "eth-timeout", Value: verify.DefaultEthTimeout, Category: "Committees", Usage: "how long one Ethereum call may keep retrying busy answers (429, 502-504, rate-limit errors)"}
 	ethCacheFlag   = &cli.StringFlag{Name: "eth-cache", Category: "Committees", EnvVars: []string{"VCSYNC_ETH_CACHE"},
-		Usage: "bbolt `FILE` keeping the finalized Ethereum index between runs (default STORE.ethcache beside the store; none: off)"}
+		DefaultText: "STORE.ethcache, beside the store", Usage: "bbolt `FILE` keeping the finalized Ethereum index between runs (none: off)"}
 	graceFlag = &cli.DurationFlag{
 		Name: "honesty-grace", Value: verify.DefaultHonestyGrace, Category: "Verification",
 		Usage: "how long a committee stays trusted after its reference time (tip rule)",

@@ -149,3 +149,24 @@ func TestImportFromAFIFO(t *testing.T) {
 		t.Fatalf("a stalled writer: exit %d %s", code, errs)
 	}
 }
+
+// A truncated export file is damage, not a dropped connection.
+func TestTruncatedExportIsDamaged(t *testing.T) {
+	dir := genStore(t, "300", "")
+	tmp := t.TempDir()
+	vcx := filepath.Join(tmp, "a.vcx")
+	mustRun(t, "export", "--store", filepath.Join(dir, "blocks.db"), "--out", vcx)
+	data, _ := os.ReadFile(vcx)
+	for _, cut := range []int{len(data) / 2, len(data) - 1} {
+		os.WriteFile(vcx, data[:cut], 0o644)
+		out, errs, code := run(t, "import", "--store", filepath.Join(tmp, "n.db"), "--chain-id", "42", "--network-type", "2",
+			"--committee-file", filepath.Join(dir, "management.json"), "--json", vcx)
+		var r struct {
+			PeersDropped []struct{ Kind, Reason string } `json:"peers_dropped"`
+		}
+		json.Unmarshal([]byte(out), &r)
+		if code != ExitFailed || len(r.PeersDropped) != 1 || r.PeersDropped[0].Kind != "damaged" || !strings.Contains(r.PeersDropped[0].Reason, "truncated") {
+			t.Fatalf("cut at %d of %d: exit %d %s %s", cut, len(data), code, out, errs)
+		}
+	}
+}

@@ -36,8 +36,10 @@ func isTerminal(w io.Writer) bool {
 // progress is a progress bar when stderr is a terminal and nothing otherwise.
 type progress struct{ bar *progressbar.ProgressBar }
 
+// Set moves the bar to n. Nothing is drawn before the first block: the
+// bar's rate at zero would read "0 blocks/hr".
 func (p progress) Set(n uint64) {
-	if p.bar != nil {
+	if p.bar != nil && n > 0 {
 		p.bar.Set64(int64(n))
 	}
 }
@@ -52,6 +54,10 @@ func newProgress(w io.Writer, total uint64, what string) progress {
 	if !stderrIsTerminal(w) {
 		return progress{}
 	}
+	return newBar(w, total, what)
+}
+
+func newBar(w io.Writer, total uint64, what string) progress {
 	return progress{bar: progressbar.NewOptions64(int64(total),
 		progressbar.OptionSetWriter(w),
 		progressbar.OptionSetDescription(what),

@@ -121,9 +121,20 @@ func scriptsFirst(cmd *cli.Command, parent string) {
 		}
 		return nil
 	}
+	if action := cmd.Action; action != nil {
+		cmd.Action = func(c *cli.Context) error { return withHelpPointer(action(c), name) }
+	}
 	for _, sub := range cmd.Subcommands {
 		scriptsFirst(sub, name)
 	}
+}
+
+// withHelpPointer ends a usage error with where to look, once.
+func withHelpPointer(err error, name string) error {
+	if err == nil || !errors.As(err, new(usage)) || strings.Contains(err.Error(), "--help") {
+		return err
+	}
+	return usageError(fmt.Errorf("%w; see %s --help", err, name))
 }
 
 func replaceFlag(cmd *cli.Command, old, repl cli.Flag) {

@@ -37,6 +37,10 @@ func TestUsageErrorsAreOneLineOnStderr(t *testing.T) {
 		{[]string{"sync", "--store", db, "--committee-file", "x", "--peer", "127.0.0.1:7700"}, `has no scheme: use http://127.0.0.1:7700`},
 		{[]string{"sync", "--store", db, "--committee-file", "x", "--peer", "file://pf/self.db"}, "file:// needs an absolute path, file:///pf/self.db"},
 		{[]string{"sync", "--store", db, "--committee-file", "x", "--peer", "file://" + db}, "a store cannot be its own peer"},
+		// Every usage error says where to look, once.
+		{[]string{"committee", "--chain-id", "42", "--committee-file", "x"}, "give exactly one of --at T and --current; see vcsync committee --help"},
+		{[]string{"compact", "--store", db}, "give exactly one of --out PATH or --replace; see vcsync compact --help"},
+		{[]string{"sync", "--store", db, "--committee-file", "x"}, "--peers-file; see vcsync sync --help"},
 	}
 	for _, tc := range cases {
 		out, errs, code := run(t, tc.args...)
@@ -47,7 +51,8 @@ func TestUsageErrorsAreOneLineOnStderr(t *testing.T) {
 			}
 			out = ""
 		}
-		if code != ExitUsage || out != "" || !strings.Contains(errs, tc.want) || strings.Count(strings.TrimSpace(errs), "\n") != 0 {
+		if code != ExitUsage || out != "" || !strings.Contains(errs, tc.want) || strings.Count(strings.TrimSpace(errs), "\n") != 0 ||
+			strings.Count(errs, "--help") != 1 {
 			t.Errorf("%v: exit %d, stdout %q, stderr %q; want exit 2, one line with %q", tc.args, code, out, errs, tc.want)
 		}
 	}
@@ -89,5 +94,18 @@ func TestUsageAndIOErrorsExit2(t *testing.T) {
 	}
 	if _, errs, code := run(t, "devnet", "gen", "--out", t.TempDir(), "--ranges", "9-3"); code != ExitUsage || !strings.Contains(errs, "--ranges") {
 		t.Fatalf("bad ranges: exit %d %q", code, errs)
+	}
+}
+
+// The progress bar draws nothing at zero, so its first frame never reads
+// "0 blocks/hr".
+func TestProgressStartsWithARate(t *testing.T) {
+	var buf strings.Builder
+	bar := newBar(&buf, 1000, "verifying")
+	bar.Set(0)
+	time.Sleep(150 * time.Millisecond) // past the bar's 100 ms throttle
+	bar.Set(500)
+	if out := buf.String(); strings.Contains(out, "/hr") || !strings.Contains(out, "500/1000") {
+		t.Fatalf("bar: %q", out)
 	}
 }

@@ -23,12 +23,15 @@ func syncCommand() *cli.Command {
 func pullCommand() *cli.Command {
 	return &cli.Command{
 		Name:  "pull",
-		Usage: "pull one batch from a peer (the gap first, unless --from says where)",
+		Usage: "pull one batch from a peer: down from the gap's top while a gap is open, else from the tip or --from",
 		Description: "Example: vcsync pull --store blocks.db --management management.json --peer http://10.0.0.5:7700 --batch 500\n" +
-			"--from must be LastSynced-1 while a gap is open, or above Top.",
+			"While a gap is open the pull starts at LastSynced-1 (--from may only name that height);\n" +
+			"without one, at the peer's tip or at --from, which must be above Top. --to is the lowest\n" +
+			"height, at or below where the pull starts. A peer may grant fewer blocks than --batch\n" +
+			"(its own limit): the summary says so.",
 		Flags: append(syncFlags(),
-			&cli.Uint64Flag{Name: "from", Usage: "highest height to pull (0: plan like sync)"},
-			&cli.Uint64Flag{Name: "to", Usage: "lowest height to pull (0: as far as the batch goes)"}),
+			&cli.Uint64Flag{Name: "from", DefaultText: "as sync plans it", Usage: "highest height to pull"},
+			&cli.Uint64Flag{Name: "to", DefaultText: "as far as the batch goes", Usage: "lowest height to pull"}),
 		Action: syncAction,
 	}
 }

@@ -106,6 +106,9 @@ func printResult(w io.Writer, res syncer.Result) {
 	if res.BusyAnswers > 0 {
 		fmt.Fprintf(w, "peers busy: %d answers to come back later, %.1fs waited with every useful peer busy\n", res.BusyAnswers, res.BusyWaitSeconds)
 	}
+	if r := res.Reduced; r != nil {
+		fmt.Fprintf(w, "the batch was reduced: %s granted %d of the %d blocks asked (its own batch limit); pull again for the rest\n", r.Peer, r.Granted, r.Asked)
+	}
 }
 
 // syncFailure maps sync errors: a run that could not finish exits 1.

@@ -166,6 +166,26 @@ func TestCloseGapsAndPullFromFilePeer(t *testing.T) {
 	if _, errs, code := run(t, "pull", "--store", node, "--committee-file", mgmt, "--peer", peer, "--from", "10"); code != ExitUsage || !strings.Contains(errs, "must start at 700") {
 		t.Fatalf("pull from a wrong height: %d %s", code, errs)
 	}
+
+	// A peer that grants less than --batch: the pull says so.
+	fresh := filepath.Join(t.TempDir(), "fresh.db")
+	big := genStore(t, "1500", "")
+	served := startServe(t, filepath.Join(big, "blocks.db")) // --max-batch 1000
+	bigMgmt := filepath.Join(big, "management.json")
+	out, errs, code := run(t, "pull", "--store", fresh, "--chain-id", "42", "--network-type", "2", "--committee-file", bigMgmt, "--peer", served, "--batch", "1400")
+	if code != 0 || !strings.Contains(out, "synced 1000 blocks (501-1500)") || !strings.Contains(out, "granted 1000 of the 1400 blocks asked") {
+		t.Fatalf("pull --batch 1400 from a peer granting 1000: exit %d\n%s%s", code, out, errs)
+	}
+	// --to above the gap the pull must close first is refused.
+	if _, errs, code := run(t, "pull", "--store", fresh, "--committee-file", bigMgmt, "--peer", served, "--to", "99999"); code != ExitUsage ||
+		!strings.Contains(errs, "--to 99999 is above 500") {
+		t.Fatalf("pull --to above the gap: exit %d %s", code, errs)
+	}
+	// --to above every peer's top: nothing is there to pull, and no peer is blamed.
+	if _, errs, code := run(t, "pull", "--store", db, "--committee-file", mgmt, "--peer", peer, "--to", "99999"); code != ExitFailed ||
+		!strings.Contains(errs, "none serves height 99999 (the pull's --to)") || strings.Contains(errs, "dropped") {
+		t.Fatalf("pull --to above every peer: exit %d %s", code, errs)
+	}
 }
 
 func TestSyncWithoutUsefulPeerExits1(t *testing.T) {

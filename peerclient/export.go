@@ -21,6 +21,10 @@ import (
 // Stdin is the export file name that means standard input.
 const Stdin = "-"
 
+// ErrTruncated marks an export file (or stream) that ends before the
+// blocks its header promises: damage, not a dropped connection.
+var ErrTruncated = errors.New("export file is truncated")
+
 // ExportPeer serves an export file as a peer, so import runs the same
 // verified sync as every other command. A regular file is opened for
 // each request; a pipe (stdin, a FIFO, a shell's <(...)) can be read
@@ -292,8 +296,8 @@ func (s *exportStream) Next(reserve Reserve) ([]*block.Block, int, error) {
 	}
 	for s.ready() < s.grant.Chunk && s.next >= s.grant.To && s.next > 0 {
 		payload, err := wire.ReadFrameBytesReserving(s.r, wire.FrameLimit(s.grant, s.opts.MaxBlock), reserve)
-		if errors.Is(err, io.EOF) {
-			return nil, 0, fmt.Errorf("export file ends at height %d, before %d", s.next+1, s.grant.To)
+		if errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) {
+			return nil, 0, fmt.Errorf("%w: it ends after height %d, before %d", ErrTruncated, s.next+1, s.grant.To)
 		}
 		if err != nil {
 			return nil, 0, err

@@ -23,7 +23,7 @@ const (
 	DropProtocol     DropKind = "protocol"     // broke the wire rules: frames, heights, redirects
 	DropUnreachable  DropKind = "unreachable"  // did not answer the availability question
 	DropWrongChain   DropKind = "wrong_chain"  // serves another chain
-	DropDamaged      DropKind = "damaged"      // a file:// peer whose store file is damaged
+	DropDamaged      DropKind = "damaged"      // a file:// peer whose store file is damaged, or a truncated export file
 )
 
 // Dropped is a peer dropped during the run and why.
@@ -44,7 +44,7 @@ func streamDropKind(err error) DropKind {
 		return DropProtocol
 	case errors.Is(err, verify.ErrInvalidBlock):
 		return DropBadBlock
-	case errors.Is(err, store.ErrDamaged), errors.Is(err, store.ErrUndecodable):
+	case errors.Is(err, store.ErrDamaged), errors.Is(err, store.ErrUndecodable), errors.Is(err, peerclient.ErrTruncated):
 		return DropDamaged
 	default:
 		return DropDisconnected

@@ -44,6 +44,9 @@ func (s *Syncer) choose(ctx context.Context, st store.State, req request) (peerc
 	var askers sync.WaitGroup
 	defer askers.Wait()
 	defer cancel()
+	s.mu.Lock()
+	s.asked = true
+	s.mu.Unlock()
 	answers := make(chan answer, len(live))
 	for _, p := range live {
 		askers.Go(func() {
@@ -62,6 +65,7 @@ collect:
 	for range live {
 		select {
 		case a := <-answers:
+			s.noteAnswer(a.peer)
 			switch {
 			case a.err != nil:
 				s.drop(a.peer, availDropKind(a.err), "%v", a.err) // the kind says "unreachable"; the reason says why
@@ -87,7 +91,7 @@ collect:
 	}
 	s.known = valid
 	if len(candidates) == 0 {
-		if req.from == 0 && len(s.carry) == 0 && answered > 0 {
+		if req.from == 0 && len(s.carry) == 0 && answered > 0 && req.to <= st.Top+1 {
 			return nil, wire.Availability{}, nil // nobody is ahead of us
 		}
 		return nil, wire.Availability{}, s.noPeer(st, req, why)
@@ -124,15 +128,20 @@ collect:
 // serves reports whether a peer can give the first block a request needs.
 func serves(a wire.Availability, st store.State, req request) bool {
 	if req.from == 0 {
-		return a.ServeTo > st.Top
+		// A tip batch asked down to req.to (a pull's --to may lie above
+		// Top + 1) needs a peer that has that height.
+		return a.ServeTo > st.Top && a.ServeTo >= req.to
 	}
 	return a.ServeFrom <= req.from && req.from <= a.ServeTo
 }
 
 func (s *Syncer) noPeer(st store.State, req request, why []string) error {
 	want := "a height above Top " + fmt.Sprint(st.Top)
-	if req.from != 0 {
+	switch {
+	case req.from != 0:
 		want = fmt.Sprintf("height %d", req.from)
+	case req.to > st.Top+1:
+		want = fmt.Sprintf("height %d (the pull's --to)", req.to)
 	}
 	s.mu.Lock()
 	for name, reason := range s.dropped {
@@ -144,4 +153,14 @@ func (s *Syncer) noPeer(st store.State, req request, why []string) error {
 		why = []string{"no peer answered within the collect timeout"}
 	}
 	return fmt.Errorf("%w: none serves %s (%s)", ErrNoPeer, want, strings.Join(why, "; "))
+}
+
+// noteAnswer records that p answered an availability question in time.
+func (s *Syncer) noteAnswer(p peerclient.Peer) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.answered == nil {
+		s.answered = map[string]bool{}
+	}
+	s.answered[p.Name()] = true
 }

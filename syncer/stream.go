@@ -72,6 +72,7 @@ func (s *Syncer) stream(ctx context.Context, peer peerclient.Peer, avail wire.Av
 	}
 	if s.pull != nil && s.pull.low == 0 {
 		s.pull.low = g.To
+		s.noteReduction(peer, g, wreq)
 	}
 	if s.pull == nil {
 		s.planPrefetch(ctx, g, req.floor)

@@ -88,6 +88,26 @@ type Result struct {
 	// NextRoundSeconds, in a round of Follow, is when the next round
 	// starts: stale-after, or a backoff after failed rounds.
 	NextRoundSeconds float64 `json:"next_round_seconds,omitempty"`
+	// Reduced is a pull's batch when its peer granted fewer blocks than
+	// asked (its own batch limit), so a pull that moved less says why.
+	Reduced *Reduction `json:"reduced,omitempty"`
+}
+
+// Reduction is a batch a peer granted smaller than asked.
+type Reduction struct {
+	Peer    string `json:"peer"`
+	Asked   uint64 `json:"asked"`
+	Granted uint64 `json:"granted"`
+}
+
+// noteReduction records a pull's grant smaller than the batch it asked.
+func (s *Syncer) noteReduction(p peerclient.Peer, g wire.Grant, req wire.Request) {
+	asked := min(s.cfg.Batch, g.From-max(req.To, 1)+1)
+	if got := g.From - g.To + 1; got < asked {
+		s.mu.Lock()
+		s.res.Reduced = &Reduction{Peer: p.Name(), Asked: asked, Granted: got}
+		s.mu.Unlock()
+	}
 }
 
 // ErrIncomplete means a pull ended before its batch was committed.
@@ -106,6 +126,8 @@ type Syncer struct {
 	busySince time.Time            // when the current wait for a busy peer began
 	res       Result
 	start     time.Time
+	asked     bool            // an availability question went out
+	answered  map[string]bool // peers that answered one in time, by name
 
 	// carry is the lowest block received so far, linked by hash to the
 	// verified block above it (so its header is authentic) but waiting for
@@ -201,6 +223,9 @@ func (s *Syncer) Pull(ctx context.Context, from, to uint64) (Result, error) {
 	if to != 0 && from != 0 && to > from {
 		return s.result(), fmt.Errorf("--to %d is above --from %d: a pull runs from a higher height down to a lower one", to, from)
 	}
+	if to != 0 && from == 0 && st.GapOpen() && to > st.LastSynced-1 {
+		return s.result(), fmt.Errorf("--to %d is above %d, where the pull starts: a gap is open (InOrder %d, LastSynced %d) and is closed first, downwards", to, st.LastSynced-1, st.InOrder, st.LastSynced)
+	}
 	s.pull = &pullBudget{from: from, to: to}
 	return s.run(ctx, func(store.State) (bool, error) {
 		if s.pull.low == 0 {
@@ -217,6 +242,15 @@ func (s *Syncer) result() Result {
 	r := s.res
 	r.PeersUsed = append([]string{}, r.PeersUsed...)
 	r.PeersDropped = append([]Dropped{}, r.PeersDropped...)
+	// A peer that never answered in time was never dropped (it might have
+	// answered the next round), but a summary that omitted it would say
+	// nothing of a dead peer.
+	for _, p := range s.cfg.Peers {
+		if _, dropped := s.dropped[p.Name()]; s.asked && !dropped && !s.answered[p.Name()] {
+			r.PeersDropped = append(r.PeersDropped, Dropped{Peer: p.Name(), Kind: DropUnreachable,
+				Reason: fmt.Sprintf("never answered the availability question within the collect timeout (%s)", s.cfg.CollectTimeout)})
+		}
+	}
 	r.Seconds = time.Since(s.start).Seconds()
 	return r
 }

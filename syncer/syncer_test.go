@@ -586,3 +586,30 @@ func (s *stallAfterHeaders) Write(p []byte) (int, error) {
 }
 
 func (s *stallAfterHeaders) Flush() {}
+
+// A peer that never answers the availability question within the collect
+// timeout is not dropped mid-run (the next round might reach it), but the
+// summary lists it as unreachable instead of leaving it out.
+func TestSilentPeerIsListedInTheSummary(t *testing.T) {
+	f := newFixture(t, 200)
+	release := make(chan struct{})
+	silent := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		select { // hold every request until the test ends
+		case <-release:
+		case <-r.Context().Done():
+		}
+	}))
+	defer silent.Close()
+	defer close(release)
+	s := f.emptyStore(t)
+	res, err := syncer.New(syncer.Config{Store: s, Verifier: f.verifier(t), Batch: 300, Chunk: 40, CollectTimeout: 200 * time.Millisecond,
+		Rand: rand.New(rand.NewSource(1)), Peers: []peerclient.Peer{f.serve(t, nil, nil), peerclient.NewHTTP(silent.URL, peerclient.Options{})}}).Sync(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.mustBeSynced(t, s)
+	if len(res.PeersDropped) != 1 || res.PeersDropped[0].Peer != silent.URL || res.PeersDropped[0].Kind != syncer.DropUnreachable ||
+		!strings.Contains(res.PeersDropped[0].Reason, "never answered the availability question within the collect timeout (200ms)") {
+		t.Fatalf("dropped %+v", res.PeersDropped)
+	}
+}

@@ -10,6 +10,7 @@ import (
 	"math/big"
 	"net/http"
 	"os"
+	"regexp"
 	"sort"
 	"strconv"
 	"strings"
@@ -84,6 +85,10 @@ const maxDocBytes = 64 << 20
 // set, from an http(s) URL.
 func ReadManagementDoc(ctx context.Context, location string, allowURL bool) (*ManagementDoc, error) {
 	var r io.Reader
+	if scheme, _, ok := strings.Cut(location, "://"); ok && scheme != "http" && scheme != "https" && scheme != "file" {
+		return nil, fmt.Errorf("management document %s: %s:// is not supported: give an http(s):// URL or a file path", location, scheme)
+	}
+	location = strings.TrimPrefix(location, "file://")
 	if strings.HasPrefix(location, "http://") || strings.HasPrefix(location, "https://") {
 		if !allowURL {
 			return nil, fmt.Errorf("committee file %s: a URL is not a file (use --management for a URL)", location)
@@ -101,7 +106,7 @@ func ReadManagementDoc(ctx context.Context, location string, allowURL bool) (*Ma
 		defer resp.Body.Close()
 		if resp.StatusCode != http.StatusOK {
 			body, _ := io.ReadAll(io.LimitReader(resp.Body, 512))
-			return nil, fmt.Errorf("fetch management document %s: HTTP %s: %s", location, resp.Status, strings.TrimSpace(string(body)))
+			return nil, fmt.Errorf("fetch management document %s: HTTP %s (%s)", location, resp.Status, excerpt(resp.Header.Get("Content-Type"), body))
 		}
 		r = resp.Body
 	} else {
@@ -118,6 +123,28 @@ func ReadManagementDoc(ctx context.Context, location string, allowURL bool) (*Ma
 	}
 	return doc, nil
 }
+
+// excerpt is a short, one-line view of an error page's body: a server's
+// HTML 404 page would otherwise fill the terminal.
+func excerpt(contentType string, body []byte) string {
+	text := strings.Join(strings.Fields(string(body)), " ")
+	kind := "body"
+	if strings.Contains(contentType, "html") || strings.HasPrefix(text, "<") {
+		kind = "an HTML page"
+		text = htmlTags.ReplaceAllString(text, " ")
+		text = strings.Join(strings.Fields(text), " ")
+	}
+	const most = 80
+	if r := []rune(text); len(r) > most {
+		text = string(r[:most]) + "..."
+	}
+	if text == "" {
+		return "empty " + kind
+	}
+	return fmt.Sprintf("%s: %q", kind, text)
+}
+
+var htmlTags = regexp.MustCompile(`<[^>]*>`)
 
 // ParseManagementDoc decodes one JSON document of at most maxDocBytes, with
 // nothing after it.

@@ -208,6 +208,12 @@ func TestReadDocFromFileAndHTTP(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "m.json")
 	os.WriteFile(path, []byte(docJSON), 0o644)
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/html" { // a web server's own 404 page
+			w.Header().Set("Content-Type", "text/html")
+			w.WriteHeader(http.StatusNotFound)
+			w.Write([]byte("<!DOCTYPE html>\n<html><head><title>404 Not Found</title></head>\n<body>\n<h1>Not Found</h1>\n" + strings.Repeat("<p>The requested URL was not found on this server.</p>\n", 20) + "</body></html>"))
+			return
+		}
 		if r.URL.Path != "/vchains/42/management" {
 			http.NotFound(w, r)
 			return
@@ -227,6 +233,19 @@ func TestReadDocFromFileAndHTTP(t *testing.T) {
 	}
 	if _, err := verify.ReadManagementDoc(context.Background(), srv.URL+"/nope", true); err == nil || !strings.Contains(err.Error(), "404") {
 		t.Fatalf("HTTP 404: %v", err)
+	}
+	// An HTML error page is named and cut short, on one line.
+	_, err := verify.ReadManagementDoc(context.Background(), srv.URL+"/html", true)
+	if err == nil || !strings.Contains(err.Error(), `HTTP 404 Not Found (an HTML page: "404 Not Found Not Found The requested URL`) ||
+		strings.Contains(err.Error(), "<") || strings.Contains(err.Error(), "\n") || len(err.Error()) > 250 {
+		t.Fatalf("HTML 404: %v", err)
+	}
+	// Only http(s) and files: ftp:// is not read as a path.
+	if _, err := verify.ReadManagementDoc(context.Background(), "ftp://example.com/m.json", true); err == nil || !strings.Contains(err.Error(), "ftp:// is not supported") {
+		t.Fatalf("ftp: %v", err)
+	}
+	if d, err := verify.ReadManagementDoc(context.Background(), "file://"+path, false); err != nil || d.CurrentRefTime != 5000 {
+		t.Fatalf("file://: %v", err)
 	}
 	if _, err := verify.ReadManagementDoc(context.Background(), srv.URL+"/vchains/42/management", false); err == nil || !strings.Contains(err.Error(), "not a file") {
 		t.Fatalf("URL as committee file: %v", err)
