@@ -22,6 +22,7 @@ const (
 	kindDamaged      = "damaged"      // the store's file is damaged (exit 1)
 	kindInconsistent = "inconsistent" // the indices or blocks disagree (exit 1)
 	kindVerification = "verification" // a block failed verification (exit 1)
+	kindDiverged     = "diverged"     // the store holds a block where a peer proved the network holds another (exit 1)
 	kindInterrupted  = "interrupted"  // SIGINT, SIGTERM or SIGHUP (exit 130, 143, 129)
 	kindFailed       = "failed"       // a check failed or a sync could not finish (exit 1)
 	kindIO           = "io"           // input files, the network or the disk (exit 2)
@@ -32,6 +33,8 @@ func errorKind(err error) string {
 	switch {
 	case errors.Is(err, context.Canceled), errors.Is(err, syncer.ErrInterrupted):
 		return kindInterrupted
+	case errors.Is(err, syncer.ErrDiverged):
+		return kindDiverged
 	case errors.Is(err, store.ErrLocked):
 		return kindLocked
 	case errors.As(err, new(usage)):

@@ -113,7 +113,8 @@ func printResult(w io.Writer, res syncer.Result) {
 
 // syncFailure maps sync errors: a run that could not finish exits 1.
 func syncFailure(err error) error {
-	if errors.Is(err, syncer.ErrNoPeer) || errors.Is(err, syncer.ErrIncomplete) || errors.Is(err, syncer.ErrInterrupted) || errors.Is(err, context.Canceled) {
+	if errors.Is(err, syncer.ErrNoPeer) || errors.Is(err, syncer.ErrIncomplete) || errors.Is(err, syncer.ErrInterrupted) || errors.Is(err, context.Canceled) ||
+		errors.Is(err, syncer.ErrDiverged) {
 		return failed(err)
 	}
 	return err

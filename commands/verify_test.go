@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 
@@ -209,4 +210,90 @@ func TestVerifyListsEveryBadBlockAndTheRollback(t *testing.T) {
 	mustRun(t, "verify", "all", "--store", db, "--committee-file", mgmt)
 	mustRun(t, "sync", "--store", db, "--committee-file", mgmt, "--peer", "file://"+honest)
 	mustEqualStores(t, honest, db)
+}
+
+// A store whose top was forged cannot pass sync any more: a peer at the
+// same height names another block there, which its committee signed, so
+// sync says the store diverged (exit 1) instead of "nothing to sync".
+func TestSyncFindsAForgedTopAtTheSameHeight(t *testing.T) {
+	db, honest, mgmt := forgedTop(t)
+	before := fileSum(t, db)
+	for _, peer := range []string{"file://" + honest, startServe(t, honest)} {
+		out, errs, code := run(t, "sync", "--store", db, "--committee-file", mgmt, "--peer", peer, "--json")
+		var r struct {
+			OK           bool   `json:"ok"`
+			Kind         string `json:"kind"`
+			Error        string `json:"error"`
+			PeersDropped []any  `json:"peers_dropped"`
+		}
+		json.Unmarshal([]byte(out), &r)
+		if code != ExitFailed || r.OK || r.Kind != "diverged" || !strings.Contains(r.Error, "diverged from peer "+peer+" at or below height 500") ||
+			len(r.PeersDropped) != 0 {
+			t.Fatalf("sync of a forged top from %s: exit %d %s %s", peer, code, out, errs)
+		}
+	}
+	if fileSum(t, db) != before {
+		t.Fatal("the sync that found the divergence wrote the store")
+	}
+}
+
+// When the peer is ahead, its chain, verified from its tip, does not link
+// to the forged top: that is the store's divergence, not the peer's fault,
+// and the block that does not link is never committed.
+func TestSyncFindsAForgedTopBelowAPeerAhead(t *testing.T) {
+	dir := genStore(t, "600", "")
+	honest, mgmt := filepath.Join(dir, "blocks.db"), filepath.Join(dir, "management.json")
+	fork := filepath.Join(genStore(t, "600", "", "--seed", "another fork"), "blocks.db")
+	db := filepath.Join(t.TempDir(), "node.db")
+	copyFile(t, honest, db)
+	mustRun(t, "rollback", "--store", db, "--to", "500", "--yes")
+	var forged [][2][]byte
+	fdb, _ := bolt.Open(fork, 0o644, &bolt.Options{ReadOnly: true})
+	fdb.View(func(tx *bolt.Tx) error {
+		for h := uint64(491); h <= 500; h++ {
+			k := binary.BigEndian.AppendUint64(nil, h)
+			forged = append(forged, [2][]byte{append([]byte(nil), tx.Bucket([]byte("blocks")).Get(k)...), append([]byte(nil), tx.Bucket([]byte("hashes")).Get(k)...)})
+		}
+		return nil
+	})
+	fdb.Close()
+	updateBolt(t, db, func(tx *bolt.Tx) error {
+		for i, v := range forged {
+			k := binary.BigEndian.AppendUint64(nil, uint64(491+i))
+			tx.Bucket([]byte("blocks")).Put(k, v[0])
+			tx.Bucket([]byte("hashes")).Put(k, v[1])
+		}
+		return nil
+	})
+	// The forged run itself does not link to block 490 (the check's one
+	// problem); the sync must not add another.
+	checkBefore, _, _ := run(t, "inspect", "--store", db, "--check", "--json")
+	out, errs, code := run(t, "sync", "--store", db, "--committee-file", mgmt, "--peer", "file://"+honest, "--json")
+	var r struct {
+		Kind         string `json:"kind"`
+		Error        string `json:"error"`
+		PeersDropped []any  `json:"peers_dropped"`
+	}
+	json.Unmarshal([]byte(out), &r)
+	if code != ExitFailed || r.Kind != "diverged" || !strings.Contains(r.Error, "at or below height 500") || len(r.PeersDropped) != 0 {
+		t.Fatalf("sync below a peer ahead: exit %d %s %s", code, out, errs)
+	}
+	// Whatever was committed above links to what it was committed on.
+	if checkAfter, _, _ := run(t, "inspect", "--store", db, "--check", "--json"); stripBlockCount(checkAfter) != stripBlockCount(checkBefore) {
+		t.Fatalf("the sync added problems:\nbefore %s\nafter %s", checkBefore, checkAfter)
+	}
+	var st struct {
+		Top     uint64 `json:"top"`
+		InOrder uint64 `json:"in_order"`
+	}
+	json.Unmarshal([]byte(mustRun(t, "inspect", "--store", db, "--json")), &st)
+	if st.InOrder != 500 {
+		t.Fatalf("InOrder %d after the refused sync", st.InOrder)
+	}
+}
+
+// stripBlockCount drops inspect --check's count of blocks read, which a
+// commit above changes.
+func stripBlockCount(report string) string {
+	return regexp.MustCompile(`"blocks": \d+`).ReplaceAllString(report, "")
 }

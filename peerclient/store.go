@@ -62,7 +62,7 @@ func (p *StorePeer) Availability(context.Context) (wire.Availability, error) {
 	if err != nil {
 		return wire.Availability{}, err
 	}
-	return wire.StoreAvailability(s.Identity(), st), nil
+	return wire.StoreAvailability(s.Identity(), st).WithHashes(s.Hash), nil
 }
 
 func (p *StorePeer) Blocks(ctx context.Context, req wire.Request) (Stream, error) {

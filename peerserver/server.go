@@ -8,6 +8,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/ethereum/go-ethereum/common"
 	"log"
 	"net"
 	"net/http"
@@ -22,6 +23,7 @@ import (
 type Source interface {
 	Identity() store.Identity
 	State() (store.State, error)
+	Hash(h uint64) (common.Hash, error)
 	ReadRange(hi, lo uint64, fn func(h uint64, raw []byte) error) error
 }
 
@@ -167,7 +169,7 @@ func (s *Server) availability() (wire.Availability, error) {
 	}
 	a := wire.StoreAvailability(s.src.Identity(), st)
 	a.MaxBatch, a.MaxChunk, a.MaxFrameBytes = s.opts.MaxBatch, s.opts.MaxChunk, s.opts.MaxFrameBytes
-	return a, nil
+	return a.WithHashes(s.src.Hash), nil
 }
 
 func (s *Server) handleAvailability(w http.ResponseWriter, r *http.Request) {

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/binary"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
@@ -13,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ethereum/go-ethereum/common"
 	"github.com/ethereum/go-ethereum/crypto"
 
 	"github.com/vcsync/vcsync/block"
@@ -526,4 +528,32 @@ func TestFramePastTheGrantIsOneFaultLiveOrPrefetched(t *testing.T) {
 			mustHoldOnlyHonestBlocks(t, s, honestRaw)
 		})
 	}
+}
+
+// A peer that names a false hash for a height the store holds is not
+// believed: its block is fetched and checked, and the peer that cannot
+// back the claim is dropped as a liar; the store is untouched and the run
+// succeeds. A peer whose block at that height verifies would have shown
+// that the store diverged (commands' TestSyncFindsAForgedTop*).
+func TestFalseHashInAvailabilityIsALie(t *testing.T) {
+	f := newFixture(t, 300)
+	s := f.emptyStore(t)
+	if _, err := f.syncer(t, s, 1, f.serve(t, nil, nil)).Sync(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	liar := f.serve(t, nil, wireMW(wire.PathAvailability, func(w http.ResponseWriter, r *http.Request, next http.Handler) {
+		rec := httptest.NewRecorder()
+		next.ServeHTTP(rec, r)
+		var a wire.Availability
+		json.Unmarshal(rec.Body.Bytes(), &a)
+		fake := common.HexToHash("0x1234")
+		a.InOrderHash, a.TopHash = &fake, &fake
+		json.NewEncoder(w).Encode(a)
+	}))
+	res, err := f.syncer(t, s, 1, liar).Sync(context.Background())
+	if err != nil || len(res.PeersDropped) != 1 || res.PeersDropped[0].Kind != syncer.DropLied ||
+		!strings.Contains(res.PeersDropped[0].Reason, "named block 300 0x0000000000000000000000000000000000000000000000000000000000001234, which it does not back") {
+		t.Fatalf("%+v %v", res, err)
+	}
+	f.mustBeSynced(t, s)
 }

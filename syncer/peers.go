@@ -89,6 +89,10 @@ collect:
 	if err := ctx.Err(); err != nil {
 		return nil, wire.Availability{}, err
 	}
+	if err := s.checkDivergence(ctx, st, valid); err != nil {
+		return nil, wire.Availability{}, err
+	}
+	valid, candidates = s.notDropped(valid), s.notDropped(candidates)
 	s.known = valid
 	if len(candidates) == 0 {
 		if req.from == 0 && len(s.carry) == 0 && answered > 0 && req.to <= st.Top+1 {
@@ -163,4 +167,15 @@ func (s *Syncer) noteAnswer(p peerclient.Peer) {
 		s.answered = map[string]bool{}
 	}
 	s.answered[p.Name()] = true
+}
+
+// notDropped filters out the answers of peers dropped since they answered.
+func (s *Syncer) notDropped(answers []answer) []answer {
+	out := answers[:0:0]
+	for _, a := range answers {
+		if !s.isDropped(a.peer) {
+			out = append(out, a)
+		}
+	}
+	return out
 }

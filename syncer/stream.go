@@ -193,6 +193,8 @@ func (s *Syncer) receive(ctx context.Context, peer peerclient.Peer, g wire.Grant
 		}
 		var be *verify.BlockError
 		switch {
+		case errors.As(r.err, &be) && unlinkedFromFloor(be, floor):
+			stopped, runErr = true, divergedBelow(peer, floor, f.seg[len(f.seg)-1])
 		case errors.As(r.err, &be):
 			culprit := peer
 			if be.Height > g.From && carryFrom != nil {

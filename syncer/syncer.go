@@ -119,15 +119,16 @@ var ErrInterrupted = errors.New("interrupted; the store is consistent and the ne
 
 // Syncer runs the flow against one store. A Syncer runs once.
 type Syncer struct {
-	cfg       Config
-	mu        sync.Mutex // guards res, dropped and busy: the committer goroutine updates res
-	dropped   map[string]string
-	busy      map[string]*busyPeer // peers that said "later", by name
-	busySince time.Time            // when the current wait for a busy peer began
-	res       Result
-	start     time.Time
-	asked     bool            // an availability question went out
-	answered  map[string]bool // peers that answered one in time, by name
+	cfg         Config
+	mu          sync.Mutex // guards res, dropped and busy: the committer goroutine updates res
+	dropped     map[string]string
+	busy        map[string]*busyPeer // peers that said "later", by name
+	busySince   time.Time            // when the current wait for a busy peer began
+	res         Result
+	start       time.Time
+	asked       bool            // an availability question went out
+	hashChecked map[string]bool // peers whose named hashes were compared, by name
+	answered    map[string]bool // peers that answered one in time, by name
 
 	// carry is the lowest block received so far, linked by hash to the
 	// verified block above it (so its header is authentic) but waiting for
@@ -369,6 +370,9 @@ func (s *Syncer) batch(ctx context.Context, st store.State, req request) (bool, 
 		s.carry = nil
 		_, pending, err := s.verifyAndCommit(ctx, above, carry, floor, nil, 0)
 		var be *verify.BlockError
+		if errors.As(err, &be) && unlinkedFromFloor(be, floor) {
+			return false, divergedBelow(from, floor, carry[len(carry)-1])
+		}
 		if errors.As(err, &be) {
 			s.drop(from, DropBadBlock, "sent an invalid block: %v", be)
 			return false, nil

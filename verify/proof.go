@@ -21,6 +21,10 @@ type BlockError struct {
 	Height uint64
 	Signer common.Address // zero unless one signer is to blame
 	Reason string
+	// Unlinked says the block, authenticated from above, does not name the
+	// known block below it (Segment.Below) as its parent: the chain it
+	// belongs to and the known block disagree.
+	Unlinked bool
 }
 
 func (e *BlockError) Error() string {

@@ -93,6 +93,12 @@ func (v *Verifier) VerifyDescending(ctx context.Context, seg Segment) (int, erro
 		hashes[i] = b.Hash()
 	}
 	linked, linkErr := v.linkedPrefix(seg, hashes)
+	// When the lowest block names another parent than Below, Below's
+	// reference time says nothing about its committee: it is not verified.
+	// Its header is still authentic (the block above names its hash), so
+	// it names the committee of the block above.
+	var be *BlockError
+	unlinkedLow := errors.As(linkErr, &be) && be.Unlinked
 
 	// Block i's committee is named by its parent's reference time: the next
 	// block in the segment, the caller's Below, or the genesis reference time.
@@ -103,6 +109,9 @@ func (v *Verifier) VerifyDescending(ctx context.Context, seg Segment) (int, erro
 	var planErr error
 	for i := 0; i < linked; i++ {
 		b := bs[i]
+		if unlinkedLow && i == len(bs)-1 {
+			break
+		}
 		var parent *block.Header
 		fromPeer := false
 		switch {
@@ -161,8 +170,10 @@ func (v *Verifier) linkedPrefix(seg Segment, hashes []common.Hash) (int, error) 
 	last := bs[len(bs)-1]
 	if b := seg.Below; b != nil {
 		if b.Height+1 != last.Height() || b.Hash() != last.Header.PrevHash {
-			return len(bs), invalid(last.Height(), "parent hash %s does not link to the known block %d (%s)",
+			be := invalid(last.Height(), "parent hash %s does not link to the known block %d (%s)",
 				last.Header.PrevHash.Hex(), b.Height, b.Hash().Hex())
+			be.Unlinked = true
+			return len(bs), be
 		}
 	}
 	return len(bs), nil

@@ -77,6 +77,21 @@ func TestLowestBlockWaitsForItsParent(t *testing.T) {
 	}
 }
 
+// A segment whose lowest block names another parent than the known block
+// below is verified down to the block above it: the lowest block's
+// committee is named by a parent it does not have, so it is never counted.
+func TestLowestBlockThatDoesNotLinkToBelowIsNotVerified(t *testing.T) {
+	_, chain, v := newNet(t, devnet.Config{Seed: "hold", Blocks: 300})
+	_, fork, _ := newNet(t, devnet.Config{Seed: "hold", Blocks: 300, TipRefTime: 1_700_000_000})
+	seg := verify.Segment{Tip: true, Blocks: descending(chain, 300, 201), Below: &fork[199].Header}
+	n, err := v.VerifyDescending(ctx, seg)
+	mustInvalid(t, err, 201, "does not link to the known block 200")
+	var be *verify.BlockError
+	if errors.As(err, &be); !be.Unlinked || n != 99 {
+		t.Fatalf("verified %d, want 99 above block 201 (unlinked %v)", n, be.Unlinked)
+	}
+}
+
 func TestTipWithoutParentIsNeverTrusted(t *testing.T) {
 	_, chain, v := newNet(t, devnet.Config{Seed: "orphan", Blocks: 50})
 	n, err := v.VerifyDescending(ctx, verify.Segment{Tip: true, Blocks: descending(chain, 50, 50)})

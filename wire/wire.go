@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"io"
 
+	"github.com/ethereum/go-ethereum/common"
 	"github.com/ethereum/go-ethereum/rlp"
 
 	"github.com/vcsync/vcsync/block"
@@ -48,6 +49,35 @@ type Availability struct {
 	MaxBatch      uint64 `json:"max_batch"`
 	MaxChunk      int    `json:"max_chunk"`
 	MaxFrameBytes int    `json:"max_frame_bytes"`
+	// Version 2 answers name the blocks at InOrder and Top by hash, so a
+	// client holding those heights can tell that it diverged from the
+	// peer. An older peer's answer has neither (version absent: 1).
+	Version     int          `json:"version,omitempty"`
+	InOrderHash *common.Hash `json:"in_order_hash,omitempty"`
+	TopHash     *common.Hash `json:"top_hash,omitempty"`
+}
+
+// AvailabilityVersion is the version of the availability answer this
+// vcsync gives.
+const AvailabilityVersion = 2
+
+// WithHashes names the blocks at InOrder and Top by hash (version 2). A
+// hash the source cannot give is left out: the answer stays useful, and a
+// block that cannot be read fails when it is served.
+func (a Availability) WithHashes(hash func(h uint64) (common.Hash, error)) Availability {
+	a.Version = AvailabilityVersion
+	for _, f := range []struct {
+		height uint64
+		dst    **common.Hash
+	}{{a.InOrder, &a.InOrderHash}, {a.Top, &a.TopHash}} {
+		if f.height == 0 {
+			continue
+		}
+		if h, err := hash(f.height); err == nil {
+			*f.dst = &h
+		}
+	}
+	return a
 }
 
 // Identity is the chain the peer serves.
