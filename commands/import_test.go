@@ -105,8 +105,9 @@ func TestExportToStdoutImportFromStdin(t *testing.T) {
 }
 
 // import <(cat a.vcx) hands vcsync a pipe it may open only once; a FIFO
-// no one writes reads as empty instead of hanging in open(2); a writer
-// that stalls is dropped after the chunk timeout.
+// is opened without blocking in open(2), waits for its writer up to the
+// chunk timeout and fails after it; a writer that stalls is dropped after
+// the chunk timeout.
 func TestImportFromAFIFO(t *testing.T) {
 	dir := genStore(t, "300", "")
 	db, mgmt := filepath.Join(dir, "blocks.db"), filepath.Join(dir, "management.json")
@@ -119,11 +120,16 @@ func TestImportFromAFIFO(t *testing.T) {
 		t.Skip("mkfifo:", err)
 	}
 	id := []string{"--chain-id", "42", "--network-type", "2", "--committee-file", mgmt}
+	// The writer never blocks in open(2): it retries a non-blocking open
+	// until a reader is there (or gives up), so the test cannot hang.
 	write := func(data []byte, hold time.Duration) *sync.WaitGroup {
 		var wg sync.WaitGroup
 		wg.Go(func() {
-			f, err := os.OpenFile(fifo, os.O_WRONLY, 0)
-			if err != nil {
+			var f *os.File
+			for deadline := time.Now().Add(10 * time.Second); f == nil && time.Now().Before(deadline); time.Sleep(10 * time.Millisecond) {
+				f, _ = os.OpenFile(fifo, os.O_WRONLY|syscall.O_NONBLOCK, 0)
+			}
+			if f == nil {
 				return
 			}
 			defer f.Close()
@@ -139,7 +145,8 @@ func TestImportFromAFIFO(t *testing.T) {
 	mustEqualStores(t, db, node)
 
 	start := time.Now()
-	if _, errs, code := run(t, append(append([]string{"import", "--store", filepath.Join(tmp, "empty.db")}, id...), fifo)...); code != ExitUsage || time.Since(start) > 5*time.Second {
+	if _, errs, code := run(t, append(append([]string{"import", "--store", filepath.Join(tmp, "empty.db"), "--chunk-timeout", "300ms"}, id...), fifo)...); code != ExitUsage ||
+		time.Since(start) > 5*time.Second || !strings.Contains(errs, "nothing was written to it within 300ms") {
 		t.Fatalf("a FIFO nobody writes: exit %d after %s: %s", code, time.Since(start), errs)
 	}
 	w = write(file[:len(file)/2], 3*time.Second)

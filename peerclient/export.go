@@ -108,6 +108,11 @@ func (p *ExportPeer) classify() {
 	}
 	src := &pipeSource{f: f, sum: sha256.New()}
 	src.r = bufio.NewReaderSize(io.TeeReader(deadlineReader{f, p.opts.ChunkTimeout}, src.sum), 1<<20)
+	if err := waitForWriter(src.r, p.opts.ChunkTimeout); err != nil {
+		f.Close()
+		p.openErr = fmt.Errorf("%s: %w", p.Name(), err)
+		return
+	}
 	if src.hdr, err = wire.ReadExportHeader(src.r); err != nil {
 		f.Close()
 		p.openErr = fmt.Errorf("%s: %w", p.Name(), err)
@@ -115,6 +120,25 @@ func (p *ExportPeer) classify() {
 	}
 	src.next = src.hdr.To
 	p.pipe = src
+}
+
+// waitForWriter waits, up to timeout, for a FIFO's first byte: opened
+// without blocking, a FIFO nobody has opened for writing yet reads as
+// empty, and an operator may start the import before the export.
+func waitForWriter(r *bufio.Reader, timeout time.Duration) error {
+	deadline := time.Now().Add(timeout)
+	for {
+		_, err := r.Peek(1)
+		switch {
+		case err == nil:
+			return nil
+		case !errors.Is(err, io.EOF):
+			return err
+		case time.Now().After(deadline):
+			return fmt.Errorf("nothing was written to it within %s (--chunk-timeout)", timeout)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
 }
 
 // deadlineReader gives every read of a pipe the chunk timeout.
