@@ -5,6 +5,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
+	"fmt"
 	"io"
 	"os"
 	"os/exec"
@@ -175,5 +176,81 @@ func TestTruncatedExportIsDamaged(t *testing.T) {
 		if code != ExitFailed || len(r.PeersDropped) != 1 || r.PeersDropped[0].Kind != "damaged" || !strings.Contains(r.PeersDropped[0].Reason, "truncated") {
 			t.Fatalf("cut at %d of %d: exit %d %s %s", cut, len(data), code, out, errs)
 		}
+	}
+}
+
+// An honest export older than the honesty grace, once the committee has
+// rotated, can never pass the tip rule: the import names the reason
+// (untrusted_tip) and the fix; --trust HEIGHT:HASH, read from a node the
+// operator trusts, anchors it instead, and inspect shows the anchor.
+func TestOldExportNeedsATrustedCheckpoint(t *testing.T) {
+	dir := genStore(t, "600", "", "--tip-ref-time", "1700000000") // 2023: far past the grace
+	src := filepath.Join(dir, "blocks.db")
+	tmp := t.TempDir()
+	vcx := filepath.Join(tmp, "old.vcx")
+	mustRun(t, "export", "--store", src, "--out", vcx)
+	// The committee rotated since: none of the export's signers is current.
+	mgmt := filepath.Join(tmp, "management.json")
+	var doc map[string]any
+	data, _ := os.ReadFile(filepath.Join(dir, "management.json"))
+	json.Unmarshal(data, &doc)
+	vc := doc["VirtualChains"].(map[string]any)["42"].(map[string]any)
+	var fresh []any
+	for i := range 4 {
+		addr := fmt.Sprintf("%040x", 0xabc0+i)
+		fresh = append(fresh, map[string]any{"EthAddress": addr, "OrbsAddress": addr, "Weight": 1000, "IdentityType": 0})
+	}
+	vc["CommitteeEvents"] = append(vc["CommitteeEvents"].([]any), map[string]any{"RefTime": 1750000000, "Committee": fresh})
+	data, _ = json.Marshal(doc)
+	os.WriteFile(mgmt, data, 0o644)
+
+	node := filepath.Join(tmp, "node.db")
+	id := []string{"--store", node, "--chain-id", "42", "--network-type", "2", "--committee-file", mgmt}
+	out, errs, code := run(t, append(append([]string{"import"}, id...), "--json", vcx)...)
+	var r struct {
+		PeersDropped []struct{ Kind, Reason string } `json:"peers_dropped"`
+	}
+	json.Unmarshal([]byte(out), &r)
+	if code != ExitFailed || len(r.PeersDropped) != 1 || r.PeersDropped[0].Kind != "untrusted_tip" || !strings.Contains(r.PeersDropped[0].Reason, "--trust HEIGHT:HASH") {
+		t.Fatalf("old export without a checkpoint: exit %d %s %s", code, out, errs)
+	}
+	if _, err := os.Stat(node); !os.IsNotExist(err) {
+		t.Fatal("a refused import created the store")
+	}
+
+	var blk struct {
+		Hash string `json:"hash"`
+	}
+	json.Unmarshal([]byte(mustRun(t, "inspect", "--store", src, "--block", "550", "--json")), &blk)
+	wrong := "550:0x" + strings.Repeat("ab", 32)
+	if _, errs, code := run(t, append(append([]string{"import"}, id...), "--trust", wrong, vcx)...); code != ExitFailed || !strings.Contains(errs, "is not the trusted checkpoint's") {
+		t.Fatalf("a wrong checkpoint hash: exit %d %s", code, errs)
+	}
+	for _, bad := range []string{"550", "0:" + blk.Hash, "x:" + blk.Hash, "550:0x12"} {
+		if _, errs, code := run(t, append(append([]string{"import"}, id...), "--trust", bad, vcx)...); code != ExitUsage || !strings.Contains(errs, "is not HEIGHT:HASH") {
+			t.Fatalf("--trust %s: exit %d %s", bad, code, errs)
+		}
+	}
+	mustRun(t, append(append([]string{"import"}, id...), "--trust", "550:"+blk.Hash, vcx)...)
+	var st struct {
+		InOrder    uint64 `json:"in_order"`
+		Top        uint64 `json:"top"`
+		Checkpoint *struct {
+			Height uint64 `json:"height"`
+			Hash   string `json:"hash"`
+		} `json:"trusted_checkpoint"`
+	}
+	json.Unmarshal([]byte(mustRun(t, "inspect", "--store", node, "--json")), &st)
+	if st.InOrder != 550 || st.Top != 550 || st.Checkpoint == nil || st.Checkpoint.Height != 550 || st.Checkpoint.Hash != blk.Hash {
+		t.Fatalf("after the anchored import: %+v", st)
+	}
+	if text := mustRun(t, "inspect", "--store", node); !strings.Contains(text, "checkpoint   block 550 "+blk.Hash) {
+		t.Fatalf("inspect does not show the checkpoint:\n%s", text)
+	}
+	mustRun(t, "verify", "range", "--store", node, "--committee-file", mgmt, "1", "550")
+	// A checkpoint the store contradicts is refused before anything is fetched.
+	other := "550:0x" + strings.Repeat("cd", 32)
+	if _, errs, code := run(t, append(append([]string{"import"}, id...), "--trust", other, vcx)...); code != ExitFailed || !strings.Contains(errs, "not the trusted checkpoint") {
+		t.Fatalf("a checkpoint the store contradicts: exit %d %s", code, errs)
 	}
 }

@@ -76,6 +76,9 @@ type StateReport struct {
 	Blocks      uint64        `json:"blocks"`
 	FileBytes   int64         `json:"file_bytes"`
 	LastCommit  *time.Time    `json:"last_commit"`
+	// Checkpoint is the block an operator anchored the store on with
+	// --trust, if any: the blocks below it rest on that hash.
+	Checkpoint *store.TrustedCheckpoint `json:"trusted_checkpoint,omitempty"`
 }
 
 func stateReport(s *store.Store) (StateReport, error) {
@@ -94,6 +97,9 @@ func stateReport(s *store.Store) (StateReport, error) {
 	if !st.LastCommit.IsZero() {
 		t := st.LastCommit.UTC()
 		r.LastCommit = &t
+	}
+	if r.Checkpoint, err = s.Checkpoint(); err != nil {
+		return StateReport{}, err
 	}
 	return r, nil
 }
@@ -124,7 +130,7 @@ func printState(w io.Writer, r StateReport) error {
 	if r.LastCommit != nil {
 		last = fmt.Sprintf("%s (%s ago)", r.LastCommit.Format(time.RFC3339), time.Since(*r.LastCommit).Round(time.Second))
 	}
-	return table(w, [][2]string{
+	rows := [][2]string{
 		{"store", fmt.Sprintf("%s (%s)", r.Path, humanBytes(r.FileBytes))},
 		{"chain", fmt.Sprintf("%d (network type %d)", r.ChainID, r.NetworkType)},
 		{"in order", fmt.Sprint(r.InOrder)},
@@ -133,7 +139,11 @@ func printState(w io.Writer, r StateReport) error {
 		{"gaps", gaps},
 		{"blocks", fmt.Sprint(r.Blocks)},
 		{"last commit", last},
-	})
+	}
+	if c := r.Checkpoint; c != nil {
+		rows = append(rows, [2]string{"checkpoint", fmt.Sprintf("block %d %s, trusted by the operator (--trust) on %s", c.Height, c.Hash, c.At.Format(time.RFC3339))})
+	}
+	return table(w, rows)
 }
 
 // BlockReport is `inspect --block N --json`.

@@ -6,11 +6,13 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"github.com/ethereum/go-ethereum/common"
 	"io"
 	"math/rand"
 	"os"
 	"path/filepath"
 	"runtime/debug"
+	"strconv"
 	"strings"
 	"time"
 
@@ -44,6 +46,7 @@ type syncOptions struct {
 	from, to    uint64 // pull
 	parallel    int
 	sha256      string // import: the file's expected SHA-256, hex
+	trust       *syncer.Checkpoint
 }
 
 func syncOptionsFrom(c *cli.Context, mode string) (syncOptions, error) {
@@ -54,6 +57,12 @@ func syncOptionsFrom(c *cli.Context, mode string) (syncOptions, error) {
 	var err error
 	if o.identity, err = identityFrom(c); err != nil {
 		return o, err
+	}
+	if o.trust, err = checkpointFrom(c.String(trustFlag.Name)); err != nil {
+		return o, err
+	}
+	if o.trust != nil && o.follow {
+		return o, usageError(errors.New("--trust and --follow do not go together: a checkpoint anchors one run down from it; follow without it"))
 	}
 	if mode == "import" {
 		o.peers = c.Args().Slice()
@@ -199,7 +208,7 @@ func (o syncOptions) run(ctx context.Context, stdout, stderr io.Writer) error {
 	rep := newReporter(stderr)
 	cfg := syncer.Config{Store: s, Verifier: v, Peers: peers, Batch: o.batch, Chunk: o.chunk,
 		CollectTimeout: o.collect, Rand: rand.New(rand.NewSource(seed)), Observer: observers{rep, reg}, Parallel: o.parallel,
-		SlowAfter: 4 * o.chunkWait, BusyTimeout: o.busyWait}
+		SlowAfter: 4 * o.chunkWait, BusyTimeout: o.busyWait, Trust: o.trust}
 	var res syncer.Result
 	var runErr error
 	switch {
@@ -222,6 +231,13 @@ func (o syncOptions) run(ctx context.Context, stdout, stderr io.Writer) error {
 		return syncFailure(runErr)
 	default:
 		res, runErr = syncer.New(cfg).Sync(ctx)
+	}
+	if t := o.trust; t != nil {
+		if err := s.SetCheckpoint(t.Height, t.Hash); err == nil {
+			rep.Note("trusted checkpoint %d %s recorded in the store", t.Height, t.Hash.Hex())
+		} else if !errors.Is(err, store.ErrNotFound) && runErr == nil {
+			runErr = err
+		}
 	}
 	var fileSum string
 	if o.mode == "import" && runErr == nil {
@@ -325,4 +341,20 @@ func (o syncOptions) afterImport(p *peerclient.ExportPeer) (string, error) {
 			"the blocks imported from it were each verified and stay", p.Name(), sum, o.sha256))
 	}
 	return sum, nil
+}
+
+var trustFlag = &cli.StringFlag{Name: "trust", Category: "Verification",
+	Usage: "trusted checkpoint `HEIGHT:HASH`: the block at HEIGHT must have HASH (read it from a node you trust with inspect --block); it anchors the chain below it in place of the tip rule, for chains older than the honesty grace"}
+
+// checkpointFrom parses --trust HEIGHT:HASH.
+func checkpointFrom(v string) (*syncer.Checkpoint, error) {
+	if v == "" {
+		return nil, nil
+	}
+	hs, hash, ok := strings.Cut(v, ":")
+	height, err := strconv.ParseUint(hs, 10, 64)
+	if !ok || err != nil || height == 0 || !validSHA256(strings.TrimPrefix(strings.ToLower(hash), "0x")) {
+		return nil, usageError(fmt.Errorf("--trust %q is not HEIGHT:HASH (a height of 1 or more and a block hash of 64 hex digits, as inspect --block prints them)", v))
+	}
+	return &syncer.Checkpoint{Height: height, Hash: common.HexToHash(hash)}, nil
 }

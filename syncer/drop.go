@@ -15,15 +15,16 @@ type DropKind string
 
 // Why peers are dropped. Each is the peer's fault; none stops the run.
 const (
-	DropBadBlock     DropKind = "bad_block"    // a block failed verification
-	DropLied         DropKind = "lied"         // its availability or grant does not match what it does or was asked
-	DropStalled      DropKind = "stalled"      // nothing arrived within the chunk timeout
-	DropSlow         DropKind = "slow"         // less than a chunk per chunk timeout
-	DropDisconnected DropKind = "disconnected" // the connection failed mid-batch
-	DropProtocol     DropKind = "protocol"     // broke the wire rules: frames, heights, redirects
-	DropUnreachable  DropKind = "unreachable"  // did not answer the availability question
-	DropWrongChain   DropKind = "wrong_chain"  // serves another chain
-	DropDamaged      DropKind = "damaged"      // a file:// peer whose store file is damaged, or a truncated export file
+	DropBadBlock     DropKind = "bad_block"     // a block failed verification
+	DropUntrustedTip DropKind = "untrusted_tip" // its tip is past the honesty grace and not signed by honest stake of the current committee
+	DropLied         DropKind = "lied"          // its availability or grant does not match what it does or was asked
+	DropStalled      DropKind = "stalled"       // nothing arrived within the chunk timeout
+	DropSlow         DropKind = "slow"          // less than a chunk per chunk timeout
+	DropDisconnected DropKind = "disconnected"  // the connection failed mid-batch
+	DropProtocol     DropKind = "protocol"      // broke the wire rules: frames, heights, redirects
+	DropUnreachable  DropKind = "unreachable"   // did not answer the availability question
+	DropWrongChain   DropKind = "wrong_chain"   // serves another chain
+	DropDamaged      DropKind = "damaged"       // a file:// peer whose store file is damaged, or a truncated export file
 )
 
 // Dropped is a peer dropped during the run and why.

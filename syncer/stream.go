@@ -195,6 +195,10 @@ func (s *Syncer) receive(ctx context.Context, peer peerclient.Peer, g wire.Grant
 		switch {
 		case errors.As(r.err, &be) && unlinkedFromFloor(be, floor):
 			stopped, runErr = true, divergedBelow(peer, floor, f.seg[len(f.seg)-1])
+		case errors.As(r.err, &be) && be.UntrustedTip:
+			s.drop(peer, DropUntrustedTip, "its tip is not trusted: %v; a chain older than the honesty grace is anchored with --trust HEIGHT:HASH "+
+				"(read the hash from a node you trust: vcsync inspect --block HEIGHT)", be)
+			stopped = true
 		case errors.As(r.err, &be):
 			culprit := peer
 			if be.Height > g.From && carryFrom != nil {
@@ -275,7 +279,7 @@ func (s *Syncer) receive(ctx context.Context, peer peerclient.Peer, g wire.Grant
 		if f.release != nil {
 			job.releases = []func(){f.release}
 		}
-		segment := verify.Segment{Above: above, Tip: above == nil, Blocks: seg, Below: below}
+		segment := verify.Segment{Above: above, Tip: above == nil, Trusted: s.anchor(above, seg[0]), Blocks: seg, Below: below}
 		verifier.Go(func() {
 			n, err := s.cfg.Verifier.VerifyDescending(ctx, segment)
 			job.done <- verifiedPrefix{n, err}

@@ -70,6 +70,10 @@ type Config struct {
 	// BusyTimeout: how long the sync waits in a row while every peer that
 	// could help answers "later" (0: DefaultBusyTimeout). See busy.go.
 	BusyTimeout time.Duration
+	// Trust is an operator's checkpoint (--trust): while the store's Top
+	// is below it, the sync starts there, and the block at its height is
+	// anchored by its hash instead of the tip rule (checkpoint.go).
+	Trust *Checkpoint
 }
 
 // Result summarizes a run.
@@ -194,7 +198,7 @@ func (nopObserver) Dropped(string, string, string)  {}
 // Sync runs the flow until the store holds 1..tip with no gap: the gap
 // first, then from the best peer's tip down to Top+1, and so on.
 func (s *Syncer) Sync(ctx context.Context) (Result, error) {
-	return s.run(ctx, func(store.State) (bool, error) { return true, nil })
+	return s.run(ctx, func(st store.State) (bool, error) { return !s.reachedCheckpoint(st), nil })
 }
 
 // CloseGap only closes the gap between InOrder and LastSynced.
@@ -265,6 +269,9 @@ func (s *Syncer) run(ctx context.Context, more func(store.State) (bool, error)) 
 		return s.result(), fmt.Errorf("%w (%w)", ErrInterrupted, ctx.Err())
 	}
 	defer s.pre.cancelAll() // nothing downloads after a run returns
+	if err := s.checkCheckpoint(); err != nil {
+		return s.result(), err
+	}
 	for {
 		if ctx.Err() != nil {
 			return interrupted()
@@ -321,6 +328,8 @@ func (s *Syncer) plan(st store.State) request {
 		r.from, r.tip = s.pull.from, !st.GapOpen()
 	case st.GapOpen():
 		r.from = st.LastSynced - 1
+	case s.cfg.Trust != nil && st.Top < s.cfg.Trust.Height:
+		r.from, r.tip = s.cfg.Trust.Height, true // start at the checkpoint: nothing above it is anchored
 	default:
 		r.to, r.tip = st.Top+1, true
 	}

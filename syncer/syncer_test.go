@@ -451,7 +451,7 @@ func TestPullAboveTopUsesTheTipRule(t *testing.T) {
 	v.Now = func() time.Time { return time.Now().Add(48 * time.Hour) }
 	sy := syncer.New(syncer.Config{Store: s, Verifier: v, Peers: []peerclient.Peer{peer}, Batch: 300, Chunk: 40})
 	res, err := sy.Pull(context.Background(), 450, 302)
-	if !errors.Is(err, syncer.ErrNoPeer) || res.Blocks != 0 || res.PeersDropped[0].Kind != syncer.DropBadBlock || len(res.PeersDropped) != 1 || !strings.Contains(res.PeersDropped[0].Reason, "past the 12h0m0s honesty grace") {
+	if !errors.Is(err, syncer.ErrNoPeer) || res.Blocks != 0 || res.PeersDropped[0].Kind != syncer.DropUntrustedTip || len(res.PeersDropped) != 1 || !strings.Contains(res.PeersDropped[0].Reason, "past the 12h0m0s honesty grace") {
 		t.Fatalf("stale pull: %v %+v", err, res)
 	}
 	if st, _ := s.State(); st.Top != 301 {

@@ -25,6 +25,10 @@ type BlockError struct {
 	// known block below it (Segment.Below) as its parent: the chain it
 	// belongs to and the known block disagree.
 	Unlinked bool
+	// UntrustedTip says the block is a tip past the honesty grace that
+	// honest stake of the current committee did not sign: an old tip
+	// (an export made long ago), which only a trusted checkpoint anchors.
+	UntrustedTip bool
 }
 
 func (e *BlockError) Error() string {

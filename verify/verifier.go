@@ -70,9 +70,13 @@ type Segment struct {
 	// Above is the trusted header directly above Blocks[0]. When nil,
 	// Blocks[0] stands on its own: by the tip rule if Tip is set, by its
 	// own proof otherwise (auditing a stored range).
-	Above  *block.Header
-	Tip    bool
-	Blocks []*block.Block
+	Above *block.Header
+	Tip   bool
+	// Trusted, when set, is the hash Blocks[0] must have: an operator's
+	// checkpoint (--trust), which anchors the segment in place of the tip
+	// rule. The block's proof is still checked, by its committee's quorum.
+	Trusted *common.Hash
+	Blocks  []*block.Block
 	// Below is the header of the block under the last one, when the caller
 	// has it (from the store). Without it the last block cannot be checked:
 	// its committee is named by its parent's reference time.
@@ -91,6 +95,9 @@ func (v *Verifier) VerifyDescending(ctx context.Context, seg Segment) (int, erro
 	hashes := make([]common.Hash, len(bs))
 	for i, b := range bs {
 		hashes[i] = b.Hash()
+	}
+	if seg.Trusted != nil && hashes[0] != *seg.Trusted {
+		return 0, invalid(bs[0].Height(), "hash %s is not the trusted checkpoint's %s", hashes[0].Hex(), seg.Trusted.Hex())
 	}
 	linked, linkErr := v.linkedPrefix(seg, hashes)
 	// When the lowest block names another parent than Below, Below's
@@ -184,6 +191,7 @@ type proofJob struct {
 	b     *block.Block
 	rule  proofRule
 	where string // context for the error: which rule was applied
+	stale bool   // the tip rule past the honesty grace: a refusal is an untrusted tip
 }
 
 // planProof picks the rule block i must pass. fromPeer says the parent
@@ -194,7 +202,7 @@ func (v *Verifier) planProof(ctx context.Context, seg Segment, i int, b *block.B
 	if err != nil {
 		return proofJob{}, err
 	}
-	isTip := i == 0 && seg.Above == nil && seg.Tip
+	isTip := i == 0 && seg.Above == nil && seg.Tip && seg.Trusted == nil
 	lookup := func() (*Committee, error) {
 		c, err := v.Source.CommitteeAt(ctx, prevRef)
 		if err == nil {
@@ -221,7 +229,7 @@ func (v *Verifier) planProof(ctx context.Context, seg Segment, i int, b *block.B
 			} else if err != nil {
 				return proofJob{}, err
 			}
-			return proofJob{index: i, b: b, rule: honestRule(cur, signing), where: fmt.Sprintf(
+			return proofJob{index: i, b: b, rule: honestRule(cur, signing), stale: true, where: fmt.Sprintf(
 				"tip: parent ref time %d is %s old, past the %s honesty grace, so honest stake of the current committee must sign",
 				prevRef, age.Round(time.Second), v.grace())}, nil
 		}
@@ -283,6 +291,7 @@ func (v *Verifier) runProofs(jobs []proofJob, hashes []common.Hash) (int, error)
 			var be *BlockError
 			if errors.As(err, &be) && jobs[j].where != "" {
 				be.Reason = jobs[j].where + ": " + be.Reason
+				be.UntrustedTip = jobs[j].stale
 			}
 			return j, err
 		}
