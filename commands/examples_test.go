@@ -108,6 +108,9 @@ func TestDocExamples(t *testing.T) {
 	base := t.TempDir()
 	mustRun(t, "devnet", "gen", "--out", base, "--blocks", "2000", "--tip-ref-time", "1800000000")
 	mustRun(t, "export", "--store", filepath.Join(base, "blocks.db"), "--out", filepath.Join(base, "blocks.vcx"))
+	gapDir := filepath.Join(t.TempDir(), "gap")
+	mustRun(t, "devnet", "gen", "--out", gapDir, "--blocks", "2000", "--tip-ref-time", "1800000000", "--ranges", "1-300,701-2000")
+	copyFile(t, filepath.Join(gapDir, "blocks.db"), filepath.Join(base, "gap.db"))
 	peerDir := t.TempDir()
 	peerDB := filepath.Join(peerDir, "blocks.db")
 	copyFile(t, filepath.Join(base, "blocks.db"), peerDB)
@@ -123,7 +126,7 @@ func TestDocExamples(t *testing.T) {
 	}
 	for _, ex := range examples {
 		dir := t.TempDir()
-		for _, name := range []string{"blocks.db", "management.json", "blocks.vcx"} {
+		for _, name := range []string{"blocks.db", "management.json", "blocks.vcx", "gap.db"} {
 			copyFile(t, filepath.Join(base, name), filepath.Join(dir, name))
 		}
 		out, code := runPipeline(t, dir, replacer.Replace(ex.line))

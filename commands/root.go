@@ -29,7 +29,10 @@ func NewApp() *cli.App {
 		Usage:   "inspect, repair and synchronize a virtual chain node's block store",
 		Version: buildVersion().Version,
 		Description: "Exit codes: 0 ok; 1 the store is inconsistent, a check or verification failed,\n" +
-			"or sync could not finish; 2 usage, input or I/O errors.",
+			"the store diverged, or sync could not finish; 2 usage, input or I/O errors; 75 the store\n" +
+			"is locked (try again later); 130/143/129 stopped by SIGINT/SIGTERM/SIGHUP.\n" +
+			"With --json every outcome is one JSON object on stdout, with ok, and error and kind\n" +
+			"when it failed.",
 		Commands: []*cli.Command{
 			inspectCommand(),
 			devnetCommand(),
