@@ -2,7 +2,6 @@ package commands
 
 import (
 	"bufio"
-	"bytes"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -141,7 +140,7 @@ func TestDocExamples(t *testing.T) {
 // each command a child process in dir, and returns everything they printed
 // and the last one's exit code (an earlier one failing is an error too).
 func runPipeline(t *testing.T, dir, line string) (string, int) {
-	var out bytes.Buffer
+	var out lockedBuffer // every command of the pipeline writes to it at once
 	var cmds []*exec.Cmd
 	for i, part := range strings.Split(line, " | ") {
 		fields := strings.Fields(part)
