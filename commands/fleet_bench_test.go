@@ -140,9 +140,9 @@ func benchFleet(b *testing.B, servers, clients int, blocks string, kill bool) {
 }
 
 // serveProcess starts `vcsync serve` of db in a child process on a port
-// the kernel picks and returns its URL; the benchmark stops it.
-func serveProcess(b *testing.B, db string) (string, *exec.Cmd) {
-	cmd := exec.Command(os.Args[0], "serve", "--store", db, "--listen", "127.0.0.1:0")
+// the kernel picks and returns its URL; the test or benchmark stops it.
+func serveProcess(b testing.TB, db string, extra ...string) (string, *exec.Cmd) {
+	cmd := exec.Command(os.Args[0], append([]string{"serve", "--store", db, "--listen", "127.0.0.1:0"}, extra...)...)
 	cmd.Env = append(os.Environ(), "VCSYNC_TEST_CHILD=1")
 	stderr, err := cmd.StderrPipe()
 	if err != nil {

@@ -2,6 +2,9 @@ package commands
 
 import (
 	"encoding/json"
+	"fmt"
+	"net"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -107,5 +110,27 @@ func TestProgressStartsWithARate(t *testing.T) {
 	bar.Set(500)
 	if out := buf.String(); strings.Contains(out, "/hr") || !strings.Contains(out, "500/1000") {
 		t.Fatalf("bar: %q", out)
+	}
+}
+
+// A locked store names its holder when it is a vcsync (from /proc/locks
+// and the holder's command line) and where to ask it.
+func TestLockedStoreNamesTheVcsyncHoldingIt(t *testing.T) {
+	if _, err := os.Stat("/proc/locks"); err != nil {
+		t.Skip("no /proc/locks:", err)
+	}
+	dir := genStore(t, "20", "")
+	db := filepath.Join(dir, "blocks.db")
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	metricsAddr := ln.Addr().String()
+	ln.Close()
+	_, serve := serveProcess(t, db, "--metrics-addr", metricsAddr)
+	_, errs, code := run(t, "rollback", "--store", db, "--to", "10", "--yes", "--lock-timeout", "0")
+	want := fmt.Sprintf("held by vcsync, pid %d: vcsync serve --store %s", serve.Process.Pid, db)
+	if code != ExitTempFail || !strings.Contains(errs, want) || !strings.Contains(errs, "ask it at http://"+metricsAddr+"/metrics") {
+		t.Fatalf("exit %d: %s\nwant %q", code, errs, want)
 	}
 }

@@ -76,6 +76,9 @@ func openBolt(path string, readOnly bool, timeout time.Duration) (*bolt.DB, erro
 			return err
 		})
 		if errors.Is(err, berrors.ErrTimeout) {
+			if holder := lockHolder(path); holder != "" {
+				return nil, fmt.Errorf("open %s: %w: %s", path, ErrLocked, holder)
+			}
 			return nil, fmt.Errorf("open %s: %w", path, ErrLocked)
 		}
 		if err != nil {
