@@ -126,7 +126,7 @@ func (o demoOptions) run(ctx context.Context, stdout, stderr io.Writer) error {
 	}
 	defer node.Close()
 	say("syncing an empty store from the three peers, tip to genesis, verifying every block...")
-	rep := newReporter(out)
+	rep := newReporter(out, logOptions{})
 	res, err := syncer.New(syncer.Config{
 		Store: node, Verifier: &verify.Verifier{Source: docSrc, ChainID: net0.ChainID, NetworkType: net0.NetworkType},
 		Peers: peers, Batch: o.batch, Rand: rand.New(rand.NewSource(o.seed)), Observer: rep,

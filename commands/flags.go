@@ -93,7 +93,7 @@ func verifierFlags() []cli.Flag { return append(sourceFlags(), graceFlag, nowFla
 
 func syncFlags() []cli.Flag {
 	return append([]cli.Flag{storeFlag, lockTimeoutFlag, jsonFlag, chainIDFlag, networkTypeFlag,
-		peerFlag, peersFileFlag, batchFlag, chunkFlag, collectFlag, chunkTimeFlag, busyTimeFlag, metricsAddrFlag, seedFlag, maxBlockFlag, parallelFlag, trustFlag}, verifierFlags()...)
+		peerFlag, peersFileFlag, batchFlag, chunkFlag, collectFlag, chunkTimeFlag, busyTimeFlag, metricsAddrFlag, seedFlag, maxBlockFlag, parallelFlag, trustFlag, logFormatFlag, logLevelFlag}, verifierFlags()...)
 }
 
 // argsKey holds the raw command line in App.Metadata, to tell a flag given

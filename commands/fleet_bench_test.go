@@ -153,7 +153,7 @@ func serveProcess(b testing.TB, db string, extra ...string) (string, *exec.Cmd) 
 	}
 	var logReader sync.WaitGroup
 	b.Cleanup(func() { cmd.Process.Kill(); cmd.Wait(); logReader.Wait() })
-	addr := regexp.MustCompile(`on (http://127\.0\.0\.1:\d+)`)
+	addr := regexp.MustCompile(`msg=serving .*url=(http://127\.0\.0\.1:\d+)`)
 	sc := bufio.NewScanner(stderr)
 	for sc.Scan() {
 		if m := addr.FindStringSubmatch(sc.Text()); m != nil {

@@ -213,7 +213,7 @@ func startServe(t *testing.T, db string) string {
 			t.Error("serve did not shut down")
 		}
 	})
-	addr := regexp.MustCompile(`on (http://127\.0\.0\.1:\d+)`)
+	addr := regexp.MustCompile(`msg=serving .*url=(http://127\.0\.0\.1:\d+)`)
 	for i := 0; i < 500; i++ {
 		if m := addr.FindStringSubmatch(logs.String()); m != nil {
 			return m[1]

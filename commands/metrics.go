@@ -3,7 +3,7 @@ package commands
 import (
 	"context"
 	"fmt"
-	"io"
+	"log/slog"
 	"net"
 	"sync"
 
@@ -19,9 +19,9 @@ var metricsAddrFlag = &cli.StringFlag{Name: "metrics-addr", EnvVars: []string{"V
 	Usage: "serve Prometheus metrics on http://`HOST:PORT`/metrics while the command runs (off when empty)"}
 
 // startMetrics serves a new registry on addr, if one is given, until the
-// returned stop is called (stop waits for the server to end). It says on
-// stderr where, so port 0 works.
-func startMetrics(ctx context.Context, addr string, stderr io.Writer) (*metrics.Registry, func(), error) {
+// returned stop is called (stop waits for the server to end). It logs
+// where, so port 0 works.
+func startMetrics(ctx context.Context, addr string, log *slog.Logger) (*metrics.Registry, func(), error) {
 	reg := metrics.New(buildVersion().Version)
 	if addr == "" {
 		return reg, func() {}, nil
@@ -30,12 +30,12 @@ func startMetrics(ctx context.Context, addr string, stderr io.Writer) (*metrics.
 	if err != nil {
 		return nil, nil, fmt.Errorf("--metrics-addr: %w", err)
 	}
-	fmt.Fprintf(stderr, "metrics on http://%s/metrics\n", ln.Addr())
+	log.Info("metrics", "url", fmt.Sprintf("http://%s/metrics", ln.Addr()))
 	ctx, cancel := context.WithCancel(ctx)
 	var server sync.WaitGroup
 	server.Go(func() {
 		if err := reg.Serve(ctx, ln); err != nil {
-			fmt.Fprintf(stderr, "metrics: %v\n", err)
+			log.Error("metrics server stopped", "error", err.Error())
 		}
 	})
 	return reg, func() { cancel(); server.Wait() }, nil

@@ -76,7 +76,7 @@ func waitForLog(t *testing.T, logs *lockedBuffer, re *regexp.Regexp) string {
 func TestMetricsOfServeAndFollow(t *testing.T) {
 	src := genStore(t, "600", "")
 	db, mgmt := filepath.Join(src, "blocks.db"), filepath.Join(src, "management.json")
-	metricsURL := regexp.MustCompile(`metrics on (http://127\.0\.0\.1:\d+/metrics)`)
+	metricsURL := regexp.MustCompile(`msg=metrics url=(http://127\.0\.0\.1:\d+/metrics)`)
 
 	serveCtx, stopServe := context.WithCancel(context.Background())
 	serveLogs := &lockedBuffer{}
@@ -86,7 +86,7 @@ func TestMetricsOfServeAndFollow(t *testing.T) {
 	}()
 	defer func() { stopServe(); <-served }()
 	serveMetrics := waitForLog(t, serveLogs, metricsURL)
-	peer := waitForLog(t, serveLogs, regexp.MustCompile(`on (http://127\.0\.0\.1:\d+)\n`))
+	peer := waitForLog(t, serveLogs, regexp.MustCompile(`msg=serving .*url=(http://127\.0\.0\.1:\d+)\n`))
 
 	node := filepath.Join(t.TempDir(), "node.db")
 	followCtx, stopFollow := context.WithCancel(context.Background())

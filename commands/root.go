@@ -230,7 +230,11 @@ func Main(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	app.Metadata = map[string]any{argsKey: args}
 	err := app.RunContext(ctx, args)
 	if err != nil {
-		fmt.Fprintln(stderr, "vcsync:", err)
+		if jsonLogsAsked(args[1:]) { // every stderr line a JSON record
+			logOptions{json: true}.logger(stderr).Error(err.Error(), "kind", errorKind(err))
+		} else {
+			fmt.Fprintln(stderr, "vcsync:", err)
+		}
 		// With --json a script reads one object on stdout whatever happened.
 		if out.n == 0 && wantsJSON(args[1:]) {
 			rep := newFailureReport(err)

@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"log"
 	"net"
 
 	"github.com/urfave/cli/v2"
@@ -28,10 +27,14 @@ func serveCommand() *cli.Command {
 			&cli.IntFlag{Name: "max-frame-bytes", Value: wire.DefaultMaxFrameBytes, Usage: "most bytes per chunk frame"},
 			&cli.IntFlag{Name: "max-streams", Value: peerserver.DefaultMaxStreams, Usage: "concurrent block streams; more are answered 503 with Retry-After"},
 			&cli.IntFlag{Name: "max-streams-per-client", Value: peerserver.DefaultMaxStreamsPerClient, Usage: "concurrent block streams of one client address (its live batch and one fetched ahead)"},
-			metricsAddrFlag,
+			metricsAddrFlag, logFormatFlag, logLevelFlag,
 		},
 		Action: func(c *cli.Context) error {
-			o := serveOptions{store: storeOptionsFrom(c), listen: c.String("listen"), metricsAddr: c.String(metricsAddrFlag.Name), limits: peerserver.Options{
+			logs, err := logOptionsFrom(c)
+			if err != nil {
+				return err
+			}
+			o := serveOptions{logs: logs, store: storeOptionsFrom(c), listen: c.String("listen"), metricsAddr: c.String(metricsAddrFlag.Name), limits: peerserver.Options{
 				MaxBatch: c.Uint64("max-batch"), MaxChunk: c.Int("max-chunk"), MaxFrameBytes: c.Int("max-frame-bytes"),
 				MaxStreams: c.Int("max-streams"), MaxStreamsPerClient: c.Int("max-streams-per-client"),
 			}}
@@ -46,6 +49,7 @@ type serveOptions struct {
 	listen      string
 	metricsAddr string
 	limits      peerserver.Options
+	logs        logOptions
 }
 
 func (o serveOptions) run(ctx context.Context, stderr io.Writer) error {
@@ -54,8 +58,8 @@ func (o serveOptions) run(ctx context.Context, stderr io.Writer) error {
 		return err
 	}
 	defer s.Close()
-	logger := log.New(stderr, "serve: ", log.LstdFlags)
-	reg, stopMetrics, err := startMetrics(ctx, o.metricsAddr, stderr)
+	logger := o.logs.logger(stderr)
+	reg, stopMetrics, err := startMetrics(ctx, o.metricsAddr, logger)
 	if err != nil {
 		return err
 	}
@@ -72,8 +76,9 @@ func (o serveOptions) run(ctx context.Context, stderr io.Writer) error {
 		return err
 	}
 	reg.Store(st)
-	logger.Printf("serving %s heights 1-%d on http://%s", s.Identity(), st.InOrder, ln.Addr())
+	logger.Info("serving", "chain", s.Identity().ChainID, "network_type", s.Identity().NetworkType, "from", min(1, st.InOrder), "to", st.InOrder,
+		"url", fmt.Sprintf("http://%s", ln.Addr()))
 	err = peerserver.Serve(ctx, ln, srv.Handler())
-	logger.Printf("stopped")
+	logger.Info("stopped")
 	return err
 }

@@ -43,7 +43,12 @@ func RunProcess(args []string, stdout, stderr io.Writer) int {
 	<-watcher
 	select {
 	case s := <-got:
-		fmt.Fprintf(stderr, "vcsync: interrupted by %s (what was verified is committed; the next run resumes)\n", signalName(s))
+		msg := fmt.Sprintf("interrupted by %s (what was verified is committed; the next run resumes)", signalName(s))
+		if jsonLogsAsked(args[1:]) {
+			logOptions{json: true}.logger(stderr).Warn(msg, "kind", kindInterrupted)
+		} else {
+			fmt.Fprintln(stderr, "vcsync: "+msg)
+		}
 		return 128 + int(s)
 	default:
 		return code

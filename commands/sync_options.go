@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"github.com/ethereum/go-ethereum/common"
 	"io"
+	"log/slog"
 	"math/rand"
 	"os"
 	"path/filepath"
@@ -47,6 +48,7 @@ type syncOptions struct {
 	parallel    int
 	sha256      string // import: the file's expected SHA-256, hex
 	trust       *syncer.Checkpoint
+	logs        logOptions
 }
 
 func syncOptionsFrom(c *cli.Context, mode string) (syncOptions, error) {
@@ -59,6 +61,9 @@ func syncOptionsFrom(c *cli.Context, mode string) (syncOptions, error) {
 		return o, err
 	}
 	if o.trust, err = checkpointFrom(c.String(trustFlag.Name)); err != nil {
+		return o, err
+	}
+	if o.logs, err = logOptionsFrom(c); err != nil {
 		return o, err
 	}
 	if o.trust != nil && o.follow {
@@ -185,7 +190,8 @@ func (o syncOptions) run(ctx context.Context, stdout, stderr io.Writer) error {
 		return err
 	}
 	defer s.Close()
-	v, err := o.verifier.verifier(ctx, s.Identity(), stderr)
+	rep := newReporter(stderr, o.logs)
+	v, err := o.verifier.verifier(ctx, s.Identity(), rep.writer(slog.LevelWarn))
 	if err != nil {
 		return err
 	}
@@ -197,7 +203,7 @@ func (o syncOptions) run(ctx context.Context, stdout, stderr io.Writer) error {
 		// The downloads are bounded; the limit keeps garbage from doubling them.
 		debug.SetMemoryLimit(syncer.SoftMemoryLimit(o.parallel))
 	}
-	reg, stopMetrics, err := startMetrics(ctx, o.metricsAddr, stderr)
+	reg, stopMetrics, err := startMetrics(ctx, o.metricsAddr, rep.log)
 	if err != nil {
 		return err
 	}
@@ -205,7 +211,6 @@ func (o syncOptions) run(ctx context.Context, stdout, stderr io.Writer) error {
 	if st, err := s.State(); err == nil {
 		reg.Store(st)
 	}
-	rep := newReporter(stderr)
 	cfg := syncer.Config{Store: s, Verifier: v, Peers: peers, Batch: o.batch, Chunk: o.chunk,
 		CollectTimeout: o.collect, Rand: rand.New(rand.NewSource(seed)), Observer: observers{rep, reg}, Parallel: o.parallel,
 		SlowAfter: 4 * o.chunkWait, BusyTimeout: o.busyWait, Trust: o.trust}
@@ -223,7 +228,8 @@ func (o syncOptions) run(ctx context.Context, stdout, stderr io.Writer) error {
 			reg.Round(err)
 			if err != nil {
 				next := time.Duration(res.NextRoundSeconds * float64(time.Second)).Round(time.Second)
-				rep.Note("sync round %d: %v; next round in %s (%s)", round, err, next, time.Now().Add(next).Format(time.RFC3339))
+				rep.Note(slog.LevelWarn, "sync round failed", "round", round, "error", err.Error(), "next_round_in", next.String(),
+					"next_round_at", time.Now().Add(next).Format(time.RFC3339))
 			}
 			o.printRound(stdout, round, res, err)
 		})
@@ -234,7 +240,7 @@ func (o syncOptions) run(ctx context.Context, stdout, stderr io.Writer) error {
 	}
 	if t := o.trust; t != nil {
 		if err := s.SetCheckpoint(t.Height, t.Hash); err == nil {
-			rep.Note("trusted checkpoint %d %s recorded in the store", t.Height, t.Hash.Hex())
+			rep.Note(slog.LevelInfo, "trusted checkpoint recorded in the store", "height", t.Height, "hash", t.Hash.Hex())
 		} else if !errors.Is(err, store.ErrNotFound) && runErr == nil {
 			runErr = err
 		}

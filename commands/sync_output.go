@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"strings"
 	"sync"
 	"time"
@@ -14,19 +15,21 @@ import (
 	"github.com/vcsync/vcsync/wire"
 )
 
-// reporter shows sync progress: a bar when stderr is a terminal, plain log
-// lines (at most one progress line a second) otherwise.
+// reporter shows sync progress: a bar when stderr is a terminal and the
+// logs are text, log records otherwise (at most one progress record a
+// second), with structured fields.
 type reporter struct {
 	mu       sync.Mutex
 	w        io.Writer
+	log      *slog.Logger
 	bar      progress
 	tty      bool
 	done     uint64
 	lastLine time.Time
 }
 
-func newReporter(w io.Writer) *reporter {
-	return &reporter{w: w, tty: stderrIsTerminal(w)}
+func newReporter(w io.Writer, logs logOptions) *reporter {
+	return &reporter{w: w, log: logs.logger(w), tty: !logs.json && stderrIsTerminal(w)}
 }
 
 func (r *reporter) Target(blocks uint64) {
@@ -40,18 +43,19 @@ func (r *reporter) Target(blocks uint64) {
 	}
 }
 
-func (r *reporter) logf(format string, args ...any) {
+// record logs one line, clearing the bar first so the two never mix.
+func (r *reporter) record(level slog.Level, msg string, attrs ...any) {
 	if r.bar.bar != nil {
 		r.bar.bar.Clear()
 	}
-	fmt.Fprintf(r.w, format+"\n", args...)
+	r.log.Log(context.Background(), level, msg, attrs...)
 }
 
 func (r *reporter) Batch(peer string, g wire.Grant) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if !r.tty {
-		r.logf("batch %d-%d (%d blocks, chunks of %d) from %s", g.From, g.To, g.Blocks(), g.Chunk, peer)
+		r.record(slog.LevelInfo, "batch", "peer", peer, "from", g.From, "to", g.To, "blocks", g.Blocks(), "chunk", g.Chunk)
 	}
 }
 
@@ -62,22 +66,25 @@ func (r *reporter) Committed(st store.State, blocks, _ int) {
 	r.bar.Set(r.done)
 	if !r.tty && time.Since(r.lastLine) >= time.Second {
 		r.lastLine = time.Now()
-		r.logf("committed %d blocks; InOrder %d, LastSynced %d, Top %d", r.done, st.InOrder, st.LastSynced, st.Top)
+		r.record(slog.LevelInfo, "committed", "blocks", r.done, "in_order", st.InOrder, "last_synced", st.LastSynced, "top", st.Top)
 	}
 }
 
-// Note logs a line of the caller's, between progress updates.
-func (r *reporter) Note(format string, args ...any) {
+// Note logs a record of the caller's, between progress updates.
+func (r *reporter) Note(level slog.Level, msg string, attrs ...any) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	r.logf(format, args...)
+	r.record(level, msg, attrs...)
 }
 
 func (r *reporter) Dropped(peer, kind, reason string) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	r.logf("dropped peer %s (%s): %s", peer, kind, reason)
+	r.record(slog.LevelWarn, "peer dropped", "peer", peer, "kind", kind, "reason", reason)
 }
+
+// writer is where prose notes of other code go: one record per line.
+func (r *reporter) writer(level slog.Level) io.Writer { return lineLogger{log: r.log, level: level} }
 
 func (r *reporter) finish() {
 	r.mu.Lock()

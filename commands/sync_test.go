@@ -5,6 +5,8 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
+	"regexp"
 	"net"
 	"os"
 	"path/filepath"
@@ -218,5 +220,55 @@ func TestSyncWithoutUsefulPeerExits1(t *testing.T) {
 	}
 	if _, errs, code := run(t, "sync", "--store", node, "--management", mgmt); code != ExitUsage || !strings.Contains(errs, "no peers") {
 		t.Fatalf("no peers: exit %d %s", code, errs)
+	}
+}
+
+// Logs: with --log-format json every stderr line is one JSON record with
+// an RFC 3339 time and structured fields, the final error included; text
+// lines carry the time too.
+func TestSyncLogs(t *testing.T) {
+	src := genStore(t, "600", "")
+	mgmt, peer := filepath.Join(src, "management.json"), "file://"+filepath.Join(src, "blocks.db")
+	args := func(db string, extra ...string) []string {
+		return append([]string{"sync", "--store", db, "--chain-id", "42", "--network-type", "2", "--committee-file", mgmt, "--batch", "200"}, extra...)
+	}
+	_, errs, code := run(t, args(filepath.Join(t.TempDir(), "a.db"), "--peer", peer, "--log-format", "json")...)
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, errs)
+	}
+	var batches int
+	for _, line := range strings.Split(strings.TrimSpace(errs), "\n") {
+		var rec map[string]any
+		if err := json.Unmarshal([]byte(line), &rec); err != nil {
+			t.Fatalf("log line %q is not JSON: %v", line, err)
+		}
+		if _, err := time.Parse(time.RFC3339Nano, fmt.Sprint(rec["time"])); err != nil || rec["level"] == nil {
+			t.Fatalf("log line without an RFC 3339 time or level: %v", rec)
+		}
+		if rec["msg"] == "batch" {
+			batches++
+			if rec["peer"] != peer || rec["from"] == nil || rec["to"] == nil || rec["blocks"] == nil {
+				t.Fatalf("batch record without its fields: %v", rec)
+			}
+		}
+	}
+	if batches != 3 {
+		t.Fatalf("%d batch records for 600 blocks in batches of 200:\n%s", batches, errs)
+	}
+	// A failure's line is a record too.
+	_, errs, code = run(t, args(filepath.Join(t.TempDir(), "b.db"), "--peer", "http://127.0.0.1:1", "--log-format", "json")...)
+	var last map[string]any
+	lines := strings.Split(strings.TrimSpace(errs), "\n")
+	if err := json.Unmarshal([]byte(lines[len(lines)-1]), &last); err != nil || code != ExitFailed || last["level"] != "ERROR" || last["kind"] != "failed" {
+		t.Fatalf("failure under --log-format json: exit %d %s", code, errs)
+	}
+	_, errs, _ = run(t, args(filepath.Join(t.TempDir(), "c.db"), "--peer", peer)...)
+	for _, line := range strings.Split(strings.TrimSpace(errs), "\n") {
+		if !regexp.MustCompile(`^time=\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d`).MatchString(line) {
+			t.Fatalf("text log line without a timestamp: %q", line)
+		}
+	}
+	if _, errs, code := run(t, args(filepath.Join(t.TempDir(), "d.db"), "--peer", peer, "--log-format", "xml")...); code != ExitUsage || !strings.Contains(errs, "give text or json") {
+		t.Fatalf("--log-format xml: exit %d %s", code, errs)
 	}
 }

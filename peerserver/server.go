@@ -9,7 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"github.com/ethereum/go-ethereum/common"
-	"log"
+	"log/slog"
 	"net"
 	"net/http"
 	"strconv"
@@ -47,8 +47,8 @@ type Options struct {
 	// (0: DefaultMaxStreamsPerClient).
 	MaxStreamsPerClient int
 	WriteTimeout        time.Duration
-	Log                 *log.Logger // nil: no request log
-	Observer            Observer    // nil: none
+	Log                 *slog.Logger // nil: no request log
+	Observer            Observer     // nil: none
 }
 
 // Server answers peers from a Source.
@@ -211,7 +211,7 @@ func (s *Server) handleBlocks(w http.ResponseWriter, r *http.Request) {
 	release, refusal := s.slots.take(r.RemoteAddr)
 	if release == nil {
 		if s.opts.Log != nil && s.slots.shouldLog(r.RemoteAddr, time.Now()) {
-			s.opts.Log.Printf("busy: refused %s (%s); further refusals of it are not logged for %s", clientOf(r.RemoteAddr), refusal, refusalLogEvery)
+			s.opts.Log.Warn("busy: stream refused", "client", clientOf(r.RemoteAddr), "why", refusal, "quiet_for", refusalLogEvery.String())
 		}
 		w.Header().Set("Retry-After", strconv.Itoa(retryAfterSeconds))
 		httpError(w, http.StatusServiceUnavailable, refusal)
@@ -223,33 +223,42 @@ func (s *Server) handleBlocks(w http.ResponseWriter, r *http.Request) {
 	defer s.opts.Observer.StreamClosed()
 	wire.SetGrantHeaders(w.Header(), g)
 	w.WriteHeader(http.StatusOK)
-	if err := s.stream(r.Context(), w, g); err != nil && s.opts.Log != nil {
-		s.opts.Log.Printf("stream %d-%d to %s ended: %v", g.From, g.To, r.RemoteAddr, err)
+	start := time.Now()
+	blocks, bytes, err := s.stream(r.Context(), w, g)
+	if s.opts.Log != nil { // one access line per stream
+		outcome, level := "ok", slog.LevelInfo
+		if err != nil {
+			outcome, level = err.Error(), slog.LevelWarn
+		}
+		s.opts.Log.Log(r.Context(), level, "stream", "client", r.RemoteAddr, "from", g.From, "to", g.To, "blocks", blocks,
+			"bytes", bytes, "seconds", time.Since(start).Seconds(), "outcome", outcome)
 	}
 }
 
 // stream writes the grant chunk by chunk, each chunk read in its own read
 // transaction so a slow client never pins one for the whole batch.
-func (s *Server) stream(ctx context.Context, w http.ResponseWriter, g wire.Grant) error {
+// It returns the blocks and bytes written.
+func (s *Server) stream(ctx context.Context, w http.ResponseWriter, g wire.Grant) (blocks, bytes int, err error) {
 	rc := http.NewResponseController(w)
 	fw := wire.NewFrameWriter(flushWriter{w: w, rc: rc}, g)
 	for hi := g.From; hi >= g.To; {
 		if err := ctx.Err(); err != nil {
-			return err
+			return blocks, bytes, err
 		}
 		lo := max(g.To, hi-min(hi, uint64(g.Chunk))+1)
 		rc.SetWriteDeadline(time.Now().Add(s.opts.WriteTimeout))
-		bytes := 0
-		if err := s.src.ReadRange(hi, lo, func(_ uint64, raw []byte) error { bytes += len(raw); return fw.Add(raw) }); err != nil {
-			return err
+		chunk := 0
+		if err := s.src.ReadRange(hi, lo, func(_ uint64, raw []byte) error { chunk += len(raw); return fw.Add(raw) }); err != nil {
+			return blocks, bytes, err
 		}
 		if err := fw.Flush(); err != nil {
-			return err
+			return blocks, bytes, err
 		}
-		s.opts.Observer.Served(int(hi-lo+1), bytes)
+		s.opts.Observer.Served(int(hi-lo+1), chunk)
+		blocks, bytes = blocks+int(hi-lo+1), bytes+chunk
 		hi = lo - 1
 	}
-	return nil
+	return blocks, bytes, nil
 }
 
 type flushWriter struct {
