@@ -193,6 +193,18 @@ func (b *lockedBuffer) String() string {
 // ends and returns the URL it logged: the kernel picks the port, so no
 // other test can take it in between.
 func startServe(t *testing.T, db string) string {
+	url, _ := startServeWith(t, db)
+	return url
+}
+
+// startServeStoppable starts serve and returns a stop that shuts it down
+// and waits (also run at cleanup, once).
+func startServeStoppable(t *testing.T, db string) (stop func()) {
+	_, stop = startServeWith(t, db)
+	return stop
+}
+
+func startServeWith(t *testing.T, db string) (string, func()) {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
@@ -202,21 +214,25 @@ func startServe(t *testing.T, db string) string {
 		app.Writer, app.ErrWriter = io.Discard, logs
 		done <- app.RunContext(ctx, []string{"vcsync", "serve", "--store", db, "--listen", "127.0.0.1:0"})
 	}()
-	t.Cleanup(func() {
-		cancel()
-		select {
-		case err := <-done:
-			if err != nil {
-				t.Errorf("serve: %v", err)
+	var once sync.Once
+	stop := func() {
+		once.Do(func() {
+			cancel()
+			select {
+			case err := <-done:
+				if err != nil {
+					t.Errorf("serve: %v", err)
+				}
+			case <-time.After(10 * time.Second):
+				t.Error("serve did not shut down")
 			}
-		case <-time.After(10 * time.Second):
-			t.Error("serve did not shut down")
-		}
-	})
+		})
+	}
+	t.Cleanup(stop)
 	addr := regexp.MustCompile(`msg=serving .*url=(http://127\.0\.0\.1:\d+)`)
 	for i := 0; i < 500; i++ {
 		if m := addr.FindStringSubmatch(logs.String()); m != nil {
-			return m[1]
+			return m[1], stop
 		}
 		select {
 		case err := <-done:
@@ -225,7 +241,7 @@ func startServe(t *testing.T, db string) string {
 		}
 	}
 	t.Fatalf("serve did not start:\n%s", logs.String())
-	return ""
+	return "", nil
 }
 
 func syncResult(t *testing.T, out string) syncer.Result {

@@ -49,7 +49,10 @@ func NewApp() *cli.App {
 			repairCommand(),
 			compactCommand(),
 			versionCommand(),
+			completionCommand(),
+			manCommand(),
 		},
+		EnableBashCompletion: true,
 		// An unknown command is a usage error, not a help topic (exit 3).
 		Action: func(c *cli.Context) error {
 			if c.NArg() > 0 {

@@ -78,7 +78,9 @@ func (o serveOptions) run(ctx context.Context, stderr io.Writer) error {
 	reg.Store(st)
 	logger.Info("serving", "chain", s.Identity().ChainID, "network_type", s.Identity().NetworkType, "from", min(1, st.InOrder), "to", st.InOrder,
 		"url", fmt.Sprintf("http://%s", ln.Addr()))
+	stopNotify := notifySystemd(ctx, logger, fmt.Sprintf("serving heights 1-%d on http://%s", st.InOrder, ln.Addr()))
 	err = peerserver.Serve(ctx, ln, srv.Handler())
+	stopNotify()
 	logger.Info("stopped")
 	return err
 }

@@ -222,6 +222,8 @@ func (o syncOptions) run(ctx context.Context, stdout, stderr io.Writer) error {
 	case o.mode == "close-gaps":
 		res, runErr = syncer.New(cfg).CloseGap(ctx)
 	case o.follow:
+		stopNotify := notifySystemd(ctx, rep.log, "following "+o.store.path)
+		defer stopNotify()
 		round := 0
 		runErr = syncer.Follow(ctx, cfg, o.staleAfter, func(res syncer.Result, err error) {
 			round++
