@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"net"
 	"sync"
+	"time"
 
 	"github.com/urfave/cli/v2"
 
@@ -65,5 +66,17 @@ func (o observers) Committed(st store.State, blocks, bytes int) {
 func (o observers) Dropped(peer, kind, reason string) {
 	for _, x := range o {
 		x.Dropped(peer, kind, reason)
+	}
+}
+
+func (o observers) PeerTip(height uint64) {
+	for _, x := range o {
+		x.PeerTip(height)
+	}
+}
+
+func (o observers) Timed(what string, d time.Duration) {
+	for _, x := range o {
+		x.Timed(what, d)
 	}
 }

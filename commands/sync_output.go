@@ -83,6 +83,9 @@ func (r *reporter) Dropped(peer, kind, reason string) {
 	r.record(slog.LevelWarn, "peer dropped", "peer", peer, "kind", kind, "reason", reason)
 }
 
+func (r *reporter) PeerTip(uint64)              {}
+func (r *reporter) Timed(string, time.Duration) {}
+
 // writer is where prose notes of other code go: one record per line.
 func (r *reporter) writer(level slog.Level) io.Writer { return lineLogger{log: r.log, level: level} }
 

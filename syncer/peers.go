@@ -89,6 +89,13 @@ collect:
 	if err := ctx.Err(); err != nil {
 		return nil, wire.Availability{}, err
 	}
+	var best uint64
+	for _, a := range valid {
+		best = max(best, a.avail.Top)
+	}
+	if best > 0 {
+		s.cfg.Observer.PeerTip(best)
+	}
 	if err := s.checkDivergence(ctx, st, valid); err != nil {
 		return nil, wire.Availability{}, err
 	}

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"sync"
+	"time"
 
 	"golang.org/x/sync/errgroup"
 
@@ -84,10 +85,13 @@ func (s *Syncer) stream(ctx context.Context, peer peerclient.Peer, avail wire.Av
 	commits := make(chan commitJob, pipelineDepth)
 	budget := newMemBudget(cmp.Or(s.cfg.LiveBatchBytes, liveBatchBytes))
 	var lifetime errgroup.Group
+	started := time.Now()
+	defer func() { s.cfg.Observer.Timed("batch", time.Since(started)) }()
 	lifetime.Go(func() error {
 		defer close(chunks)
 		for {
 			held := 0
+			asked := time.Now()
 			blocks, n, err := st.Next(func(bytes int) error {
 				if err := budget.take(bytes); err != nil {
 					return err
@@ -95,6 +99,9 @@ func (s *Syncer) stream(ctx context.Context, peer peerclient.Peer, avail wire.Av
 				held += bytes
 				return nil
 			})
+			if err == nil {
+				s.cfg.Observer.Timed("chunk", time.Since(asked))
+			}
 			select {
 			case chunks <- fetched{blocks, n, err, func() { budget.give(held) }}:
 			case <-bctx.Done():

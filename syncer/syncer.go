@@ -41,6 +41,8 @@ type Observer interface {
 	Batch(peer string, g wire.Grant)             // a batch starts
 	Committed(st store.State, blocks, bytes int) // a chunk was committed
 	Dropped(peer, kind, reason string)           // a peer was dropped for the rest of the run
+	PeerTip(height uint64)                       // the highest height an answering peer advertised
+	Timed(what string, d time.Duration)          // how long a "batch" (request to last chunk) or a "chunk" (one read) took
 }
 
 // Config wires a Syncer.
@@ -194,6 +196,8 @@ func (nopObserver) Target(uint64)                   {}
 func (nopObserver) Batch(string, wire.Grant)        {}
 func (nopObserver) Committed(store.State, int, int) {}
 func (nopObserver) Dropped(string, string, string)  {}
+func (nopObserver) PeerTip(uint64)                  {}
+func (nopObserver) Timed(string, time.Duration)     {}
 
 // Sync runs the flow until the store holds 1..tip with no gap: the gap
 // first, then from the best peer's tip down to Top+1, and so on.

@@ -330,6 +330,8 @@ func (c *cancelAfter) Target(uint64)                   {}
 func (c *cancelAfter) Batch(string, wire.Grant)        {}
 func (c *cancelAfter) Dropped(string, string, string)  {}
 func (c *cancelAfter) Committed(store.State, int, int) { c.once.Do(c.cancel) }
+func (c *cancelAfter) PeerTip(uint64)                  {}
+func (c *cancelAfter) Timed(string, time.Duration)     {}
 
 func TestInterruptedRunResumes(t *testing.T) {
 	f := newFixture(t, 1200)

@@ -15,7 +15,9 @@ import (
 	"net"
 	"net/http"
 	"runtime"
+	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -36,6 +38,11 @@ type Registry struct {
 	dropped                       *prometheus.CounterVec
 	rounds                        *prometheus.CounterVec
 	lastRound, lastRoundOK        prometheus.Gauge
+	peerTop, lag                  prometheus.Gauge
+	latency                       *prometheus.HistogramVec
+	verifyFailures                *prometheus.CounterVec
+	// storeTop and bestPeerTop are the last values set, for the lag.
+	storeTop, bestPeerTop atomic.Uint64
 
 	streamsOpen               prometheus.Gauge
 	streamsRefused            prometheus.Counter
@@ -73,6 +80,15 @@ func New(version string) *Registry {
 	f(r.dropped)
 	r.rounds = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "vcsync_sync_rounds_total", Help: "Rounds of sync --follow, by result (ok, failed)."}, []string{"result"})
 	f(r.rounds)
+	r.peerTop = gauge("vcsync_sync_best_peer_top", "The highest height a peer advertised in the last availability round.")
+	r.lag = gauge("vcsync_sync_lag_blocks", "Blocks between the best peer's top and the store's Top (0 when the store is ahead or level).")
+	r.latency = prometheus.NewHistogramVec(prometheus.HistogramOpts{Name: "vcsync_sync_duration_seconds",
+		Help:    "How long a batch (from the grant to its last chunk) or a chunk (one read from the peer) took.",
+		Buckets: prometheus.ExponentialBuckets(0.001, 4, 10)}, []string{"what"})
+	f(r.latency)
+	r.verifyFailures = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "vcsync_sync_verification_failures_total",
+		Help: "Blocks from peers that failed verification, by reason: " + strings.Join(failureReasons, ", ") + "."}, []string{"reason"})
+	f(r.verifyFailures)
 	r.lastRound = gauge("vcsync_sync_last_round_timestamp_seconds", "When the last round of sync --follow ended (unix seconds).")
 	r.lastRoundOK = gauge("vcsync_sync_last_round_success", "1 if the last round of sync --follow succeeded, else 0.")
 
@@ -90,6 +106,8 @@ func (r *Registry) Store(st store.State) {
 	r.inOrder.Set(float64(st.InOrder))
 	r.lastSynced.Set(float64(st.LastSynced))
 	r.top.Set(float64(st.Top))
+	r.storeTop.Store(st.Top)
+	r.lag.Set(float64(lag(r.bestPeerTop.Load(), st.Top)))
 	gap := 0.0
 	if st.GapOpen() {
 		gap = float64(st.LastSynced - st.InOrder - 1)
@@ -99,9 +117,55 @@ func (r *Registry) Store(st store.State) {
 
 // The sync core's observer (syncer.Observer).
 
-func (r *Registry) Target(uint64)             {}
-func (r *Registry) Batch(string, wire.Grant)  { r.batches.Inc() }
-func (r *Registry) Dropped(_, kind, _ string) { r.dropped.WithLabelValues(kind).Inc() }
+func (r *Registry) Target(uint64)            {}
+func (r *Registry) Batch(string, wire.Grant) { r.batches.Inc() }
+func (r *Registry) Dropped(_, kind, reason string) {
+	r.dropped.WithLabelValues(kind).Inc()
+	if kind == "bad_block" || kind == "untrusted_tip" {
+		r.verifyFailures.WithLabelValues(failureReason(kind, reason)).Inc()
+	}
+}
+
+func (r *Registry) PeerTip(height uint64) {
+	r.bestPeerTop.Store(height)
+	r.peerTop.Set(float64(height))
+	r.lag.Set(float64(lag(height, r.storeTop.Load())))
+}
+
+func lag(peer, top uint64) uint64 {
+	if peer > top {
+		return peer - top
+	}
+	return 0
+}
+
+func (r *Registry) Timed(what string, d time.Duration) {
+	r.latency.WithLabelValues(what).Observe(d.Seconds())
+}
+
+// failureReasons is the fixed label set of verification failures, so a
+// peer's words never become a label.
+var failureReasons = []string{"untrusted_tip", "not_member", "insufficient_weight", "bad_signature", "unlinked", "committee", "other"}
+
+// failureReason classifies a verification failure from the verifier's
+// words (verify's BlockError reasons).
+func failureReason(kind, reason string) string {
+	switch {
+	case kind == "untrusted_tip":
+		return "untrusted_tip"
+	case strings.Contains(reason, "not a member"), strings.Contains(reason, "not by the signer it names"):
+		return "not_member"
+	case strings.Contains(reason, "quorum"), strings.Contains(reason, "honest stake"), strings.Contains(reason, "signed weight"):
+		return "insufficient_weight"
+	case strings.Contains(reason, "signature"), strings.Contains(reason, "recover"):
+		return "bad_signature"
+	case strings.Contains(reason, "does not link"), strings.Contains(reason, "hash"):
+		return "unlinked"
+	case strings.Contains(reason, "names no committee"):
+		return "committee"
+	}
+	return "other"
+}
 func (r *Registry) Committed(st store.State, blocks, bytes int) {
 	r.Store(st)
 	r.committedBlocks.Add(float64(blocks))
