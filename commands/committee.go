@@ -59,6 +59,7 @@ type CommitteeReport struct {
 	QuorumWeight string            `json:"quorum_weight"`
 	HonestWeight string            `json:"honest_weight"`
 	EthRetries   int64             `json:"eth_retries,omitempty"` // busy answers retried, with --eth-rpc
+	EthCache     string            `json:"eth_cache,omitempty"`   // what the index cache did, with --eth-rpc
 	Members      []CommitteeMember `json:"members"`
 }
 
@@ -100,6 +101,10 @@ func (o committeeOptions) run(ctx context.Context, stdout, stderr io.Writer) err
 		})
 	}
 	r.EthRetries = ethRetries(src)
+	if eth, ok := src.(*verify.EthSource); ok {
+		_, r.EthCache = eth.Indexed()
+		fmt.Fprintf(stderr, "ethereum index: cache %s\n", r.EthCache)
+	}
 	if o.json {
 		return printJSON(stdout, r)
 	}

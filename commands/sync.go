@@ -65,7 +65,10 @@ type SyncReport struct {
 	// (with --eth-rpc).
 	EthRetries int64  `json:"eth_retries,omitempty"`
 	SHA256     string `json:"sha256,omitempty"` // import: the file's, when read whole or checked
-	Error      string `json:"error,omitempty"`
+	// EthCache says what the Ethereum index's cache did (--eth-rpc): off,
+	// miss, hit, "rebuilt: why" or "unusable: why".
+	EthCache string `json:"eth_cache,omitempty"`
+	Error    string `json:"error,omitempty"`
 }
 
 // ethRetries is what a committee source retried, if it is the Ethereum one.

@@ -22,6 +22,7 @@ import (
 	"github.com/vcsync/vcsync/peerclient"
 	"github.com/vcsync/vcsync/store"
 	"github.com/vcsync/vcsync/syncer"
+	"github.com/vcsync/vcsync/verify"
 )
 
 // syncOptions is what sync, pull, close-gaps and import were asked: they
@@ -211,6 +212,10 @@ func (o syncOptions) run(ctx context.Context, stdout, stderr io.Writer) error {
 	if st, err := s.State(); err == nil {
 		reg.Store(st)
 	}
+	eth, _ := v.Source.(*verify.EthSource)
+	if eth != nil {
+		reg.WatchEthereum(eth)
+	}
 	cfg := syncer.Config{Store: s, Verifier: v, Peers: peers, Batch: o.batch, Chunk: o.chunk,
 		CollectTimeout: o.collect, Rand: rand.New(rand.NewSource(seed)), Observer: observers{rep, reg}, Parallel: o.parallel,
 		SlowAfter: 4 * o.chunkWait, BusyTimeout: o.busyWait, Trust: o.trust}
@@ -251,12 +256,19 @@ func (o syncOptions) run(ctx context.Context, stdout, stderr io.Writer) error {
 	if o.mode == "import" && runErr == nil {
 		fileSum, runErr = o.afterImport(peers[0].(*peerclient.ExportPeer))
 	}
+	if eth != nil {
+		block, cache := eth.Indexed()
+		rep.Note(slog.LevelInfo, "ethereum index", "cache", cache, "indexed_to_block", block, "rpc_calls", eth.Calls())
+	}
 	rep.finish()
 	switch {
 	case o.json:
 		// Scripts get the summary either way, with the error in it.
 		r := syncReport(res, runErr)
 		r.EthRetries, r.SHA256 = ethRetries(v.Source), fileSum
+		if eth != nil {
+			_, r.EthCache = eth.Indexed()
+		}
 		if err := printOutcome(stdout, r, syncFailure(runErr)); err != nil {
 			return err
 		}

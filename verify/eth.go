@@ -345,6 +345,26 @@ func (s *EthSource) BlockAt(ctx context.Context, t uint32) (uint64, error) {
 	return BlockAtTime(ctx, s.client, uint64(t))
 }
 
+// Calls is how many JSON-RPC calls went to the endpoint, by method, when
+// the client counts them (a client from DialEthereum does).
+func (s *EthSource) Calls() map[string]int64 {
+	if c, ok := s.client.(interface{ Calls() map[string]int64 }); ok {
+		return c.Calls()
+	}
+	return nil
+}
+
+// Indexed is the last Ethereum block the index holds (0 before the first
+// refresh) and what the cache did (CacheStatus).
+func (s *EthSource) Indexed() (block uint64, cache string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.ix != nil {
+		block = s.ix.To
+	}
+	return block, s.CacheStatus
+}
+
 // Retries is how many busy answers of the endpoint were retried, when the
 // client counts them (a client from DialEthereum does).
 func (s *EthSource) Retries() int64 {

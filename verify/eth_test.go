@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"math/big"
 	"net/http"
 	"net/http/httptest"
@@ -569,7 +570,8 @@ func TestEthIndexCache(t *testing.T) {
 	firstCalls := proxy.count("")
 	proxy.reset()
 	second := runVcsync(t, args...)
-	if first != second {
+	// The same committee; the second run says it came from the cache.
+	if !strings.Contains(first, `"eth_cache": "miss"`) || strings.Replace(first, `"eth_cache": "miss"`, `"eth_cache": "hit"`, 1) != second {
 		t.Fatalf("the cached answer differs:\n%s\n%s", first, second)
 	}
 	if calls := proxy.count(""); calls > 6 || calls >= firstCalls {
@@ -797,6 +799,19 @@ func TestEthIndexThroughABusyProvider(t *testing.T) {
 	proxy.mu.Unlock()
 	if refused == 0 || client.Retries() != int64(refused) || noted.Load() != int64(refused) {
 		t.Fatalf("the provider refused %d calls; the client retried %d (noted %d)", refused, client.Retries(), noted.Load())
+	}
+	// Every call the provider saw is counted by its method, retries included.
+	proxy.mu.Lock()
+	seen := maps.Clone(proxy.calls)
+	proxy.mu.Unlock()
+	calls := client.Calls()
+	if calls["eth_getLogs"] == 0 || len(calls) != len(seen) {
+		t.Fatalf("the client counted %v, the provider saw %v", calls, seen)
+	}
+	for m, n := range seen {
+		if calls[m] != int64(n) {
+			t.Fatalf("the client counted %v, the provider saw %v", calls, seen)
+		}
 	}
 }
 

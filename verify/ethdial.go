@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -58,6 +59,18 @@ type EthClient struct {
 // Retries is how many answers were "busy" and retried.
 func (c *EthClient) Retries() int64 { return c.retry.retries.Load() }
 
+// Calls is how many JSON-RPC calls went to the endpoint, by method
+// (retries included: each is a call the provider counts).
+func (c *EthClient) Calls() map[string]int64 {
+	c.retry.mu.Lock()
+	defer c.retry.mu.Unlock()
+	out := make(map[string]int64, len(c.retry.calls))
+	for m, n := range c.retry.calls {
+		out[m] = n
+	}
+	return out
+}
+
 // DialEthereum connects to an Ethereum JSON-RPC endpoint with the limits
 // vcsync puts on every untrusted input (bounded answers, no redirects),
 // paced and retried as limits says.
@@ -98,6 +111,33 @@ type retryTransport struct {
 	retries atomic.Int64
 	onRetry func(int64, string)
 	backoff time.Duration
+
+	mu    sync.Mutex
+	calls map[string]int64 // by JSON-RPC method
+}
+
+// count notes the JSON-RPC methods of one request body (an object, or a
+// batch: an array of them).
+func (t *retryTransport) count(body []byte) {
+	var one struct{ Method string }
+	var batch []struct{ Method string }
+	methods := []string{"unknown"}
+	if json.Unmarshal(body, &one) == nil && one.Method != "" {
+		methods = []string{one.Method}
+	} else if json.Unmarshal(body, &batch) == nil && len(batch) > 0 {
+		methods = methods[:0]
+		for _, b := range batch {
+			methods = append(methods, b.Method)
+		}
+	}
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if t.calls == nil {
+		t.calls = map[string]int64{}
+	}
+	for _, m := range methods {
+		t.calls[m]++
+	}
 }
 
 // ethBackoffBase is the default first wait before a retry.
@@ -116,7 +156,13 @@ func (t *retryTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 			if err != nil {
 				return nil, err
 			}
-			try.Body = body
+			raw, err := io.ReadAll(io.LimitReader(body, maxRPCResponse))
+			body.Close()
+			if err != nil {
+				return nil, err
+			}
+			t.count(raw)
+			try.Body = io.NopCloser(bytes.NewReader(raw))
 		}
 		resp, err := t.next.RoundTrip(try)
 		if err != nil {

@@ -221,3 +221,40 @@ func (r *Registry) Serve(ctx context.Context, ln net.Listener) error {
 	}
 	return nil
 }
+
+// EthStats is what the Ethereum committee source tells of its work.
+type EthStats interface {
+	Calls() map[string]int64   // JSON-RPC calls, by method
+	Retries() int64            // busy answers retried
+	Indexed() (uint64, string) // the last block indexed, and what the cache did
+}
+
+// WatchEthereum adds the Ethereum source's figures, read at each scrape.
+func (r *Registry) WatchEthereum(src EthStats) { r.reg.MustRegister(ethCollector{src}) }
+
+var (
+	ethCallsDesc   = prometheus.NewDesc("vcsync_eth_rpc_calls_total", "JSON-RPC calls to the Ethereum endpoint, by method (retries included).", []string{"method"}, nil)
+	ethRetriesDesc = prometheus.NewDesc("vcsync_eth_rpc_retries_total", "Busy answers of the Ethereum endpoint that were retried.", nil, nil)
+	ethIndexDesc   = prometheus.NewDesc("vcsync_eth_index_block", "The last Ethereum block the committee index holds.", nil, nil)
+	ethCacheDesc   = prometheus.NewDesc("vcsync_eth_cache_info", "1, labelled with what the index cache did: off, miss, hit, rebuilt or unusable.", []string{"outcome"}, nil)
+)
+
+type ethCollector struct{ src EthStats }
+
+func (c ethCollector) Describe(ch chan<- *prometheus.Desc) {
+	ch <- ethCallsDesc
+	ch <- ethRetriesDesc
+	ch <- ethIndexDesc
+	ch <- ethCacheDesc
+}
+
+func (c ethCollector) Collect(ch chan<- prometheus.Metric) {
+	for method, n := range c.src.Calls() {
+		ch <- prometheus.MustNewConstMetric(ethCallsDesc, prometheus.CounterValue, float64(n), method)
+	}
+	ch <- prometheus.MustNewConstMetric(ethRetriesDesc, prometheus.CounterValue, float64(c.src.Retries()))
+	block, cache := c.src.Indexed()
+	ch <- prometheus.MustNewConstMetric(ethIndexDesc, prometheus.GaugeValue, float64(block))
+	outcome, _, _ := strings.Cut(cache, ":") // "rebuilt: why" -> rebuilt: a fixed label set
+	ch <- prometheus.MustNewConstMetric(ethCacheDesc, prometheus.GaugeValue, 1, outcome)
+}
