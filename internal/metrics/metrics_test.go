@@ -6,7 +6,9 @@ import (
 
 type fakeEth struct{}
 
-func (fakeEth) Calls() map[string]int64   { return map[string]int64{"eth_getLogs": 7, "eth_blockNumber": 2} }
+func (fakeEth) Calls() map[string]int64 {
+	return map[string]int64{"eth_getLogs": 7, "eth_blockNumber": 2}
+}
 func (fakeEth) Retries() int64            { return 3 }
 func (fakeEth) Indexed() (uint64, string) { return 1234, "rebuilt: block 99 is no longer 0xab" }
 
