@@ -3,13 +3,16 @@ package syncer_test
 import (
 	"context"
 	"fmt"
+	"io"
 	"math/rand"
 	"net/http/httptest"
 	"path/filepath"
+	"slices"
 	"testing"
 	"time"
 
 	"github.com/vcsync/vcsync/devnet"
+	"github.com/vcsync/vcsync/internal/metrics"
 	"github.com/vcsync/vcsync/peerclient"
 	"github.com/vcsync/vcsync/peerserver"
 	"github.com/vcsync/vcsync/store"
@@ -93,4 +96,66 @@ func benchSync(b *testing.B, blocks uint64, committee int, bare bool) {
 	b.ReportMetric(bareVerify/bareRecover, "verify_over_recover")
 	b.ReportMetric(inSync/bareRecover, "vs_recover_floor")
 	b.ReportMetric(inSync/bareVerify, "vs_verify_floor")
+}
+
+// BenchmarkMetricsOverhead syncs the same 5,000-block chain (4 members, so
+// verification is cheap and the observer's share is as large as it gets)
+// alternately without an observer and with the Prometheus registry the
+// commands attach (--metrics-addr), five runs each, and reports the median
+// rate of each and their ratio; then the time of one scrape of the
+// registry after a sync, encoded as the /metrics endpoint does.
+func BenchmarkMetricsOverhead(b *testing.B) {
+	const blocks = 5000
+	n, err := devnet.New(devnet.Config{Seed: "bench-metrics", Blocks: blocks})
+	if err != nil {
+		b.Fatal(err)
+	}
+	files, _, err := n.Generate(filepath.Join(b.TempDir(), "src"), nil)
+	if err != nil {
+		b.Fatal(err)
+	}
+	src, _ := store.Open(files.Store, store.Options{ReadOnly: true})
+	defer src.Close()
+	srv := httptest.NewServer(peerserver.New(src, peerserver.Options{}).Handler())
+	defer srv.Close()
+	docSrc, _ := verify.NewDocSource(n.ManagementDoc(), n.ChainID)
+	id := store.Identity{ChainID: n.ChainID, NetworkType: n.NetworkType}
+	run := func(obs syncer.Observer) float64 {
+		s, err := store.Open(filepath.Join(b.TempDir(), "node.db"), store.Options{Create: true, Identity: &id})
+		if err != nil {
+			b.Fatal(err)
+		}
+		defer s.Close()
+		sy := syncer.New(syncer.Config{Store: s, Peers: []peerclient.Peer{peerclient.NewHTTP(srv.URL, peerclient.Options{})},
+			Verifier: &verify.Verifier{Source: docSrc, ChainID: n.ChainID, NetworkType: n.NetworkType}, Rand: rand.New(rand.NewSource(1)),
+			Parallel: benchParallel, Observer: obs})
+		start := time.Now()
+		res, err := sy.Sync(context.Background())
+		if err != nil || res.Blocks != blocks {
+			b.Fatalf("synced %d: %v", res.Blocks, err)
+		}
+		return blocks / time.Since(start).Seconds()
+	}
+	var bare, observed []float64
+	var reg *metrics.Registry
+	for i := 0; i < b.N; i++ {
+		for range 5 {
+			bare = append(bare, run(nil))
+			reg = metrics.New("bench")
+			observed = append(observed, run(reg))
+		}
+	}
+	slices.Sort(bare)
+	slices.Sort(observed)
+	b.ReportMetric(bare[len(bare)/2], "bare_blocks/s")
+	b.ReportMetric(observed[len(observed)/2], "observed_blocks/s")
+	b.ReportMetric(observed[len(observed)/2]/bare[len(bare)/2], "observed/bare")
+	const scrapes = 200
+	start := time.Now()
+	for range scrapes {
+		if err := reg.WriteText(io.Discard); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ReportMetric(float64(time.Since(start).Microseconds())/scrapes, "scrape_µs")
 }

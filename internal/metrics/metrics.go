@@ -12,6 +12,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"net/http"
 	"runtime"
@@ -23,6 +24,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
+	"github.com/prometheus/common/expfmt"
 
 	"github.com/vcsync/vcsync/store"
 	"github.com/vcsync/vcsync/wire"
@@ -257,4 +259,20 @@ func (c ethCollector) Collect(ch chan<- prometheus.Metric) {
 	ch <- prometheus.MustNewConstMetric(ethIndexDesc, prometheus.GaugeValue, float64(block))
 	outcome, _, _ := strings.Cut(cache, ":") // "rebuilt: why" -> rebuilt: a fixed label set
 	ch <- prometheus.MustNewConstMetric(ethCacheDesc, prometheus.GaugeValue, 1, outcome)
+}
+
+// WriteText writes every metric in the Prometheus text format, as a scrape
+// of /metrics gets it (for benchmarks and debugging).
+func (r *Registry) WriteText(w io.Writer) error {
+	families, err := r.reg.Gather()
+	if err != nil {
+		return err
+	}
+	enc := expfmt.NewEncoder(w, expfmt.FmtText)
+	for _, f := range families {
+		if err := enc.Encode(f); err != nil {
+			return err
+		}
+	}
+	return nil
 }
