@@ -135,6 +135,9 @@ func TestMetricsOfServeAndFollow(t *testing.T) {
 			t.Errorf("follow: %s = %v, want %v", name, got, want)
 		}
 	}
+	if got := value(t, f, "vcsync_verify_signatures_recovered_total", nil); got < 600*2 {
+		t.Errorf("follow: %v signatures recovered for 600 blocks signed by at least 2 of 4 members", got)
+	}
 	if got := value(t, f, "vcsync_sync_peers_dropped_total", map[string]string{"kind": "bad_block"}); got < 1 {
 		t.Errorf("follow: the hostile peer was dropped %v times as bad_block", got)
 	}

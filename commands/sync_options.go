@@ -212,6 +212,7 @@ func (o syncOptions) run(ctx context.Context, stdout, stderr io.Writer) error {
 	if st, err := s.State(); err == nil {
 		reg.Store(st)
 	}
+	reg.WatchSignatures(v.Recoveries)
 	eth, _ := v.Source.(*verify.EthSource)
 	if eth != nil {
 		reg.WatchEthereum(eth)

@@ -276,3 +276,11 @@ func (r *Registry) WriteText(w io.Writer) error {
 	}
 	return nil
 }
+
+// WatchSignatures adds the count of signatures recovered, read at each
+// scrape from recovered (the verifier's counter).
+func (r *Registry) WatchSignatures(recovered func() uint64) {
+	r.reg.MustRegister(prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "vcsync_verify_signatures_recovered_total",
+		Help: "Signatures recovered and matched to their committee member (every stored signature is)."},
+		func() float64 { return float64(recovered()) }))
+}
