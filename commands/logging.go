@@ -22,10 +22,6 @@ var (
 		Usage: "least `LEVEL` logged: debug, info, warn or error"}
 )
 
-// logFlags are the flags of the commands that log (sync, pull, close-gaps,
-// import, serve).
-func logFlags() []cli.Flag { return []cli.Flag{logFormatFlag, logLevelFlag} }
-
 // logOptions is how a command logs.
 type logOptions struct {
 	json  bool
