@@ -14,9 +14,10 @@ func compactCommand() *cli.Command {
 	return &cli.Command{
 		Name:  "compact",
 		Usage: "write a compacted copy of the store, checked equal entry for entry",
-		Description: "Copies the store with bbolt's compaction into --out, a new file, and checks the copy\n" +
-			"equal to the original in every bucket. With --replace the copy takes the store's place\n" +
-			"(an atomic rename; the old file is kept as STORE.bak until the copy is checked).\n" +
+		Description: "Copies the store with bbolt's compaction into --out, a new file with 64 KiB pages, and\n" +
+			"checks the copy equal to the original in every bucket. With --replace the copy takes the\n" +
+			"store's place (an atomic rename; the old file is kept as STORE.bak until the copy is\n" +
+			"checked), unless it would take more disk than the store: then the store is kept.\n" +
 			"Examples:\n" +
 			"  vcsync compact --store blocks.db --out compact.db\n" +
 			"  vcsync compact --store blocks.db --replace",
@@ -56,13 +57,27 @@ func (o compactOptions) run(stdout io.Writer) error {
 	} else {
 		rep, err = s.CompactTo(o.out)
 	}
-	if err != nil {
+	// A copy that would not be smaller is not swapped in: the store is
+	// kept, and that is an answer, not a failure.
+	kept := errors.Is(err, store.ErrNotSmaller)
+	if err != nil && !kept {
 		return err
 	}
 	if o.json {
-		return printJSON(stdout, rep)
+		return printJSON(stdout, struct {
+			store.CompactReport
+			Smaller bool `json:"smaller"`
+		}{rep, rep.Smaller()})
 	}
-	fmt.Fprintf(stdout, "compacted %d blocks: %s -> %s (%s), checked equal\n",
-		rep.Blocks, humanBytes(rep.BytesBefore), humanBytes(rep.BytesAfter), rep.Out)
+	if kept {
+		fmt.Fprintf(stdout, "kept the store as it was: a compacted copy of its %d blocks would take %s of disk, the store takes %s\n",
+			rep.Blocks, humanBytes(rep.DiskAfter), humanBytes(rep.DiskBefore))
+		return nil
+	}
+	fmt.Fprintf(stdout, "compacted %d blocks: %s -> %s of disk (%s), checked equal\n",
+		rep.Blocks, humanBytes(rep.DiskBefore), humanBytes(rep.DiskAfter), rep.Out)
+	if rep.DiskAfter > rep.DiskBefore {
+		fmt.Fprintf(stdout, "the copy takes more disk than the store: keep the store\n")
+	}
 	return nil
 }

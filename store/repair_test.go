@@ -1,6 +1,7 @@
 package store
 
 import (
+	"bytes"
 	"errors"
 	"os"
 	"path/filepath"
@@ -151,6 +152,25 @@ func TestSalvageCopiesReadableBlocks(t *testing.T) {
 	}
 	if _, err := Salvage(path, out, nil, 0); err == nil {
 		t.Fatal("salvage overwrote an existing file")
+	}
+}
+
+// A compaction whose copy would take more disk than the store (here: a
+// small store copied into 64 KiB pages) keeps the store as it was.
+func TestCompactInPlaceNeverGrowsTheStore(t *testing.T) {
+	s, path := gapStore(t)
+	defer func(old int64) { largePagesFrom = old }(largePagesFrom)
+	largePagesFrom = 0
+	before, _ := os.ReadFile(path)
+	rep, err := s.CompactInPlace()
+	if !errors.Is(err, ErrNotSmaller) || rep.Replaced || rep.DiskAfter <= rep.DiskBefore {
+		t.Fatalf("compact in place into large pages: %+v %v", rep, err)
+	}
+	if after, _ := os.ReadFile(path); !bytes.Equal(before, after) {
+		t.Fatal("the store changed")
+	}
+	if _, err := os.Stat(compactCopyPath(path)); !errors.Is(err, os.ErrNotExist) {
+		t.Fatalf("the refused copy was left behind: %v", err)
 	}
 }
 

@@ -1,0 +1,80 @@
+package syncer_test
+
+import (
+	"context"
+	"fmt"
+	"math/rand"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"syscall"
+	"testing"
+
+	"github.com/vcsync/vcsync/devnet"
+	"github.com/vcsync/vcsync/peerclient"
+	"github.com/vcsync/vcsync/peerserver"
+	"github.com/vcsync/vcsync/store"
+	"github.com/vcsync/vcsync/syncer"
+	"github.com/vcsync/vcsync/verify"
+)
+
+// BenchmarkDiskUse syncs 20,000 blocks in reverse from a peer into an empty
+// store, as a node's first sync does, then compacts it, for the devnet's
+// 4-member committee and a real network's 22 members. It reports the disk
+// each file takes (allocated blocks, not the sparse size) over the bytes
+// of the blocks it holds.
+func BenchmarkDiskUse(b *testing.B) {
+	for _, size := range []int{4, 22} {
+		b.Run(fmt.Sprintf("committee=%d", size), func(b *testing.B) { benchDiskUse(b, 20000, size) })
+	}
+}
+
+func benchDiskUse(b *testing.B, blocks uint64, committee int) {
+	n, err := devnet.New(devnet.Config{Seed: "bench-disk", Blocks: blocks, CommitteeSize: committee})
+	if err != nil {
+		b.Fatal(err)
+	}
+	files, _, err := n.Generate(filepath.Join(b.TempDir(), "src"), nil)
+	if err != nil {
+		b.Fatal(err)
+	}
+	src, _ := store.Open(files.Store, store.Options{ReadOnly: true})
+	defer src.Close()
+	var blockBytes int64
+	src.ReadRange(blocks, 1, func(_ uint64, raw []byte) error { blockBytes += int64(len(raw)); return nil })
+	srv := httptest.NewServer(peerserver.New(src, peerserver.Options{}).Handler())
+	defer srv.Close()
+	docSrc, _ := verify.NewDocSource(n.ManagementDoc(), n.ChainID)
+	id := store.Identity{ChainID: n.ChainID, NetworkType: n.NetworkType}
+	var synced, compacted float64
+	for i := 0; i < b.N; i++ {
+		path := filepath.Join(b.TempDir(), "node.db")
+		s, err := store.Open(path, store.Options{Create: true, Identity: &id})
+		if err != nil {
+			b.Fatal(err)
+		}
+		res, err := syncer.New(syncer.Config{Store: s, Peers: []peerclient.Peer{peerclient.NewHTTP(srv.URL, peerclient.Options{})},
+			Verifier: &verify.Verifier{Source: docSrc, ChainID: n.ChainID, NetworkType: n.NetworkType}, Rand: rand.New(rand.NewSource(1)),
+			Parallel: benchParallel}).Sync(context.Background())
+		if err != nil || res.Blocks != blocks {
+			b.Fatalf("synced %d: %v", res.Blocks, err)
+		}
+		rep, err := s.CompactTo(path + ".compact")
+		s.Close()
+		if err != nil {
+			b.Fatal(err)
+		}
+		synced, compacted = float64(disk(b, path)), float64(rep.DiskAfter)
+	}
+	b.ReportMetric(float64(blockBytes)/float64(blocks), "bytes/block")
+	b.ReportMetric(synced/float64(blockBytes), "synced_disk/blocks")
+	b.ReportMetric(compacted/float64(blockBytes), "compacted_disk/blocks")
+}
+
+func disk(b *testing.B, path string) int64 {
+	fi, err := os.Stat(path)
+	if err != nil {
+		b.Fatal(err)
+	}
+	return fi.Sys().(*syscall.Stat_t).Blocks * 512
+}
