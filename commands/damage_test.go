@@ -84,6 +84,29 @@ func fixed(n int64) func(*testing.T, string) int64 {
 	return func(*testing.T, string) int64 { return n }
 }
 
+// pageSizeOf reads the page size from a healthy store's first meta page
+// (offset 24: after the page header and the magic and version words).
+func pageSizeOf(t *testing.T, path string) int {
+	data, err := os.ReadFile(path)
+	if err != nil || len(data) < 32 {
+		t.Fatalf("read %s: %v", path, err)
+	}
+	return int(binary.LittleEndian.Uint32(data[16+8:]))
+}
+
+// metaPage is the offset of meta page n (0 or 1), plus extra bytes.
+func metaPage(n, extra int64) func(*testing.T, string) int64 {
+	return func(t *testing.T, p string) int64 { return n*int64(pageSizeOf(t, p)) + extra }
+}
+
+// zeroPages clears pages pages from the start of the file.
+func zeroPages(pages int) func(*testing.T, string) {
+	return func(t *testing.T, path string) {
+		size := pageSizeOf(t, path)
+		patchAt(fixed(0), func(b []byte) { clear(b[:pages*size]) })(t, path)
+	}
+}
+
 func flip(b []byte) { b[0] ^= 0xff }
 
 func damageCases() []damageCase {
@@ -93,7 +116,7 @@ func damageCases() []damageCase {
 	return []damageCase{
 		{name: "empty file", lost: true, damage: truncateAt(fixed(0))},
 		{name: "truncated inside meta page 0", lost: true, damage: truncateAt(fixed(40))},
-		{name: "truncated inside meta page 1", lost: true, damage: truncateAt(fixed(4096 + 30))},
+		{name: "truncated inside meta page 1", lost: true, damage: truncateAt(metaPage(1, 30))},
 		{name: "truncated at a branch page", damage: truncateAt(func(t *testing.T, p string) int64 { return branchAt(t, p) + 100 })},
 		{name: "truncated at a leaf page", damage: truncateAt(func(t *testing.T, p string) int64 { return leafAt(t, p) + 100 })},
 		{name: "truncated to half", damage: truncateAt(half)},
@@ -102,10 +125,10 @@ func damageCases() []damageCase {
 			rand.New(rand.NewSource(1)).Read(data)
 			os.WriteFile(path, data, 0o644)
 		}},
-		{name: "zeroed meta page 0", opens: true, damage: patchAt(fixed(0), func(b []byte) { clear(b[:4096]) })},
+		{name: "zeroed meta page 0", opens: true, damage: zeroPages(1)},
 		{name: "flipped byte in meta page 0", opens: true, damage: patchAt(fixed(16+20), flip)},
-		{name: "flipped byte in meta page 1", opens: true, damage: patchAt(fixed(4096+16+20), flip)},
-		{name: "both meta pages zeroed", damage: patchAt(fixed(0), func(b []byte) { clear(b[:8192]) })},
+		{name: "flipped byte in meta page 1", opens: true, damage: patchAt(metaPage(1, 16+20), flip)},
+		{name: "both meta pages zeroed", damage: zeroPages(2)},
 		{name: "flipped byte in a branch page", opens: true,
 			damage: patchAt(func(t *testing.T, p string) int64 { return branchAt(t, p) + 16 + 15 }, flip)}, // high byte of a child page id
 		{name: "flipped byte in a block value", opens: true, firstBad: 1500, damage: func(t *testing.T, path string) {

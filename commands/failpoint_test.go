@@ -79,7 +79,7 @@ func writerCases(t *testing.T) ([]writerCase, string) {
 	}
 	importNew := func(t *testing.T, dir string) ([]string, string) {
 		node := filepath.Join(dir, "node.db")
-		return []string{"import", "--store", node, "--chain-id", "42", "--network-type", "2", "--committee-file", mgmt, export}, node
+		return []string{"import", "--store", node, "--chain-id", "42", "--network-type", "2", "--committee-file", mgmt, "--batch", "300", export}, node
 	}
 	copyOf := func(from string) func(t *testing.T, dir string) string {
 		return func(t *testing.T, dir string) string {

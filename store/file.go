@@ -52,13 +52,16 @@ func fileKind(m os.FileMode) string {
 // command that replaces the store by rename (compact --replace) may have
 // swapped it while this one waited, and writing into the old inode would
 // lose every commit. It then opens what the path names now.
-func openBolt(path string, readOnly bool, timeout time.Duration) (*bolt.DB, error) {
+//
+// pageSize is the page size of a file bbolt creates (0: the OS's); an
+// existing file keeps its own.
+func openBolt(path string, readOnly bool, timeout time.Duration, pageSize int) (*bolt.DB, error) {
 	for attempt := 0; ; attempt++ {
 		if err := regularFile(path); err != nil && !errors.Is(err, os.ErrNotExist) {
 			return nil, err
 		}
 		var opened *os.File
-		opts := &bolt.Options{Timeout: timeout, ReadOnly: readOnly,
+		opts := &bolt.Options{Timeout: timeout, ReadOnly: readOnly, PageSize: pageSize,
 			OpenFile: func(name string, flag int, mode os.FileMode) (*os.File, error) {
 				// O_NONBLOCK: a FIFO swapped in after the check still cannot hang us.
 				f, err := os.OpenFile(name, flag|syscall.O_NONBLOCK, mode)

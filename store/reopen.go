@@ -50,7 +50,7 @@ func (s *Store) reopen() error {
 	if betweenReopen != nil {
 		betweenReopen(s.path)
 	}
-	db, err := openBolt(s.path, false, s.timeout)
+	db, err := openBolt(s.path, false, s.timeout, 0)
 	switch {
 	case errors.Is(err, ErrLocked):
 		s.db, s.dbErr = nil, fmt.Errorf("reopen %s: %w", s.path, ErrLocked)
@@ -96,7 +96,7 @@ func (s *Store) Acquire() error {
 	if s.db != nil || s.closed {
 		return nil
 	}
-	db, err := openBolt(s.path, false, s.timeout)
+	db, err := openBolt(s.path, false, s.timeout, 0)
 	if err != nil {
 		return fmt.Errorf("take the store %s back: %w", s.path, err)
 	}

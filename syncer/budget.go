@@ -17,6 +17,7 @@ type memBudget struct {
 	capacity int
 	free     int
 	closed   bool
+	waiting  int // takes waiting for memory
 }
 
 var errBudgetClosed = errors.New("the download ended")
@@ -34,7 +35,9 @@ func (b *memBudget) take(n int) error {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	for b.free < n && b.free < b.capacity && !b.closed {
+		b.waiting++
 		b.cond.Wait()
+		b.waiting--
 	}
 	if b.closed {
 		return errBudgetClosed
@@ -48,6 +51,14 @@ func (b *memBudget) give(n int) {
 	b.free += n
 	b.mu.Unlock()
 	b.cond.Broadcast()
+}
+
+// starved says a take is waiting for memory: whoever holds some should
+// give it back rather than wait for more.
+func (b *memBudget) starved() bool {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.waiting > 0
 }
 
 // close wakes a waiting take for good: the download is over.

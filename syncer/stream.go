@@ -112,7 +112,7 @@ func (s *Syncer) stream(ctx context.Context, peer peerclient.Peer, avail wire.Av
 			}
 		}
 	})
-	lifetime.Go(func() error { return s.commitLoop(commits) })
+	lifetime.Go(func() error { return s.commitLoop(commits, budget.starved) })
 
 	verr := s.receive(ctx, peer, g, above, floor, chunks, commits)
 	close(commits)
@@ -353,34 +353,86 @@ func (s *Syncer) verifyAndCommit(ctx context.Context, above *block.Header, pendi
 // last commit was syncing to disk are written together in one
 // transaction: one fsync for all of them, so a slow disk drains the queue
 // instead of holding chunks in memory.
-func (s *Syncer) commitLoop(jobs <-chan commitJob) error {
+func (s *Syncer) commitLoop(jobs <-chan commitJob, starved func() bool) error {
 	var first error
 	for job := range jobs {
 		if first != nil {
 			continue // drain so the verifier never blocks
 		}
-		first = s.commit(gatherQueued(job, jobs))
+		first = s.commit(gatherQueued(job, jobs, gathering{least: s.commitBytes(), within: commitGatherWait, starved: starved}))
 	}
 	return first
 }
 
-// gatherQueued appends the runs already waiting in jobs to job. Runs arrive
-// highest first, each continuing the one before it, so together they are
-// still one descending run.
-func gatherQueued(job commitJob, jobs <-chan commitJob) commitJob {
+// gathering is when a commit stops gathering runs and writes: once it
+// holds least bytes, once within has passed since its first run (so a slow
+// peer's blocks are not held back), or as soon as the download waits for
+// the memory the gathered runs hold (starved), whichever comes first.
+type gathering struct {
+	least   int
+	within  time.Duration
+	starved func() bool
+}
+
+// gatherQueued appends runs from jobs to job as g says, then the runs
+// already waiting. Runs arrive highest first, each continuing the one
+// before it, so together they are still one descending run.
+func gatherQueued(job commitJob, jobs <-chan commitJob, g gathering) commitJob {
+	if job.bytes < g.least {
+		poll := time.NewTicker(starvedPoll)
+		defer poll.Stop()
+		deadline := time.Now().Add(g.within)
+		for job.bytes < g.least && time.Now().Before(deadline) && (g.starved == nil || !g.starved()) {
+			select {
+			case next, ok := <-jobs:
+				if !ok {
+					return job
+				}
+				job = merged(job, next)
+			case <-poll.C:
+			}
+		}
+	}
 	for {
 		select {
 		case next, ok := <-jobs:
 			if !ok {
 				return job
 			}
-			job.blocks = append(job.blocks[:len(job.blocks):len(job.blocks)], next.blocks...)
-			job.bytes += next.bytes
-			job.releases = append(job.releases[:len(job.releases):len(job.releases)], next.releases...)
+			job = merged(job, next)
 		default:
 			return job
 		}
 	}
+}
+
+// commitGatherWait bounds how long verified blocks wait to be committed;
+// starvedPoll is how often a gathering commit looks at the download.
+const (
+	commitGatherWait = time.Second
+	starvedPoll      = 10 * time.Millisecond
+)
+
+func merged(job, next commitJob) commitJob {
+	job.blocks = append(job.blocks[:len(job.blocks):len(job.blocks)], next.blocks...)
+	job.bytes += next.bytes
+	job.releases = append(job.releases[:len(job.releases):len(job.releases)], next.releases...)
+	return job
+}
+
+// commitBatchBytes is how many bytes of verified blocks a commit gathers
+// before it writes (the batch's end writes what is left). Each commit of a
+// descending run leaves a partly filled page in every bucket it touches,
+// so fewer, larger commits keep the store close to its blocks' size
+// (store.newStorePageSize has the measurements); a kill loses at most this
+// much verified work, never anything committed.
+const commitBatchBytes = 4 << 20
+
+// commitBytes is commitBatchBytes, or half the live batch's memory when
+// that is smaller: the gathered blocks hold their frames' budget until they
+// are committed, and the download must never wait on them.
+func (s *Syncer) commitBytes() int {
+	return min(commitBatchBytes, cmp.Or(s.cfg.LiveBatchBytes, liveBatchBytes)/2)
 }
 
 func (s *Syncer) commit(job commitJob) error {
