@@ -92,6 +92,7 @@ type auditResult struct {
 	// everything below them; RollbackCommand keeps exactly those blocks.
 	RollbackTo      *uint64 `json:"rollback_to,omitempty"`
 	RollbackCommand string  `json:"rollback_command,omitempty"`
+	EthCache        string  `json:"eth_cache,omitempty"` // with --eth-rpc: what the index cache did
 }
 
 func (o verifyOptions) run(ctx context.Context, stdout, stderr io.Writer) error {
@@ -104,10 +105,25 @@ func (o verifyOptions) run(ctx context.Context, stdout, stderr io.Writer) error 
 	if err != nil {
 		return err
 	}
+	defer func() { // what the Ethereum index's cache did, once it has been read
+		if cache := ethCacheOf(v.Source); cache != "" {
+			fmt.Fprintf(stderr, "ethereum index: cache %s\n", cache)
+		}
+	}()
 	if o.what == "tip" {
 		return o.verifyTip(ctx, stdout, s, v)
 	}
 	return o.verifyRange(ctx, stdout, stderr, s, v)
+}
+
+// ethCacheOf says what the Ethereum source's index cache did ("" for the
+// other sources).
+func ethCacheOf(src verify.Source) string {
+	if eth, ok := src.(*verify.EthSource); ok {
+		_, cache := eth.Indexed()
+		return cache
+	}
+	return ""
 }
 
 func (o verifyOptions) verifyTip(ctx context.Context, w io.Writer, s *store.Store, v *verify.Verifier) error {
@@ -130,11 +146,12 @@ func (o verifyOptions) verifyTip(ctx context.Context, w io.Writer, s *store.Stor
 	}
 	tipErr := v.VerifyTip(ctx, tip, parent)
 	r := struct {
-		Height uint64 `json:"height"`
-		Hash   string `json:"hash"`
-		OK     bool   `json:"ok"`
-		Reason string `json:"reason,omitempty"`
-	}{Height: st.Top, Hash: tip.Hash().Hex(), OK: tipErr == nil}
+		Height   uint64 `json:"height"`
+		Hash     string `json:"hash"`
+		OK       bool   `json:"ok"`
+		Reason   string `json:"reason,omitempty"`
+		EthCache string `json:"eth_cache,omitempty"`
+	}{Height: st.Top, Hash: tip.Hash().Hex(), OK: tipErr == nil, EthCache: ethCacheOf(v.Source)}
 	if tipErr != nil && !errors.Is(tipErr, verify.ErrInvalidBlock) {
 		return tipErr
 	}
@@ -215,6 +232,7 @@ func (o verifyOptions) verifyRange(ctx context.Context, w, stderr io.Writer, s *
 		return auditErr
 	}
 	res.AuditReport = sum
+	res.EthCache = ethCacheOf(v.Source)
 	o.planRollback(&res, spans[len(spans)-1].from)
 	incomplete := len(res.Gaps) > 0 && !o.allowGaps
 	res.OK = auditErr == nil && !incomplete

@@ -40,9 +40,11 @@ func BenchmarkSyncMemory(b *testing.B) {
 
 // memoryChain is the chain both lengths sync: the same 80 committee
 // changes at both, since the committee history a source holds grows with
-// the number of changes, not of blocks.
+// the number of changes, not of blocks. Its times are fixed: the chain is
+// generated in a child process, and the parent's committee document must
+// name the same times (with "now" they differed by the generation's time).
 func memoryChain(blocks uint64) devnet.Config {
-	return devnet.Config{Seed: "bench-memory", Blocks: blocks, BodyBytes: 200, RotateEvery: blocks / 80}
+	return devnet.Config{Seed: "bench-memory", Blocks: blocks, BodyBytes: 200, RotateEvery: blocks / 80, TipRefTime: hugeTipRefTime}
 }
 
 // TestMain lets the benchmark generate its chain in a child process: a

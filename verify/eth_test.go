@@ -731,6 +731,24 @@ func TestFollowWithEthereumSourceThroughTheCommandLine(t *testing.T) {
 	if st.InOrder != 120 {
 		t.Fatalf("store after follow: %+v", st)
 	}
+	// An audit with the same source says what the index's cache beside the
+	// store did, in its JSON and on stderr: once the events are final the
+	// first audit writes it and the second reads it.
+	pc.mine(80)
+	for _, want := range []string{"", "hit"} {
+		var vout, verr bytes.Buffer
+		code := commands.Main(context.Background(), []string{"vcsync", "verify", "all", "--store", node, "--json", "--eth-rpc", proxy.url, "--eth-rps", "1000",
+			"--committee-contract", pc.addr.Hex(), "--registry-contract", pc.addr.Hex(), "--genesis-ref-time", strconv.Itoa(int(n.RefTime(0)))}, &vout, &verr)
+		var audit struct {
+			OK       bool   `json:"ok"`
+			EthCache string `json:"eth_cache"`
+		}
+		json.Unmarshal(vout.Bytes(), &audit)
+		if code != 0 || !audit.OK || audit.EthCache == "" || (want != "" && audit.EthCache != want) ||
+			!strings.Contains(verr.String(), "ethereum index: cache "+audit.EthCache) {
+			t.Fatalf("verify all with --eth-rpc: exit %d %s %s", code, vout.String(), verr.String())
+		}
+	}
 }
 
 // An Ethereum endpoint is read with bounds: an answer of endless bytes is
