@@ -75,6 +75,7 @@ type StateReport struct {
 	Gaps        []store.Range `json:"gaps"`
 	Blocks      uint64        `json:"blocks"`
 	FileBytes   int64         `json:"file_bytes"`
+	DiskBytes   int64         `json:"disk_bytes"` // allocated: the file is sparse past what bbolt wrote
 	LastCommit  *time.Time    `json:"last_commit"`
 	// Checkpoint is the block an operator anchored the store on with
 	// --trust, if any: the blocks below it rest on that hash.
@@ -93,6 +94,7 @@ func stateReport(s *store.Store) (StateReport, error) {
 	r := StateReport{
 		Path: s.Path(), ChainID: s.Identity().ChainID, NetworkType: s.Identity().NetworkType,
 		InOrder: st.InOrder, LastSynced: st.LastSynced, Top: st.Top, Gaps: st.Gaps(), Blocks: st.Blocks(), FileBytes: size,
+		DiskBytes: s.DiskBytes(),
 	}
 	if !st.LastCommit.IsZero() {
 		t := st.LastCommit.UTC()
@@ -131,7 +133,7 @@ func printState(w io.Writer, r StateReport) error {
 		last = fmt.Sprintf("%s (%s ago)", r.LastCommit.Format(time.RFC3339), time.Since(*r.LastCommit).Round(time.Second))
 	}
 	rows := [][2]string{
-		{"store", fmt.Sprintf("%s (%s)", r.Path, humanBytes(r.FileBytes))},
+		{"store", fmt.Sprintf("%s (%s file, %s on disk)", r.Path, humanBytes(r.FileBytes), humanBytes(r.DiskBytes))},
 		{"chain", fmt.Sprintf("%d (network type %d)", r.ChainID, r.NetworkType)},
 		{"in order", fmt.Sprint(r.InOrder)},
 		{"last synced", fmt.Sprint(r.LastSynced)},

@@ -314,6 +314,10 @@ func (s *Store) FileBytes() (int64, error) {
 	return fi.Size(), nil
 }
 
+// DiskBytes is the disk space the store file takes: its allocated blocks.
+// bbolt grows its file in steps ahead of use, so the file's size says less.
+func (s *Store) DiskBytes() int64 { return diskBytes(s.path) }
+
 // State reads the indices.
 func (s *Store) State() (State, error) {
 	var st State
