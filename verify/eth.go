@@ -277,7 +277,13 @@ func (s *EthSource) start(ctx context.Context, head uint64) error {
 	}
 	from := s.cfg.FromBlock
 	if from == 0 {
+		// The earliest of the contracts' deployments: a Committee contract
+		// deployed after the registry (a redeploy) must not hide the
+		// registrations made before it.
 		from = deploymentBlock(ctx, s.client, s.cfg.Committee, head)
+		if s.cfg.Registry != s.cfg.Committee {
+			from = min(from, deploymentBlock(ctx, s.client, s.cfg.Registry, head))
+		}
 	}
 	s.ix = &ethIndex{From: from}
 	s.final = s.ix

@@ -893,3 +893,46 @@ func TestCommitteeJSONReportsEthRetries(t *testing.T) {
 		t.Fatalf("eth_retries %d (%v), want the provider's 2 busy answers:\n%s", r.EthRetries, err, out)
 	}
 }
+
+// A Committee contract deployed after the registry (a redeploy) does not
+// hide the registrations made before it: the index starts at the earliest
+// contract's deployment (issue #16, item 2).
+func TestCommitteeContractNewerThanTheRegistry(t *testing.T) {
+	pc := newPosChain(t) // its contract is the registry here
+	n, _ := devnet.New(devnet.Config{Seed: "redeploy", Blocks: 10})
+	members := n.Committee(1).Members
+	for _, m := range members {
+		pc.call("setOrbsAddress", m.EthAddress, m.NodeAddress)
+	}
+	pc.mine(20)
+	code, err := hex.DecodeString(strings.TrimSpace(string(readTestdata(t, "TestPoS.bin"))))
+	if err != nil {
+		t.Fatal(err)
+	}
+	committee := pc.send(nil, code).ContractAddress
+	var addrs []common.Address
+	var weights []*big.Int
+	var certs []bool
+	for _, m := range members {
+		addrs, weights, certs = append(addrs, m.EthAddress), append(weights, stake(m.Weight)), append(certs, true)
+	}
+	data, err := pc.abi.Pack("setCommittee", addrs, weights, certs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pc.send(&committee, data)
+	pc.mine(verify.DefaultConfirmations + 1)
+	src := verify.NewEthSource(pc.client, verify.EthConfig{Committee: committee, Registry: pc.addr})
+	c, err := src.Current(context.Background())
+	if err != nil {
+		t.Fatalf("committee of a contract newer than the registry: %v", err)
+	}
+	if len(c.Members) != len(members) {
+		t.Fatalf("%d members, want %d", len(c.Members), len(members))
+	}
+	for _, m := range members {
+		if _, ok := c.Lookup(m.NodeAddress); !ok {
+			t.Fatalf("member %s's node address %s, registered before the Committee contract existed, is missing", m.EthAddress.Hex(), m.NodeAddress.Hex())
+		}
+	}
+}
