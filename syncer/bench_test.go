@@ -41,20 +41,7 @@ func BenchmarkSync20k(b *testing.B) {
 const benchParallel = syncer.DefaultParallel
 
 func benchSync(b *testing.B, blocks uint64, committee int, bare bool) {
-	n, err := devnet.New(devnet.Config{Seed: "bench-sync", Blocks: blocks, CommitteeSize: committee, BareSignatures: bare})
-	if err != nil {
-		b.Fatal(err)
-	}
-	files, _, err := n.Generate(filepath.Join(b.TempDir(), "src"), nil)
-	if err != nil {
-		b.Fatal(err)
-	}
-	src, _ := store.Open(files.Store, store.Options{ReadOnly: true})
-	defer src.Close()
-	srv := httptest.NewServer(peerserver.New(src, peerserver.Options{}).Handler())
-	defer srv.Close()
-	docSrc, _ := verify.NewDocSource(n.ManagementDoc(), n.ChainID)
-	id := store.Identity{ChainID: n.ChainID, NetworkType: n.NetworkType}
+	n, srv, docSrc, id := servedChain(b, devnet.Config{Seed: "bench-sync", Blocks: blocks, CommitteeSize: committee, BareSignatures: bare})
 
 	var synced, checked uint64
 	var elapsed time.Duration
@@ -106,20 +93,7 @@ func benchSync(b *testing.B, blocks uint64, committee int, bare bool) {
 // registry after a sync, encoded as the /metrics endpoint does.
 func BenchmarkMetricsOverhead(b *testing.B) {
 	const blocks = 5000
-	n, err := devnet.New(devnet.Config{Seed: "bench-metrics", Blocks: blocks})
-	if err != nil {
-		b.Fatal(err)
-	}
-	files, _, err := n.Generate(filepath.Join(b.TempDir(), "src"), nil)
-	if err != nil {
-		b.Fatal(err)
-	}
-	src, _ := store.Open(files.Store, store.Options{ReadOnly: true})
-	defer src.Close()
-	srv := httptest.NewServer(peerserver.New(src, peerserver.Options{}).Handler())
-	defer srv.Close()
-	docSrc, _ := verify.NewDocSource(n.ManagementDoc(), n.ChainID)
-	id := store.Identity{ChainID: n.ChainID, NetworkType: n.NetworkType}
+	n, srv, docSrc, id := servedChain(b, devnet.Config{Seed: "bench-metrics", Blocks: blocks})
 	run := func(obs syncer.Observer) float64 {
 		s, err := store.Open(filepath.Join(b.TempDir(), "node.db"), store.Options{Create: true, Identity: &id})
 		if err != nil {
@@ -158,4 +132,29 @@ func BenchmarkMetricsOverhead(b *testing.B) {
 		}
 	}
 	b.ReportMetric(float64(time.Since(start).Microseconds())/scrapes, "scrape_µs")
+}
+
+// servedChain generates cfg's chain and serves its store on 127.0.0.1 for
+// the benchmark; it returns the network, the server, the chain's committee
+// source and its identity.
+func servedChain(b *testing.B, cfg devnet.Config) (*devnet.Network, *httptest.Server, verify.Source, store.Identity) {
+	n, err := devnet.New(cfg)
+	if err != nil {
+		b.Fatal(err)
+	}
+	files, _, err := n.Generate(filepath.Join(b.TempDir(), "src"), nil)
+	if err != nil {
+		b.Fatal(err)
+	}
+	src, err := store.Open(files.Store, store.Options{ReadOnly: true})
+	if err != nil {
+		b.Fatal(err)
+	}
+	srv := httptest.NewServer(peerserver.New(src, peerserver.Options{}).Handler())
+	b.Cleanup(func() { srv.Close(); src.Close() })
+	docSrc, err := verify.NewDocSource(n.ManagementDoc(), n.ChainID)
+	if err != nil {
+		b.Fatal(err)
+	}
+	return n, srv, docSrc, store.Identity{ChainID: n.ChainID, NetworkType: n.NetworkType}
 }

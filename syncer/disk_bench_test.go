@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"math/rand"
-	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"syscall"
@@ -12,7 +11,6 @@ import (
 
 	"github.com/vcsync/vcsync/devnet"
 	"github.com/vcsync/vcsync/peerclient"
-	"github.com/vcsync/vcsync/peerserver"
 	"github.com/vcsync/vcsync/store"
 	"github.com/vcsync/vcsync/syncer"
 	"github.com/vcsync/vcsync/verify"
@@ -30,22 +28,19 @@ func BenchmarkDiskUse(b *testing.B) {
 }
 
 func benchDiskUse(b *testing.B, blocks uint64, committee int) {
-	n, err := devnet.New(devnet.Config{Seed: "bench-disk", Blocks: blocks, CommitteeSize: committee})
+	n, srv, docSrc, id := servedChain(b, devnet.Config{Seed: "bench-disk", Blocks: blocks, CommitteeSize: committee})
+	chain, err := n.Chain()
 	if err != nil {
 		b.Fatal(err)
 	}
-	files, _, err := n.Generate(filepath.Join(b.TempDir(), "src"), nil)
-	if err != nil {
-		b.Fatal(err)
-	}
-	src, _ := store.Open(files.Store, store.Options{ReadOnly: true})
-	defer src.Close()
 	var blockBytes int64
-	src.ReadRange(blocks, 1, func(_ uint64, raw []byte) error { blockBytes += int64(len(raw)); return nil })
-	srv := httptest.NewServer(peerserver.New(src, peerserver.Options{}).Handler())
-	defer srv.Close()
-	docSrc, _ := verify.NewDocSource(n.ManagementDoc(), n.ChainID)
-	id := store.Identity{ChainID: n.ChainID, NetworkType: n.NetworkType}
+	for _, blk := range chain {
+		raw, err := blk.Encode()
+		if err != nil {
+			b.Fatal(err)
+		}
+		blockBytes += int64(len(raw))
+	}
 	var synced, compacted float64
 	for i := 0; i < b.N; i++ {
 		path := filepath.Join(b.TempDir(), "node.db")
