@@ -76,26 +76,12 @@ const WeightRuleChangeTime = 1656576000
 // them (testdata/weights/golden.json holds the service's answers).
 func AdjustWeights(raw []*big.Int, eventTime uint64) []*big.Int {
 	stakes := make([]float64, len(raw))
-	total := 0.0
 	for i, w := range raw {
-		whole := new(big.Int).Quo(w, weightUnit)
-		stakes[i], _ = new(big.Float).SetInt(whole).Float64() // JavaScript's Number(BigInt)
-		total += stakes[i]
+		stakes[i] = wholeOrbs(w)
 	}
 	out := make([]*big.Int, len(raw))
-	if len(raw) == 0 {
-		return out
-	}
-	n := float64(len(raw))
-	var least float64
-	if eventTime < WeightRuleChangeTime {
-		least = jsRound(total / n)
-	} else {
-		twoThirds := 2.0 / 3.0 // a float64 variable, so (2/3)*n rounds as JavaScript's does
-		least = jsRound(total / (twoThirds * n))
-	}
-	for i, s := range stakes {
-		out[i], _ = new(big.Float).SetFloat64(math.Max(s, least)).Int(nil)
+	for i, w := range serviceWeights(stakes, eventTime) {
+		out[i], _ = new(big.Float).SetFloat64(w).Int(nil)
 	}
 	return out
 }

@@ -1,10 +1,13 @@
 package verify
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"math/big"
+	"slices"
 	"sort"
 	"sync"
 	"time"
@@ -44,10 +47,15 @@ const (
 var minRefresh = 2 * time.Second
 
 // EthConfig names the contracts and the chain's genesis reference time.
+// Either ContractRegistry is set, and the source follows it to the
+// Committee, GuardiansRegistration and Elections contracts in force at each
+// block, as the management service did; or Committee and Registry (the
+// GuardiansRegistration) name one version of each, read for all time.
 type EthConfig struct {
-	Committee      common.Address
-	Registry       common.Address
-	GenesisRefTime uint32
+	ContractRegistry common.Address
+	Committee        common.Address
+	Registry         common.Address
+	GenesisRefTime   uint32
 	// FromBlock is the first Ethereum block to index (the contracts'
 	// deployment); 0: found by binary search on eth_getCode.
 	FromBlock uint64
@@ -58,22 +66,24 @@ type EthConfig struct {
 	CachePath string
 }
 
-// EthSource reads committees from the PoS contracts' event history: the
-// Committee contract's CommitteeChange/CommitteeSnapshot events and the
-// GuardiansRegistration contract's node-address events, indexed once
-// (paged, from the deployment, a few blocks behind the head) and replayed
-// per reference time. A committee is built once per change, not per block.
+// EthSource reads committees from the PoS contracts' event history
+// (CommitteeChange, StakeChanged, GuardianDataUpdated of either version and
+// the registry's ContractAddressUpdated), indexed once (paged, from the
+// deployment, a few blocks behind the head) and replayed into the
+// committee entries the management service would have published. A
+// committee is built once per entry, not per block.
 type EthSource struct {
 	client EthReader
 	cfg    EthConfig
 	pager  logPager
 
 	mu          sync.Mutex
-	ix          *ethIndex // nil until the first refresh
-	final       *ethIndex // the last finalized snapshot (what the cache holds)
+	ix          *ethIndex        // nil until the first refresh
+	entries     []committeeEntry // the replay of ix
+	final       *ethIndex        // the last finalized snapshot (what the cache holds)
 	cacheKey    string
 	lastRefresh time.Time
-	committees  map[uint64]*Committee // by change block
+	committees  map[uint64]*Committee // by entry block
 	// CacheStatus says what the cache did on the first refresh: "off",
 	// "miss", "hit", "rebuilt: ..." or "unusable: ...".
 	CacheStatus string
@@ -84,11 +94,7 @@ func NewEthSource(client EthReader, cfg EthConfig) *EthSource {
 	if cfg.Confirmations == 0 {
 		cfg.Confirmations = DefaultConfirmations
 	}
-	addrs := []common.Address{cfg.Committee}
-	if cfg.Registry != cfg.Committee {
-		addrs = append(addrs, cfg.Registry)
-	}
-	return &EthSource{client: client, cfg: cfg, pager: logPager{client: client, addresses: addrs},
+	return &EthSource{client: client, cfg: cfg, pager: logPager{client: client},
 		committees: map[uint64]*Committee{}, CacheStatus: "off"}
 }
 
@@ -114,11 +120,11 @@ func (s *EthSource) CommitteeAt(ctx context.Context, t uint32) (*Committee, erro
 		return nil, fmt.Errorf("%w: reference time %d is after the indexed Ethereum time %d (block %d, %d blocks behind the head)",
 			ErrNoCommittee, t, s.ix.ToTime, s.ix.To, s.cfg.Confirmations)
 	}
-	cp, ok := s.ix.changeAt(uint64(t))
-	if !ok {
+	i, _ := slices.BinarySearchFunc(s.entries, uint64(t)+1, func(e committeeEntry, t uint64) int { return cmp.Compare(e.Time, t) })
+	if i == 0 {
 		return nil, fmt.Errorf("%w: no committee event at or before reference time %d", ErrNoCommittee, t)
 	}
-	return s.committee(cp)
+	return s.committee(s.entries[i-1])
 }
 
 // Current is the committee at the indexed head.
@@ -130,11 +136,21 @@ func (s *EthSource) Current(ctx context.Context) (*Committee, error) {
 			return nil, err
 		}
 	}
-	if len(s.ix.Changes) == 0 {
-		return nil, fmt.Errorf("%w: no committee event on the committee contract %s", ErrNoCommittee, s.cfg.Committee.Hex())
+	if len(s.entries) == 0 {
+		return nil, fmt.Errorf("%w: no committee event in %s", ErrNoCommittee, s.describeContracts())
 	}
-	return s.committee(s.ix.Changes[len(s.ix.Changes)-1])
+	return s.committee(s.entries[len(s.entries)-1])
 }
+
+// describeContracts names what the source reads, for messages.
+func (s *EthSource) describeContracts() string {
+	if s.following() {
+		return "the contracts the ContractRegistry " + s.cfg.ContractRegistry.Hex() + " named"
+	}
+	return "the committee contract " + s.cfg.Committee.Hex()
+}
+
+func (s *EthSource) following() bool { return s.cfg.ContractRegistry != (common.Address{}) }
 
 // Refresh extends the index to the new head (sync --follow calls it
 // before each round).
@@ -144,28 +160,16 @@ func (s *EthSource) Refresh(ctx context.Context) error {
 	return s.refresh(ctx)
 }
 
-// committee builds (once) the committee as of change point cp.
-func (s *EthSource) committee(cp changePoint) (*Committee, error) {
-	if c, ok := s.committees[cp.Block]; ok {
+// committee builds (once) the committee an entry names.
+func (s *EthSource) committee(e committeeEntry) (*Committee, error) {
+	if c, ok := s.committees[e.Block]; ok {
 		return c, nil
 	}
-	addrs, raw, node, weighedAt := s.ix.committeeAt(cp.Block)
-	if len(addrs) == 0 {
-		return nil, fmt.Errorf("%w: the committee contract's committee was empty at block %d", ErrNoCommittee, cp.Block)
-	}
-	weights := AdjustWeights(raw, weighedAt)
-	members := make([]Member, 0, len(addrs))
-	for i, a := range addrs {
-		// A guardian with no node address registered cannot sign.
-		if n, ok := node[a]; ok && n != (common.Address{}) {
-			members = append(members, Member{NodeAddress: n, EthAddress: a, Weight: weights[i]})
-		}
-	}
-	c, err := NewCommittee(uint32(cp.Time), members)
+	c, err := e.committee()
 	if err != nil {
-		return nil, fmt.Errorf("committee contract at block %d: %w", cp.Block, err)
+		return nil, fmt.Errorf("%w: %v", ErrNoCommittee, err)
 	}
-	s.committees[cp.Block] = c
+	s.committees[e.Block] = c
 	return c, nil
 }
 
@@ -196,7 +200,10 @@ func (s *EthSource) refresh(ctx context.Context) error {
 			return err
 		}
 		if h.Hash() != s.ix.ToHash {
-			s.ix, s.committees = s.final, map[uint64]*Committee{}
+			s.committees = map[uint64]*Committee{}
+			if err := s.use(s.final); err != nil {
+				return err
+			}
 			s.CacheStatus = "rebuilt: " + errReorg.Error()
 		}
 	}
@@ -211,41 +218,112 @@ func (s *EthSource) refresh(ctx context.Context) error {
 	if target < next {
 		return nil
 	}
-	logs, err := s.pager.logs(ctx, next, target)
+	events, err := s.fetch(ctx, next, target)
 	if err != nil {
-		return fmt.Errorf("index PoS contract events %d-%d: %w", next, target, err)
+		return err
 	}
 	ix := *s.ix
-	ix.Events = append([]posEvent(nil), s.ix.Events...)
-	ix.Changes = append([]changePoint(nil), s.ix.Changes...)
-	for _, l := range logs {
-		if l.Removed {
-			continue
-		}
-		ev, err := decodeLog(l)
-		if err != nil {
-			return err
-		}
-		// A committee changes with a committee event, or when one of its
-		// members changes its node address (a key rotation), as the
-		// management service builds its entries.
-		changes := ev.Kind == evSnapshot || ev.Kind == evChange || ix.isMember(ev.Guardian)
-		ix.Events = append(ix.Events, ev)
-		if n := len(ix.Changes); changes && (n == 0 || ix.Changes[n-1].Block != l.BlockNumber) {
-			h, err := s.header(ctx, l.BlockNumber)
-			if err != nil {
-				return err
-			}
-			ix.Changes = append(ix.Changes, changePoint{Block: l.BlockNumber, Time: h.Time})
-		}
+	ix.Events = append(slices.Clip(s.ix.Events), events...)
+	ix.Times = maps.Clone(s.ix.Times)
+	if ix.Times == nil {
+		ix.Times = map[uint64]uint64{}
 	}
 	th, err := s.header(ctx, target)
 	if err != nil {
 		return err
 	}
 	ix.To, ix.ToHash, ix.ToTime = target, th.Hash(), th.Time
-	s.ix = &ix
+	// The replay says which timestamps it needs (blocks with a
+	// CommitteeChange, blocks that make an entry); each pass can only
+	// name blocks the last one could not judge, so a few passes settle.
+	for pass := 0; ; pass++ {
+		_, missing := replayIndex(&ix, s.cfg)
+		if len(missing) == 0 {
+			break
+		}
+		if pass == maxReplayPasses {
+			return fmt.Errorf("replay PoS contract events: timestamps still missing after %d passes", pass)
+		}
+		for _, b := range missing {
+			h, err := s.header(ctx, b)
+			if err != nil {
+				return err
+			}
+			ix.Times[b] = h.Time
+		}
+	}
+	if err := s.use(&ix); err != nil {
+		return err
+	}
 	return s.keepFinal(ctx, head.Number.Uint64())
+}
+
+// maxReplayPasses bounds the replays that fetch missing timestamps: the
+// first finds every CommitteeChange block, the second the entries those
+// decide, a third confirms.
+const maxReplayPasses = 4
+
+// use makes ix the index, with its replay; every timestamp it needs must
+// be in it (a cached index that lacks one is damaged).
+func (s *EthSource) use(ix *ethIndex) error {
+	entries, missing := replayIndex(ix, s.cfg)
+	if len(missing) > 0 {
+		return fmt.Errorf("replay PoS contract events: no timestamp for Ethereum block %d", missing[0])
+	}
+	s.ix, s.entries = ix, entries
+	return nil
+}
+
+// fetch reads the events of from..to. Following the registry, its
+// ContractAddressUpdated events come first, so the second query can name
+// every address it has named (the replay keeps each event only from the
+// address in force at its block).
+func (s *EthSource) fetch(ctx context.Context, from, to uint64) ([]posEvent, error) {
+	var events []posEvent
+	addrs := []common.Address{s.cfg.Committee, s.cfg.Registry}
+	topics := []common.Hash{eventCommitteeChange.ID, eventGuardianData.ID, eventGuardianDataV1.ID}
+	if s.following() {
+		logs, err := s.pager.logs(ctx, []common.Address{s.cfg.ContractRegistry}, []common.Hash{eventAddressUpdated.ID}, from, to)
+		if err != nil {
+			return nil, fmt.Errorf("index ContractRegistry events %d-%d: %w", from, to, err)
+		}
+		if events, err = decodeLogs(logs); err != nil {
+			return nil, err
+		}
+		named := &ethIndex{Events: append(slices.Clip(s.ix.Events), events...)}
+		addrs, topics = named.namedAddresses(), append(topics, eventStakeChanged.ID)
+	}
+	if len(addrs) > 0 {
+		logs, err := s.pager.logs(ctx, addrs, topics, from, to)
+		if err != nil {
+			return nil, fmt.Errorf("index PoS contract events %d-%d: %w", from, to, err)
+		}
+		more, err := decodeLogs(logs)
+		if err != nil {
+			return nil, err
+		}
+		events = append(events, more...)
+	}
+	slices.SortStableFunc(events, func(a, b posEvent) int {
+		return cmp.Or(cmp.Compare(a.Block, b.Block), cmp.Compare(a.Index, b.Index))
+	})
+	return events, nil
+}
+
+// decodeLogs decodes logs, leaving out those a reorg removed.
+func decodeLogs(logs []types.Log) ([]posEvent, error) {
+	var out []posEvent
+	for _, l := range logs {
+		if l.Removed {
+			continue
+		}
+		ev, err := decodeLog(l)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, ev)
+	}
+	return out, nil
 }
 
 // start loads the cached index (checking its last block is still the
@@ -256,7 +334,11 @@ func (s *EthSource) start(ctx context.Context, head uint64) error {
 		if err != nil {
 			return fmt.Errorf("ethereum chain id: %w", err)
 		}
-		s.cacheKey = fmt.Sprintf("chain-%s/committee-%s/registry-%s", id, s.cfg.Committee.Hex(), s.cfg.Registry.Hex())
+		// v2: the index of the service's events (an older layout is never read).
+		s.cacheKey = fmt.Sprintf("v2/chain-%s/committee-%s/registry-%s", id, s.cfg.Committee.Hex(), s.cfg.Registry.Hex())
+		if s.following() {
+			s.cacheKey = fmt.Sprintf("v2/chain-%s/contract-registry-%s", id, s.cfg.ContractRegistry.Hex())
+		}
 		cached, err := loadEthIndex(s.cfg.CachePath, s.cacheKey)
 		switch {
 		case err != nil:
@@ -268,11 +350,15 @@ func (s *EthSource) start(ctx context.Context, head uint64) error {
 			if err != nil {
 				return err
 			}
-			if h.Hash() == cached.ToHash {
-				s.ix, s.final, s.CacheStatus = cached, cached, "hit"
+			switch err := s.use(cached); {
+			case h.Hash() != cached.ToHash:
+				s.CacheStatus = fmt.Sprintf("rebuilt: block %d is no longer %s (%v)", cached.To, cached.ToHash.Hex(), errReorg)
+			case err != nil:
+				s.CacheStatus = "unusable: " + err.Error()
+			default:
+				s.final, s.CacheStatus = cached, "hit"
 				return nil
 			}
-			s.CacheStatus = fmt.Sprintf("rebuilt: block %d is no longer %s (%v)", cached.To, cached.ToHash.Hex(), errReorg)
 		}
 	}
 	from := s.cfg.FromBlock
@@ -280,12 +366,17 @@ func (s *EthSource) start(ctx context.Context, head uint64) error {
 		// The earliest of the contracts' deployments: a Committee contract
 		// deployed after the registry (a redeploy) must not hide the
 		// registrations made before it.
-		from = deploymentBlock(ctx, s.client, s.cfg.Committee, head)
-		if s.cfg.Registry != s.cfg.Committee {
-			from = min(from, deploymentBlock(ctx, s.client, s.cfg.Registry, head))
+		switch {
+		case s.following():
+			from = deploymentBlock(ctx, s.client, s.cfg.ContractRegistry, head)
+		default:
+			from = deploymentBlock(ctx, s.client, s.cfg.Committee, head)
+			if s.cfg.Registry != s.cfg.Committee {
+				from = min(from, deploymentBlock(ctx, s.client, s.cfg.Registry, head))
+			}
 		}
 	}
-	s.ix = &ethIndex{From: from}
+	s.ix, s.entries = &ethIndex{From: from, Times: map[uint64]uint64{}}, nil
 	s.final = s.ix
 	return nil
 }

@@ -88,36 +88,38 @@ func saveEthIndex(path, key string, ix *ethIndex) error {
 	})
 }
 
-// validate checks what replay relies on: events and change points in
-// block order, none past To, every event's fields well formed.
+// validate checks what replay relies on: events in chain order within
+// From..To, every event's fields well formed, timestamps only for blocks
+// indexed.
 func (ix *ethIndex) validate() error {
-	var prev uint64
+	var prevBlock uint64
+	var prevIndex uint
 	for i, ev := range ix.Events {
-		if ev.Block < prev || ev.Block > ix.To || ev.Block < ix.From {
+		if ev.Block < ix.From || ev.Block > ix.To || ev.Block < prevBlock || (i > 0 && ev.Block == prevBlock && ev.Index <= prevIndex) {
 			return fmt.Errorf("event %d at block %d is out of order or outside %d-%d", i, ev.Block, ix.From, ix.To)
 		}
-		prev = ev.Block
+		prevBlock, prevIndex = ev.Block, ev.Index
 		switch ev.Kind {
-		case evSnapshot, evChange:
-			if len(ev.Addrs) != len(ev.Weights) || (ev.Kind == evChange && len(ev.Addrs) != 1) {
-				return fmt.Errorf("event %d at block %d is malformed", i, ev.Block)
+		case evChange, evStake:
+			if ev.Weight == nil || ev.Weight.Sign() < 0 {
+				return fmt.Errorf("event %d at block %d has a bad weight", i, ev.Block)
 			}
-			for _, w := range ev.Weights {
-				if w == nil || w.Sign() < 0 {
-					return fmt.Errorf("event %d at block %d has a bad weight", i, ev.Block)
-				}
+		case evGuardianData:
+		case evAddress:
+			if len(ev.Name) > maxContractName {
+				return fmt.Errorf("event %d at block %d names a contract of %d bytes", i, ev.Block, len(ev.Name))
 			}
-		case evNodeAddress, evUnregistered:
 		default:
 			return fmt.Errorf("event %d has unknown kind %q", i, ev.Kind)
 		}
 	}
-	prev = 0
-	for i, c := range ix.Changes {
-		if (i > 0 && c.Block <= prev) || c.Block > ix.To {
-			return fmt.Errorf("change point %d at block %d is out of order", i, c.Block)
+	for b := range ix.Times {
+		if b > ix.To {
+			return fmt.Errorf("timestamp for block %d past the last block indexed (%d)", b, ix.To)
 		}
-		prev = c.Block
+	}
+	if ix.Times == nil {
+		ix.Times = map[uint64]uint64{}
 	}
 	return nil
 }

@@ -5,107 +5,101 @@ import (
 	"errors"
 	"fmt"
 	"math/big"
-	"sort"
+	"slices"
 
 	"github.com/ethereum/go-ethereum"
+	"github.com/ethereum/go-ethereum/accounts/abi"
 	"github.com/ethereum/go-ethereum/common"
 	"github.com/ethereum/go-ethereum/core/types"
 
 	"github.com/vcsync/vcsync/verify/pos"
 )
 
-// The contracts' events, decoded by the bindings abigen generated from the
-// ABI JSON in testdata/pos (the deployed contracts' exact signatures).
+// The contracts' events, each decoded with the ABI of the contract version
+// that emits it (verify/pos: the real contracts' compiler output).
 var (
-	committeeABI, _    = pos.CommitteeMetaData.GetAbi()
-	registrationABI, _ = pos.GuardiansRegistrationMetaData.GetAbi()
-	committeeFilterer  = mustFilterer(pos.NewCommitteeFilterer(common.Address{}, nil))
-	registryFilterer   = mustFilterer(pos.NewGuardiansRegistrationFilterer(common.Address{}, nil))
-
-	topicCommitteeChange   = committeeABI.Events["CommitteeChange"].ID
-	topicCommitteeSnapshot = committeeABI.Events["CommitteeSnapshot"].ID
-	topicGuardianData      = registrationABI.Events["GuardianDataUpdated"].ID
-	topicGuardianLeave     = registrationABI.Events["GuardianUnregistered"].ID
+	eventCommitteeChange = pos.Events["Committee"].Events["CommitteeChange"]
+	eventStakeChanged    = pos.Events["Elections"].Events["StakeChanged"]
+	eventGuardianData    = pos.Events["GuardiansRegistration"].Events["GuardianDataUpdated"]
+	eventGuardianDataV1  = pos.Events["GuardiansRegistrationV1"].Events["GuardianDataUpdated"]
+	eventAddressUpdated  = pos.Events["ContractRegistry"].Events["ContractAddressUpdated"]
 )
-
-func mustFilterer[T any](f T, err error) T {
-	if err != nil {
-		panic(err) // the bindings' ABI is compiled in
-	}
-	return f
-}
 
 // Kinds of indexed event.
 const (
-	evSnapshot     = "snapshot"     // CommitteeSnapshot: the whole committee
-	evChange       = "change"       // CommitteeChange: one member in or out
-	evNodeAddress  = "node_address" // GuardianDataUpdated: a guardian's node address (a key rotation)
-	evUnregistered = "unregistered" // GuardianUnregistered: the guardian has no node address
+	evChange       = "committee_change" // CommitteeChange: a member's weight, certification, in or out
+	evStake        = "stake_changed"    // Elections' StakeChanged: a guardian's effective stake
+	evGuardianData = "guardian_data"    // GuardianDataUpdated (either version): node address, or unregistered
+	evAddress      = "contract_address" // ContractRegistry's ContractAddressUpdated
 )
 
-// posEvent is one committee or registry event, in chain order.
+// posEvent is one contract event the committee depends on, in chain order.
 type posEvent struct {
-	Block    uint64           `json:"block"`
-	Kind     string           `json:"kind"`
-	Addrs    []common.Address `json:"addrs,omitempty"`
-	Weights  []*big.Int       `json:"weights,omitempty"`
-	In       bool             `json:"in,omitempty"`
-	Guardian common.Address   `json:"guardian,omitempty"`
-	Node     common.Address   `json:"node,omitempty"`
-}
-
-// changePoint is an Ethereum block holding events, with its timestamp.
-type changePoint struct {
-	Block uint64 `json:"block"`
-	Time  uint64 `json:"time"`
+	Block    uint64         `json:"block"`
+	Index    uint           `json:"index"`   // log index in the block
+	Emitter  common.Address `json:"emitter"` // the contract that emitted it
+	Kind     string         `json:"kind"`
+	Guardian common.Address `json:"guardian,omitempty"`
+	Weight   *big.Int       `json:"weight,omitempty"` // CommitteeChange's weight, StakeChanged's effective stake
+	// CommitteeChange
+	Certified bool `json:"certified,omitempty"`
+	In        bool `json:"in,omitempty"`
+	// GuardianDataUpdated
+	Registered bool           `json:"registered,omitempty"`
+	Node       common.Address `json:"node,omitempty"`
+	// ContractAddressUpdated
+	Name     string         `json:"name,omitempty"`
+	Contract common.Address `json:"contract,omitempty"`
 }
 
 // ethIndex is the contracts' event history from their deployment to To.
-// The committee at any reference time is a replay of it: no contract state
-// is read, so the answer needs no archive node and never depends on what a
-// node has pruned.
+// The committee at any reference time is a replay of it (replayIndex): no
+// contract state is read, so the answer needs no archive node and never
+// depends on what a node has pruned.
 type ethIndex struct {
-	From    uint64        `json:"from"` // the first block indexed (the deployment)
-	To      uint64        `json:"to"`   // the last block indexed
-	ToHash  common.Hash   `json:"to_hash"`
-	ToTime  uint64        `json:"to_time"`
-	Events  []posEvent    `json:"events"`
-	Changes []changePoint `json:"changes"` // blocks with events, ascending
+	From   uint64      `json:"from"` // the first block indexed (the deployment)
+	To     uint64      `json:"to"`   // the last block indexed
+	ToHash common.Hash `json:"to_hash"`
+	ToTime uint64      `json:"to_time"`
+	Events []posEvent  `json:"events"`
+	// Times holds the timestamp of every block with a committee or
+	// registration event: the weight rule and the entries' ref times.
+	Times map[uint64]uint64 `json:"times"`
 }
 
 // decodeLog turns one of the contracts' logs into an event.
 func decodeLog(l types.Log) (posEvent, error) {
-	ev := posEvent{Block: l.BlockNumber}
+	ev := posEvent{Block: l.BlockNumber, Index: l.Index, Emitter: l.Address}
 	if len(l.Topics) == 0 {
 		return ev, fmt.Errorf("log in block %d has no topic", l.BlockNumber)
 	}
+	fields := map[string]any{}
 	var err error
 	switch l.Topics[0] {
-	case topicCommitteeSnapshot:
-		var e *pos.CommitteeCommitteeSnapshot
-		if e, err = committeeFilterer.ParseCommitteeSnapshot(l); err == nil {
-			ev.Kind, ev.Addrs, ev.Weights = evSnapshot, e.Addrs, e.Weights
-			if len(e.Addrs) != len(e.Weights) {
-				err = fmt.Errorf("%d addresses and %d weights", len(e.Addrs), len(e.Weights))
+	case eventCommitteeChange.ID:
+		if err = unpackLog(eventCommitteeChange, l, fields); err == nil {
+			ev.Kind, ev.Guardian, ev.Weight = evChange, fields["addr"].(common.Address), fields["weight"].(*big.Int)
+			ev.Certified, ev.In = fields["certification"].(bool), fields["inCommittee"].(bool)
+		}
+	case eventStakeChanged.ID:
+		if err = unpackLog(eventStakeChanged, l, fields); err == nil {
+			ev.Kind, ev.Guardian, ev.Weight = evStake, fields["addr"].(common.Address), fields["effectiveStake"].(*big.Int)
+		}
+	case eventGuardianData.ID, eventGuardianDataV1.ID:
+		event := eventGuardianData
+		if l.Topics[0] == eventGuardianDataV1.ID {
+			event = eventGuardianDataV1
+		}
+		if err = unpackLog(event, l, fields); err == nil {
+			ev.Kind, ev.Guardian = evGuardianData, fields["guardian"].(common.Address)
+			ev.Registered, ev.Node = fields["isRegistered"].(bool), fields["orbsAddr"].(common.Address)
+		}
+	case eventAddressUpdated.ID:
+		if err = unpackLog(eventAddressUpdated, l, fields); err == nil {
+			ev.Kind, ev.Name, ev.Contract = evAddress, fields["contractName"].(string), fields["addr"].(common.Address)
+			if len(ev.Name) > maxContractName {
+				err = fmt.Errorf("contract name of %d bytes", len(ev.Name))
 			}
-		}
-	case topicCommitteeChange:
-		var e *pos.CommitteeCommitteeChange
-		if e, err = committeeFilterer.ParseCommitteeChange(l); err == nil {
-			ev.Kind, ev.Addrs, ev.Weights, ev.In = evChange, []common.Address{e.Addr}, []*big.Int{e.Weight}, e.InCommittee
-		}
-	case topicGuardianData:
-		var e *pos.GuardiansRegistrationGuardianDataUpdated
-		if e, err = registryFilterer.ParseGuardianDataUpdated(l); err == nil {
-			ev.Kind, ev.Guardian, ev.Node = evNodeAddress, e.Guardian, e.OrbsAddr
-			if !e.IsRegistered {
-				ev.Kind = evUnregistered
-			}
-		}
-	case topicGuardianLeave:
-		var e *pos.GuardiansRegistrationGuardianUnregistered
-		if e, err = registryFilterer.ParseGuardianUnregistered(l); err == nil {
-			ev.Kind, ev.Guardian = evUnregistered, e.Guardian
 		}
 	default:
 		return ev, fmt.Errorf("unexpected log in block %d (topic %s)", l.BlockNumber, l.Topics[0].Hex())
@@ -116,102 +110,59 @@ func decodeLog(l types.Log) (posEvent, error) {
 	return ev, nil
 }
 
-// committeeAt replays the index up to and including block upTo: the
-// committee (guardian addresses and raw stakes) and every guardian's node
-// address at that block.
-func (ix *ethIndex) committeeAt(upTo uint64) ([]common.Address, []*big.Int, map[common.Address]common.Address, uint64) {
-	var addrs []common.Address
-	var weighedAt uint64 // the block of the last committee event: the service recomputed weights there
-	weight := map[common.Address]*big.Int{}
-	node := map[common.Address]common.Address{}
-	for _, ev := range ix.Events {
-		if ev.Block > upTo {
-			break
-		}
-		switch ev.Kind {
-		case evSnapshot:
-			weighedAt = ev.Block
-			addrs, weight = nil, map[common.Address]*big.Int{}
-			for i, a := range ev.Addrs {
-				addrs = append(addrs, a)
-				weight[a] = ev.Weights[i]
-			}
-		case evChange:
-			weighedAt = ev.Block
-			a := ev.Addrs[0]
-			_, present := weight[a]
-			switch {
-			case ev.In && !present:
-				addrs = append(addrs, a)
-				weight[a] = ev.Weights[0]
-			case ev.In:
-				weight[a] = ev.Weights[0]
-			case present:
-				delete(weight, a)
-				for i, x := range addrs {
-					if x == a {
-						addrs = append(addrs[:i:i], addrs[i+1:]...)
-						break
-					}
-				}
-			}
-		case evNodeAddress:
-			node[ev.Guardian] = ev.Node
-		case evUnregistered:
-			delete(node, ev.Guardian)
+// maxContractName bounds a registry name kept in the index (the real ones
+// are under 30 bytes).
+const maxContractName = 64
+
+// unpackLog decodes a log's indexed topics and data into fields by name.
+func unpackLog(event abi.Event, l types.Log, fields map[string]any) error {
+	var indexed abi.Arguments
+	for _, in := range event.Inputs {
+		if in.Indexed {
+			indexed = append(indexed, in)
 		}
 	}
-	weights := make([]*big.Int, len(addrs))
-	for i, a := range addrs {
-		weights[i] = weight[a]
+	if len(l.Topics) != 1+len(indexed) {
+		return fmt.Errorf("%s has %d topics, want %d", event.Name, len(l.Topics), 1+len(indexed))
 	}
-	return addrs, weights, node, ix.timeOf(weighedAt)
-}
-
-// timeOf is the timestamp of block b, which holds indexed events.
-func (ix *ethIndex) timeOf(b uint64) uint64 {
-	i := sort.Search(len(ix.Changes), func(i int) bool { return ix.Changes[i].Block >= b })
-	if i < len(ix.Changes) && ix.Changes[i].Block == b {
-		return ix.Changes[i].Time
+	if err := abi.ParseTopicsIntoMap(fields, indexed, l.Topics[1:]); err != nil {
+		return fmt.Errorf("%s topics: %w", event.Name, err)
 	}
-	return 0
-}
-
-// isMember reports whether guardian is in the committee after every event
-// indexed so far.
-func (ix *ethIndex) isMember(guardian common.Address) bool {
-	if guardian == (common.Address{}) {
-		return false
+	if err := event.Inputs.UnpackIntoMap(fields, l.Data); err != nil {
+		return fmt.Errorf("%s data: %w", event.Name, err)
 	}
-	addrs, _, _, _ := ix.committeeAt(^uint64(0))
-	for _, a := range addrs {
-		if a == guardian {
-			return true
-		}
-	}
-	return false
-}
-
-// changeAt is the last change point at or before time t.
-func (ix *ethIndex) changeAt(t uint64) (changePoint, bool) {
-	i := sort.Search(len(ix.Changes), func(i int) bool { return ix.Changes[i].Time > t })
-	if i == 0 {
-		return changePoint{}, false
-	}
-	return ix.Changes[i-1], true
+	return nil
 }
 
 // truncate drops everything after block b (to keep only what is final).
 func (ix *ethIndex) truncate(b uint64, hash common.Hash, t uint64) *ethIndex {
-	out := &ethIndex{From: ix.From, To: b, ToHash: hash, ToTime: t}
+	out := &ethIndex{From: ix.From, To: b, ToHash: hash, ToTime: t, Times: map[uint64]uint64{}}
 	for _, ev := range ix.Events {
 		if ev.Block <= b {
 			out.Events = append(out.Events, ev)
 		}
 	}
-	for _, c := range ix.Changes {
-		if c.Block <= b {
-			out.Changes = append(out.Changes, c)
+	for blk, t := range ix.Times {
+		if blk <= b {
+			out.Times[blk] = t
+		}
+	}
+	return out
+}
+
+// namedAddresses is every address the registry has named, in the index,
+// for the contracts whose events count.
+func (ix *ethIndex) namedAddresses() []common.Address {
+	var out []common.Address
+	for _, ev := range ix.Events {
+		if ev.Kind != evAddress {
+			continue
+		}
+		switch ev.Name {
+		case contractCommittee, contractRegistration, contractElections:
+			if !slices.Contains(out, ev.Contract) {
+				out = append(out, ev.Contract)
+			}
 		}
 	}
 	return out
@@ -228,20 +179,14 @@ const (
 
 // logPager fetches the contracts' logs over a block range in adaptive pages.
 type logPager struct {
-	client    EthReader
-	addresses []common.Address
-	page      uint64
-	good      int
+	client EthReader
+	page   uint64
+	good   int
 }
 
-func (p *logPager) topics() [][]common.Hash {
-	// GuardianRegistered is left out: the registry emits GuardianDataUpdated
-	// with the node address on registration too.
-	return [][]common.Hash{{topicCommitteeSnapshot, topicCommitteeChange, topicGuardianData, topicGuardianLeave}}
-}
-
-// logs returns every log in from..to, in chain order.
-func (p *logPager) logs(ctx context.Context, from, to uint64) ([]types.Log, error) {
+// logs returns every log of addresses with one of topics in from..to, in
+// chain order.
+func (p *logPager) logs(ctx context.Context, addresses []common.Address, topics []common.Hash, from, to uint64) ([]types.Log, error) {
 	if p.page == 0 {
 		p.page = firstPageBlocks
 	}
@@ -251,7 +196,7 @@ func (p *logPager) logs(ctx context.Context, from, to uint64) ([]types.Log, erro
 		end := min(to, from+p.page-1)
 		logs, err := p.client.FilterLogs(ctx, ethereum.FilterQuery{
 			FromBlock: new(big.Int).SetUint64(from), ToBlock: new(big.Int).SetUint64(end),
-			Addresses: p.addresses, Topics: p.topics(),
+			Addresses: addresses, Topics: [][]common.Hash{topics},
 		})
 		if err != nil {
 			if ctx.Err() != nil {

@@ -2,6 +2,7 @@ package verify
 
 import (
 	"math/big"
+	"strings"
 	"testing"
 
 	"github.com/ethereum/go-ethereum/common"
@@ -13,26 +14,40 @@ import (
 func TestDecodeLogRefusesMalformedLogs(t *testing.T) {
 	junk := []byte{0xde, 0xad, 0xbe, 0xef}
 	cases := map[string]types.Log{
-		"no topic":             {BlockNumber: 7},
-		"unknown topic":        {BlockNumber: 7, Topics: []common.Hash{{1}}},
-		"snapshot, junk data":  {BlockNumber: 7, Topics: []common.Hash{topicCommitteeSnapshot}, Data: junk},
-		"change, no indexed":   {BlockNumber: 7, Topics: []common.Hash{topicCommitteeChange}},
-		"change, junk data":    {BlockNumber: 7, Topics: []common.Hash{topicCommitteeChange, {2}}, Data: junk},
-		"guardian, junk data":  {BlockNumber: 7, Topics: []common.Hash{topicGuardianData, {3}}, Data: junk},
-		"unregister, no topic": {BlockNumber: 7, Topics: []common.Hash{topicGuardianLeave}},
+		"no topic":               {BlockNumber: 7},
+		"unknown topic":          {BlockNumber: 7, Topics: []common.Hash{{1}}},
+		"change, no indexed":     {BlockNumber: 7, Topics: []common.Hash{eventCommitteeChange.ID}},
+		"change, junk data":      {BlockNumber: 7, Topics: []common.Hash{eventCommitteeChange.ID, {2}}, Data: junk},
+		"change, extra topic":    {BlockNumber: 7, Topics: []common.Hash{eventCommitteeChange.ID, {2}, {3}}},
+		"guardian, junk data":    {BlockNumber: 7, Topics: []common.Hash{eventGuardianData.ID, {3}}, Data: junk},
+		"guardian v1, junk data": {BlockNumber: 7, Topics: []common.Hash{eventGuardianDataV1.ID, {3}}, Data: junk},
+		"stake, no indexed":      {BlockNumber: 7, Topics: []common.Hash{eventStakeChanged.ID}},
+		"address, junk data":     {BlockNumber: 7, Topics: []common.Hash{eventAddressUpdated.ID}, Data: junk},
 	}
 	for name, l := range cases {
 		if ev, err := decodeLog(l); err == nil {
 			t.Errorf("%s: decoded %+v", name, ev)
 		}
 	}
-	// Arrays of different lengths in a snapshot are refused too.
-	data, err := committeeABI.Events["CommitteeSnapshot"].Inputs.Pack(
-		[]common.Address{{1}, {2}}, []*big.Int{big.NewInt(1)}, []bool{true, true})
+	// A registry name longer than any real one is refused, not kept.
+	data, err := eventAddressUpdated.Inputs.Pack(strings.Repeat("x", maxContractName+1), common.Address{1}, true)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := decodeLog(types.Log{Topics: []common.Hash{topicCommitteeSnapshot}, Data: data}); err == nil {
-		t.Error("a snapshot with 2 addresses and 1 weight was accepted")
+	if _, err := decodeLog(types.Log{Topics: []common.Hash{eventAddressUpdated.ID}, Data: data}); err == nil {
+		t.Error("a 65-byte contract name was accepted")
+	}
+	// Both GuardianDataUpdated versions decode to the same event.
+	v2, _ := eventGuardianData.Inputs.NonIndexed().Pack(true, [4]byte{127, 0, 0, 1}, common.Address{9}, "g", "w", big.NewInt(5))
+	v1, _ := eventGuardianDataV1.Inputs.NonIndexed().Pack(true, [4]byte{127, 0, 0, 1}, common.Address{9}, "g", "w")
+	guardian := common.BytesToHash(common.Address{8}.Bytes())
+	for name, l := range map[string]types.Log{
+		"v2": {Topics: []common.Hash{eventGuardianData.ID, guardian}, Data: v2},
+		"v1": {Topics: []common.Hash{eventGuardianDataV1.ID, guardian}, Data: v1},
+	} {
+		ev, err := decodeLog(l)
+		if err != nil || ev.Kind != evGuardianData || ev.Guardian != (common.Address{8}) || ev.Node != (common.Address{9}) || !ev.Registered {
+			t.Errorf("%s: %+v, %v", name, ev, err)
+		}
 	}
 }
