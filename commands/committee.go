@@ -17,7 +17,7 @@ func committeeCommand() *cli.Command {
 		Usage: "print the committee at a reference time, or the current one",
 		Description: "Example: vcsync committee --at 1799999000 --chain-id 42 --management management.json\n" +
 			"         vcsync committee --current --chain-id 42 --eth-rpc http://127.0.0.1:8545 \\\n" +
-			"           --committee-contract 0x... --registry-contract 0x...",
+			"           --contract-registry 0x...",
 		Flags: append([]cli.Flag{
 			&cli.Uint64Flag{Name: "at", Usage: "reference time `T` (unix seconds)"},
 			&cli.BoolFlag{Name: "current", Usage: "the committee in effect now"},

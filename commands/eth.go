@@ -22,18 +22,28 @@ func ethConfigFrom(c *cli.Context) (verify.EthConfig, error) {
 	case c.String(storeFlag.Name) != "":
 		cfg.CachePath = c.String(storeFlag.Name) + ".ethcache"
 	}
-	for _, f := range []struct {
-		flag *cli.StringFlag
-		dst  *common.Address
-	}{{committeeContractFlag, &cfg.Committee}, {registryContractFlag, &cfg.Registry}} {
-		v := c.String(f.flag.Name)
-		if v == "" {
-			return cfg, usageError(fmt.Errorf("--eth-rpc needs --committee-contract and --registry-contract (the PoS contracts' addresses)"))
-		}
+	address := func(f *cli.StringFlag, dst *common.Address) error {
+		v := c.String(f.Name)
 		if !common.IsHexAddress(v) {
-			return cfg, usageError(fmt.Errorf("--%s %q is not an Ethereum address (0x and 40 hex digits)", f.flag.Name, v))
+			return usageError(fmt.Errorf("--%s %q is not an Ethereum address (0x and 40 hex digits)", f.Name, v))
 		}
-		*f.dst = common.HexToAddress(v)
+		*dst = common.HexToAddress(v)
+		return nil
+	}
+	registry, committee, registration := c.String(contractRegistryFlag.Name), c.String(committeeContractFlag.Name), c.String(registryContractFlag.Name)
+	switch {
+	case registry != "" && (committee != "" || registration != ""):
+		return cfg, usageError(fmt.Errorf("name either --contract-registry (followed to every contract version) or --committee-contract with --registry-contract (one version each), not both"))
+	case registry != "":
+		return cfg, address(contractRegistryFlag, &cfg.ContractRegistry)
+	case committee == "" || registration == "":
+		return cfg, usageError(fmt.Errorf("--eth-rpc needs --contract-registry (the ContractRegistry's address), or both --committee-contract and --registry-contract"))
+	}
+	if err := address(committeeContractFlag, &cfg.Committee); err != nil {
+		return cfg, err
+	}
+	if err := address(registryContractFlag, &cfg.Registry); err != nil {
+		return cfg, err
 	}
 	return cfg, nil
 }

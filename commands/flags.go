@@ -43,8 +43,10 @@ var (
 		Name: "eth-rpc", Category: "Committees", EnvVars: []string{"VCSYNC_ETH_RPC"},
 		Usage: "Ethereum JSON-RPC `URL` to read the PoS contracts from",
 	}
-	committeeContractFlag = &cli.StringFlag{Name: "committee-contract", Category: "Committees", EnvVars: []string{"VCSYNC_COMMITTEE_CONTRACT"}, Usage: "Committee contract `ADDRESS` (with --eth-rpc)"}
-	registryContractFlag  = &cli.StringFlag{Name: "registry-contract", Category: "Committees", EnvVars: []string{"VCSYNC_REGISTRY_CONTRACT"}, Usage: "GuardiansRegistration contract `ADDRESS` (with --eth-rpc)"}
+	contractRegistryFlag = &cli.StringFlag{Name: "contract-registry", Category: "Committees", EnvVars: []string{"VCSYNC_CONTRACT_REGISTRY"},
+		Usage: "ContractRegistry `ADDRESS` (with --eth-rpc): followed to every Committee, GuardiansRegistration and Elections version, as the management service does"}
+	committeeContractFlag = &cli.StringFlag{Name: "committee-contract", Category: "Committees", EnvVars: []string{"VCSYNC_COMMITTEE_CONTRACT"}, Usage: "Committee contract `ADDRESS`, one version for all time (with --registry-contract, instead of --contract-registry)"}
+	registryContractFlag  = &cli.StringFlag{Name: "registry-contract", Category: "Committees", EnvVars: []string{"VCSYNC_REGISTRY_CONTRACT"}, Usage: "GuardiansRegistration contract `ADDRESS`, one version for all time (with --committee-contract)"}
 	genesisRefTimeFlag    = &cli.Uint64Flag{Name: "genesis-ref-time", Category: "Committees", EnvVars: []string{"VCSYNC_GENESIS_REF_TIME"}, Usage: "genesis reference time (unix seconds) for the Ethereum source"}
 	ethFromBlockFlag      = &cli.Uint64Flag{Name: "eth-from-block", Category: "Committees", Usage: "first Ethereum block to index, the contracts' deployment (0: found by binary search on eth_getCode)"}
 	ethConfirmationsFlag  = &cli.Uint64Flag{Name: "eth-confirmations", Value: verify.DefaultConfirmations, Category: "Committees",
@@ -85,7 +87,7 @@ var (
 
 // The flag sets commands share.
 func sourceFlags() []cli.Flag {
-	return []cli.Flag{managementFlag, committeeFileFlag, ethRPCFlag, committeeContractFlag, registryContractFlag, genesisRefTimeFlag,
+	return []cli.Flag{managementFlag, committeeFileFlag, ethRPCFlag, contractRegistryFlag, committeeContractFlag, registryContractFlag, genesisRefTimeFlag,
 		ethFromBlockFlag, ethConfirmationsFlag, ethCacheFlag, ethRPSFlag, ethTimeoutFlag}
 }
 

@@ -38,7 +38,7 @@ func committeeSourceFlag(c *cli.Context) (string, error) {
 	case len(fromEnv) > 1:
 		return "", usageError(fmt.Errorf("the environment names more than one committee source (%s): unset one, or name one on the command line", strings.Join(fromEnv, ", ")))
 	}
-	return "", usageError(errors.New("name a committee source: --management PATH|URL, --committee-file PATH, or --eth-rpc URL with --committee-contract and --registry-contract"))
+	return "", usageError(errors.New("name a committee source: --management PATH|URL, --committee-file PATH, or --eth-rpc URL with --contract-registry ADDRESS"))
 }
 
 // verifierOptions are the committee source and the tip rule's settings,

@@ -83,8 +83,17 @@ func TestVerifyNeedsOneSource(t *testing.T) {
 	if _, errs, code := run(t, "verify", "tip", "--store", db); code != ExitUsage || !strings.Contains(errs, "the environment names more than one") {
 		t.Fatalf("two from the environment: exit %d %q", code, errs)
 	}
-	if _, errs, code := run(t, "verify", "tip", "--store", db, "--eth-rpc", "http://127.0.0.1:1"); code != ExitUsage || !strings.Contains(errs, "--eth-rpc needs --committee-contract") {
+	if _, errs, code := run(t, "verify", "tip", "--store", db, "--eth-rpc", "http://127.0.0.1:1"); code != ExitUsage || !strings.Contains(errs, "--eth-rpc needs --contract-registry") {
 		t.Fatalf("eth-rpc alone: exit %d %q", code, errs)
+	}
+	a, b := "0x"+strings.Repeat("1", 40), "0x"+strings.Repeat("2", 40)
+	if _, errs, code := run(t, "verify", "tip", "--store", db, "--eth-rpc", "http://127.0.0.1:1", "--contract-registry", a,
+		"--committee-contract", b); code != ExitUsage || !strings.Contains(errs, "not both") {
+		t.Fatalf("registry and a contract: exit %d %q", code, errs)
+	}
+	if _, errs, code := run(t, "verify", "tip", "--store", db, "--eth-rpc", "http://127.0.0.1:1", "--contract-registry", "0x12"); code != ExitUsage ||
+		!strings.Contains(errs, `--contract-registry "0x12" is not an Ethereum address`) {
+		t.Fatalf("short registry address: exit %d %q", code, errs)
 	}
 }
 
