@@ -37,9 +37,9 @@ type orbsChain struct {
 	keys    map[common.Address]*ecdsa.PrivateKey
 	// The driver's roles.
 	initManager, registryAdmin, migrationManager, functionalManager, certificationManager common.Address
-	addr                                                                                map[string]common.Address // by the registry's name
-	erc20, staking                                                                      common.Address
-	model                                                                               *serviceModel // records each block when set
+	addr                                                                                  map[string]common.Address // by the registry's name
+	erc20, staking                                                                        common.Address
+	model                                                                                 *serviceModel // records each block when set
 }
 
 var zeroAddr common.Address
