@@ -570,14 +570,18 @@ func checkHistory(t *testing.T, m *serviceModel, gs []guardian, newcomer guardia
 		}
 		return nil
 	}
+	founderIn, replaced := false, false
 	for _, b := range m.blocks {
 		largest = max(largest, len(b.addrs))
+		founderIn = founderIn || weightAfter(b, gs[0].eth) != nil
+		replaced = replaced || (founderIn && len(b.addrs) == 22 && weightAfter(b, gs[0].eth) == nil && weightAfter(b, gs[24].eth) != nil)
 	}
 	last := m.blocks[len(m.blocks)-1]
 	self := int64(100_000 + 3*37_003)
 	capped := big.NewInt(self * 125 / 10)
 	facts := map[string]bool{
 		"the committee filled to 22":                         largest == 22,
+		"a heavier latecomer replaced the lightest founder":  replaced,
 		"the delegation is capped at 12.5x self-stake":       weightAfter(last, gs[3].eth) != nil && weightAfter(last, gs[3].eth).Cmp(capped) == 0,
 		"the member who unstaked everything left":            weightAfter(last, gs[13].eth) == nil,
 		"the unregistered guardian left":                     weightAfter(last, gs[14].eth) == nil,
