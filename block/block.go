@@ -203,6 +203,27 @@ func DecodeOwned(data []byte, maxSize int) (*Block, error) {
 	return b, nil
 }
 
+// HeaderOf reads only the header of an encoded block, and its hash (over
+// the header's bytes as encoded): what the store needs to check hash links
+// without decoding bodies and proofs. It checks the header, not the block:
+// use Decode or DecodeOwned for bytes that are not already verified.
+func HeaderOf(data []byte) (Header, common.Hash, error) {
+	var h Header
+	fields, _, err := rlp.SplitList(data)
+	if err != nil {
+		return h, common.Hash{}, fmt.Errorf("%w: %v", ErrMalformed, err)
+	}
+	kind, _, afterHeader, err := rlp.Split(fields)
+	if err != nil || kind != rlp.List {
+		return h, common.Hash{}, fmt.Errorf("%w: header is not a list (%v)", ErrMalformed, err)
+	}
+	header := fields[:len(fields)-len(afterHeader)]
+	if err := rlp.DecodeBytes(header, &h); err != nil {
+		return h, common.Hash{}, fmt.Errorf("%w: header: %v", ErrMalformed, err)
+	}
+	return h, crypto.Keccak256Hash(header), nil
+}
+
 // splitBlock reads [header, body, [proof...]] from data with rlp's
 // splitting functions, keeping the body and proof entries as slices of
 // data. The header's fixed-size fields go through rlp's decoder, which

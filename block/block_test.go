@@ -182,6 +182,22 @@ func TestRoundTripKeepsEveryField(t *testing.T) {
 	}
 }
 
+// HeaderOf reads what the store keeps no index of any more: the header and
+// its hash, from the stored bytes alone; damage is an error, never a panic.
+func TestHeaderOf(t *testing.T) {
+	b, _ := fixedBlock(t)
+	enc, _ := b.Encode()
+	h, hash, err := HeaderOf(enc)
+	if err != nil || h != b.Header || hash != b.Hash() {
+		t.Fatalf("HeaderOf: %+v %s %v", h, hash, err)
+	}
+	for name, data := range map[string][]byte{"empty": nil, "not a list": {0x80}, "header cut": enc[:12], "header not a list": {0xc1, 0x80}} {
+		if _, _, err := HeaderOf(data); !errors.Is(err, ErrMalformed) {
+			t.Errorf("%s: %v", name, err)
+		}
+	}
+}
+
 // FuzzDecode: whatever the bytes, Decode returns a block or an error, never
 // panics, and a block it returns re-encodes to the same bytes.
 func FuzzDecode(f *testing.F) {
@@ -235,6 +251,9 @@ func FuzzDecodeOwned(f *testing.F) {
 			if !bytes.Equal(got.Proof[i], want.Proof[i]) {
 				t.Fatalf("proof entry %d differs", i)
 			}
+		}
+		if h, hash, err := HeaderOf(data); err != nil || h != want.Header || hash != want.Header.Hash() {
+			t.Fatalf("HeaderOf of a valid block: %+v %s %v", h, hash, err)
 		}
 		if got.Hash() != want.Header.Hash() || !bytes.Equal(got.Raw(), data) {
 			t.Fatalf("hash or raw bytes differ")

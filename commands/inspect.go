@@ -76,6 +76,7 @@ type StateReport struct {
 	Blocks      uint64        `json:"blocks"`
 	FileBytes   int64         `json:"file_bytes"`
 	DiskBytes   int64         `json:"disk_bytes"` // allocated: the file is sparse past what bbolt wrote
+	Format      uint64        `json:"format"`     // on-disk layout version (1: compact rewrites it as the current one, smaller)
 	LastCommit  *time.Time    `json:"last_commit"`
 	// Checkpoint is the block an operator anchored the store on with
 	// --trust, if any: the blocks below it rest on that hash.
@@ -94,7 +95,7 @@ func stateReport(s *store.Store) (StateReport, error) {
 	r := StateReport{
 		Path: s.Path(), ChainID: s.Identity().ChainID, NetworkType: s.Identity().NetworkType,
 		InOrder: st.InOrder, LastSynced: st.LastSynced, Top: st.Top, Gaps: st.Gaps(), Blocks: st.Blocks(), FileBytes: size,
-		DiskBytes: s.DiskBytes(),
+		DiskBytes: s.DiskBytes(), Format: s.Format(),
 	}
 	if !st.LastCommit.IsZero() {
 		t := st.LastCommit.UTC()
@@ -117,6 +118,14 @@ func (o inspectOptions) inspectState(w io.Writer, s *store.Store) error {
 	return printState(w, r)
 }
 
+// formatNote names the layout version, and what to do about an old one.
+func formatNote(v uint64) string {
+	if v < store.FormatVersion {
+		return fmt.Sprintf("%d (kept readable by older releases; vcsync compact rewrites it as format %d, without its hash index)", v, store.FormatVersion)
+	}
+	return fmt.Sprint(v)
+}
+
 func printState(w io.Writer, r StateReport) error {
 	gaps := "none"
 	if len(r.Gaps) > 0 {
@@ -134,6 +143,7 @@ func printState(w io.Writer, r StateReport) error {
 	}
 	rows := [][2]string{
 		{"store", fmt.Sprintf("%s (%s file, %s on disk)", r.Path, humanBytes(r.FileBytes), humanBytes(r.DiskBytes))},
+		{"format", formatNote(r.Format)},
 		{"chain", fmt.Sprintf("%d (network type %d)", r.ChainID, r.NetworkType)},
 		{"in order", fmt.Sprint(r.InOrder)},
 		{"last synced", fmt.Sprint(r.LastSynced)},

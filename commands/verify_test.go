@@ -144,7 +144,7 @@ func forgedTop(t *testing.T) (db, honest, mgmt string) {
 	db = filepath.Join(t.TempDir(), "node.db")
 	data, _ := os.ReadFile(honest)
 	os.WriteFile(db, data, 0o644)
-	forged := map[string]map[uint64][]byte{"blocks": {}, "hashes": {}}
+	forged := map[string]map[uint64][]byte{"blocks": {}}
 	fdb, err := bolt.Open(fork, 0o644, &bolt.Options{ReadOnly: true})
 	if err != nil {
 		t.Fatal(err)
@@ -256,12 +256,12 @@ func TestSyncFindsAForgedTopBelowAPeerAhead(t *testing.T) {
 	db := filepath.Join(t.TempDir(), "node.db")
 	copyFile(t, honest, db)
 	mustRun(t, "rollback", "--store", db, "--to", "500", "--yes")
-	var forged [][2][]byte
+	var forged [][]byte
 	fdb, _ := bolt.Open(fork, 0o644, &bolt.Options{ReadOnly: true})
 	fdb.View(func(tx *bolt.Tx) error {
 		for h := uint64(491); h <= 500; h++ {
 			k := binary.BigEndian.AppendUint64(nil, h)
-			forged = append(forged, [2][]byte{append([]byte(nil), tx.Bucket([]byte("blocks")).Get(k)...), append([]byte(nil), tx.Bucket([]byte("hashes")).Get(k)...)})
+			forged = append(forged, append([]byte(nil), tx.Bucket([]byte("blocks")).Get(k)...))
 		}
 		return nil
 	})
@@ -269,8 +269,7 @@ func TestSyncFindsAForgedTopBelowAPeerAhead(t *testing.T) {
 	updateBolt(t, db, func(tx *bolt.Tx) error {
 		for i, v := range forged {
 			k := binary.BigEndian.AppendUint64(nil, uint64(491+i))
-			tx.Bucket([]byte("blocks")).Put(k, v[0])
-			tx.Bucket([]byte("hashes")).Put(k, v[1])
+			tx.Bucket([]byte("blocks")).Put(k, v)
 		}
 		return nil
 	})

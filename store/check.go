@@ -146,8 +146,11 @@ func (s *Store) Check(progress func(done uint64)) error {
 
 func (s *Store) walk(tx *bolt.Tx, p problems, near *uint64, progress func(uint64)) error {
 	meta, blocks, hashes := tx.Bucket(bucketMeta), tx.Bucket(bucketBlocks), tx.Bucket(bucketHashes)
-	if meta == nil || blocks == nil || hashes == nil {
-		return p.add(0, ProblemFile, "a bucket is missing (meta, blocks or hashes)")
+	if meta == nil || blocks == nil || (s.hashIndexed() && hashes == nil) {
+		return p.add(0, ProblemFile, "a bucket is missing (meta, blocks or, in a format 1 store, hashes)")
+	}
+	if !s.hashIndexed() {
+		hashes = nil // a format 2 store has no index; a stray bucket is not read
 	}
 	st := readState(meta)
 	if err := checkIndices(st); err != nil {
@@ -185,7 +188,7 @@ func (s *Store) walk(tx *bolt.Tx, p problems, near *uint64, progress func(uint64
 			continue
 		}
 		next, more = expect()
-		hash, ok, err := s.checkBlock(p, hashes, h, k, v)
+		hash, parent, ok, err := s.checkBlock(p, hashes, h, k, v)
 		if err != nil {
 			return err
 		}
@@ -197,11 +200,9 @@ func (s *Store) walk(tx *bolt.Tx, p problems, near *uint64, progress func(uint64
 			prevH = 0
 			continue
 		}
-		if prevH != 0 && prevH == h-1 {
-			if parent := hashes.Get(k); len(parent) == 64 && !bytes.Equal(parent[32:], prevHash[:]) {
-				if err := p.add(h, ProblemLink, "parent hash %x does not link to block %d (%s)", parent[32:], prevH, prevHash.Hex()); err != nil {
-					return err
-				}
+		if prevH != 0 && prevH == h-1 && parent != prevHash {
+			if err := p.add(h, ProblemLink, "parent hash %s does not link to block %d (%s)", parent.Hex(), prevH, prevHash.Hex()); err != nil {
+				return err
 			}
 		}
 		prevH, prevHash = h, hash
@@ -211,7 +212,10 @@ func (s *Store) walk(tx *bolt.Tx, p problems, near *uint64, progress func(uint64
 			return err
 		}
 	}
-	// Hash index entries with no block behind them.
+	if hashes == nil {
+		return nil
+	}
+	// A format 1 store's hash index entries with no block behind them.
 	hc := hashes.Cursor()
 	for k, _ := hc.First(); k != nil; k, _ = hc.Next() {
 		if blocks.Get(k) == nil {
@@ -227,24 +231,29 @@ func (s *Store) walk(tx *bolt.Tx, p problems, near *uint64, progress func(uint64
 	return nil
 }
 
-// checkBlock checks one stored block and returns its hash and whether it is sound.
-func (s *Store) checkBlock(p problems, hashes *bolt.Bucket, h uint64, k, v []byte) (common.Hash, bool, error) {
+// checkBlock checks one stored block and returns its hash, its parent's
+// hash and whether it is sound; in a format 1 store its hash index entry
+// must match it.
+func (s *Store) checkBlock(p problems, hashes *bolt.Bucket, h uint64, k, v []byte) (common.Hash, common.Hash, bool, error) {
+	var none common.Hash
 	b, err := block.Decode(v, s.maxBlock)
 	if err != nil {
-		return common.Hash{}, false, p.add(h, ProblemUndecodable, "%v", err)
+		return none, none, false, p.add(h, ProblemUndecodable, "%v", err)
 	}
 	if b.Height() != h {
-		return common.Hash{}, false, p.add(h, ProblemHeight, "block says height %d", b.Height())
+		return none, none, false, p.add(h, ProblemHeight, "block says height %d", b.Height())
 	}
 	if b.Header.VirtualChainID != s.id.ChainID || b.Header.NetworkType != s.id.NetworkType {
-		return common.Hash{}, false, p.add(h, ProblemChain, "block is for chain %d network %d, store holds %s", b.Header.VirtualChainID, b.Header.NetworkType, s.id)
+		return none, none, false, p.add(h, ProblemChain, "block is for chain %d network %d, store holds %s", b.Header.VirtualChainID, b.Header.NetworkType, s.id)
 	}
 	hash := b.Hash()
-	idx := hashes.Get(k)
-	if len(idx) != 64 || !bytes.Equal(idx[:32], hash[:]) || !bytes.Equal(idx[32:], b.Header.PrevHash[:]) {
-		return hash, false, p.add(h, ProblemHashIndex, "hash index entry does not match the block")
+	if hashes != nil {
+		idx := hashes.Get(k)
+		if len(idx) != 64 || !bytes.Equal(idx[:32], hash[:]) || !bytes.Equal(idx[32:], b.Header.PrevHash[:]) {
+			return hash, b.Header.PrevHash, false, p.add(h, ProblemHashIndex, "hash index entry does not match the block")
+		}
 	}
-	return hash, true, nil
+	return hash, b.Header.PrevHash, true, nil
 }
 
 func checkIndices(st State) error {

@@ -27,8 +27,7 @@ type TrustedCheckpoint struct {
 func (s *Store) SetCheckpoint(height uint64, hash common.Hash) error {
 	return s.guard(at(height), func() error {
 		return s.db.Update(func(tx *bolt.Tx) error {
-			v := tx.Bucket(bucketHashes).Get(u64(height))
-			if len(v) != 64 || common.BytesToHash(v[:32]) != hash {
+			if _, stored, err := storedHeader(tx, height); err != nil || stored != hash {
 				return fmt.Errorf("checkpoint %d %s: %w", height, hash.Hex(), ErrNotFound)
 			}
 			rec := binary.BigEndian.AppendUint64(nil, height)

@@ -50,8 +50,12 @@ type CompactReport struct {
 	DiskBefore int64  `json:"disk_before"`
 	DiskAfter  int64  `json:"disk_after"`
 	Blocks     uint64 `json:"blocks"`
-	Replaced   bool   `json:"replaced"`
-	Backup     string `json:"backup,omitempty"`
+	// FormatBefore and FormatAfter are the layout versions: compacting a
+	// format 1 store rewrites it as the current format.
+	FormatBefore uint64 `json:"format_before"`
+	FormatAfter  uint64 `json:"format_after"`
+	Replaced     bool   `json:"replaced"`
+	Backup       string `json:"backup,omitempty"`
 }
 
 // Smaller says whether the copy takes less disk than the store.
@@ -91,13 +95,17 @@ func (s *Store) CompactTo(out string) (CompactReport, error) {
 	// dst stays open, and so locked, until the copy is in place: an
 	// unlocked scratch file is debris to another writer's sweep.
 	defer dst.Close()
-	if err := s.guard(nil, func() error { return bolt.Compact(dst, s.db, compactTxBytes) }); err != nil {
+	if err := s.guard(nil, func() error { return copyCurrentFormat(dst, s.db) }); err != nil {
 		return rep, fmt.Errorf("compact: %w", scratch.Named(err, tmpPath, out))
 	}
 	copyStore := &Store{db: dst, path: tmpPath, maxBlock: s.maxBlock}
 	if err := copyStore.init(Options{ReadOnly: true}); err != nil {
 		return rep, fmt.Errorf("compact: the copy does not read back: %w", err)
 	}
+	if copyStore.format != FormatVersion {
+		return rep, fmt.Errorf("compact: the copy has format %d, not %d", copyStore.format, FormatVersion)
+	}
+	rep.FormatBefore, rep.FormatAfter = s.format, copyStore.format
 	if rep.Blocks, err = s.sameAs(copyStore); err != nil {
 		return rep, fmt.Errorf("compact: the copy differs, nothing was written: %w", err)
 	}
@@ -118,13 +126,61 @@ func (s *Store) CompactTo(out string) (CompactReport, error) {
 	return rep, nil
 }
 
+// copyCurrentFormat copies src's meta and blocks buckets into the empty
+// dst, keys ascending into full pages (FillPercent 1), committing every
+// compactTxBytes so memory stays flat, and writes the current format
+// version: a format 1 store's hashes bucket, which holds nothing the
+// blocks do not, is left behind. (bbolt's Compact copies every bucket as
+// it is; this is the same walk, minus the index.)
+func copyCurrentFormat(dst, src *bolt.DB) error {
+	return src.View(func(stx *bolt.Tx) error {
+		tx, err := dst.Begin(true)
+		if err != nil {
+			return err
+		}
+		defer func() { tx.Rollback() }()
+		pending := 0
+		for _, name := range [][]byte{bucketMeta, bucketBlocks} {
+			from := stx.Bucket(name)
+			if from == nil {
+				return fmt.Errorf("bucket %s is missing", name)
+			}
+			if _, err := tx.CreateBucket(name); err != nil {
+				return err
+			}
+			c := from.Cursor()
+			for k, v := c.First(); k != nil; k, v = c.Next() {
+				if bytes.Equal(name, bucketMeta) && bytes.Equal(k, keyFormat) {
+					v = u64(FormatVersion)
+				}
+				to := tx.Bucket(name)
+				to.FillPercent = 1.0
+				if err := to.Put(k, v); err != nil {
+					return err
+				}
+				if pending += len(k) + len(v); pending < compactTxBytes {
+					continue
+				}
+				if err := tx.Commit(); err != nil {
+					return err
+				}
+				if tx, err = dst.Begin(true); err != nil {
+					return err
+				}
+				pending = 0
+			}
+		}
+		return tx.Commit()
+	})
+}
+
 // sameAs compares every bucket entry of s and o and returns the number of blocks.
 func (s *Store) sameAs(o *Store) (uint64, error) {
 	var blocks uint64
 	err := s.guard(nil, func() error {
 		return s.db.View(func(tx *bolt.Tx) error {
 			return o.db.View(func(otx *bolt.Tx) error {
-				for _, name := range [][]byte{bucketMeta, bucketBlocks, bucketHashes} {
+				for _, name := range [][]byte{bucketMeta, bucketBlocks} {
 					a, b := tx.Bucket(name), otx.Bucket(name)
 					if a == nil || b == nil {
 						return fmt.Errorf("bucket %s is missing", name)
@@ -133,7 +189,8 @@ func (s *Store) sameAs(o *Store) (uint64, error) {
 					ka, va := ca.First()
 					kb, vb := cb.First()
 					for ; ka != nil || kb != nil; ka, va = ca.Next() {
-						if !bytes.Equal(ka, kb) || !bytes.Equal(va, vb) {
+						formatKey := bytes.Equal(name, bucketMeta) && bytes.Equal(ka, keyFormat) && bytes.Equal(ka, kb)
+						if !bytes.Equal(ka, kb) || (!bytes.Equal(va, vb) && !formatKey) {
 							return fmt.Errorf("bucket %s differs at key %x", name, ka)
 						}
 						if bytes.Equal(name, bucketBlocks) {

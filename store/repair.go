@@ -103,6 +103,9 @@ func (s *Store) Rollback(to, maxRemove uint64, force bool) (RollbackPlan, error)
 func deleteAbove(tx *bolt.Tx, h uint64) error {
 	for _, name := range [][]byte{bucketBlocks, bucketHashes} {
 		b := tx.Bucket(name)
+		if b == nil {
+			continue // a format 2 store has no hashes bucket
+		}
 		c := b.Cursor()
 		for k, _ := c.Seek(u64(h + 1)); k != nil; k, _ = c.Seek(u64(h + 1)) {
 			if err := b.Delete(k); err != nil {
@@ -287,6 +290,9 @@ func (s *Store) Repair(p RepairPlan) error {
 			}
 			for _, name := range [][]byte{bucketBlocks, bucketHashes} {
 				b := tx.Bucket(name)
+				if b == nil {
+					continue // a format 2 store has no hashes bucket
+				}
 				var doomed [][]byte
 				c := b.Cursor()
 				for k, _ := c.First(); k != nil; k, _ = c.Next() {

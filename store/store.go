@@ -20,7 +20,15 @@ import (
 )
 
 // FormatVersion is the on-disk layout version written to the meta bucket.
-const FormatVersion = 1
+// Version 2 keeps blocks and nothing derived from them; version 1 also
+// kept a height -> hash || parent hash index (the "hashes" bucket), 88
+// bytes a block, 10% of a 4-member chain's store. A version 1 store is
+// read and written as it is (its index kept up to date, so older vcsync
+// releases can still open it) until `compact` rewrites it as version 2.
+const FormatVersion = 2
+
+// formatWithHashIndex is the last layout with the hashes bucket.
+const formatWithHashIndex = 1
 
 // DefaultLockTimeout is how long Open waits for another process's lock
 // before giving up: long enough to ride out a short-lived reader, short
@@ -29,7 +37,7 @@ const DefaultLockTimeout = 2 * time.Second
 
 var (
 	bucketBlocks = []byte("blocks") // height (8 bytes BE) -> encoded block
-	bucketHashes = []byte("hashes") // height -> hash || prev hash, for cheap link checks
+	bucketHashes = []byte("hashes") // format 1 only: height -> hash || prev hash
 	bucketMeta   = []byte("meta")
 
 	keyFormat      = []byte("format_version")
@@ -89,6 +97,9 @@ type Store struct {
 	id       Identity
 	maxBlock int
 	timeout  time.Duration
+	// format is the store's layout version: FormatVersion, or
+	// formatWithHashIndex for a store written before it.
+	format uint64
 	// committed is set once a write transaction commits.
 	committed bool
 	closed    bool
@@ -213,11 +224,10 @@ func (s *Store) initUnguarded(opts Options) error {
 			if err != nil {
 				return err
 			}
-			for _, b := range [][]byte{bucketBlocks, bucketHashes} {
-				if _, err := tx.CreateBucket(b); err != nil {
-					return err
-				}
+			if _, err := tx.CreateBucket(bucketBlocks); err != nil {
+				return err
 			}
+			s.format = FormatVersion
 			for k, v := range map[string]uint64{
 				string(keyFormat): FormatVersion, string(keyNetworkType): uint64(s.id.NetworkType),
 				string(keyChainID): uint64(s.id.ChainID), string(keyInOrder): 0,
@@ -235,10 +245,11 @@ func (s *Store) initUnguarded(opts Options) error {
 		if meta.Get(keyFormat) == nil {
 			return fmt.Errorf("%w: %s has a meta bucket but no vcsync format version", ErrNotVcsync, s.path)
 		}
-		if v := getU64(meta, keyFormat); v != FormatVersion {
-			return fmt.Errorf("store %s has format version %d, this vcsync reads %d", s.path, v, FormatVersion)
+		s.format = getU64(meta, keyFormat)
+		if s.format != FormatVersion && s.format != formatWithHashIndex {
+			return fmt.Errorf("store %s has format version %d, this vcsync reads %d and %d", s.path, s.format, formatWithHashIndex, FormatVersion)
 		}
-		if tx.Bucket(bucketBlocks) == nil || tx.Bucket(bucketHashes) == nil {
+		if tx.Bucket(bucketBlocks) == nil || (s.hashIndexed() && tx.Bucket(bucketHashes) == nil) {
 			return fmt.Errorf("store %s: %w: missing blocks or hashes bucket", s.path, ErrInconsistent)
 		}
 		s.id = Identity{NetworkType: uint32(getU64(meta, keyNetworkType)), ChainID: uint32(getU64(meta, keyChainID))}
@@ -364,7 +375,7 @@ func (s *Store) Has(h uint64) (bool, error) {
 	var ok bool
 	err := s.guard(at(h), func() error {
 		return s.db.View(func(tx *bolt.Tx) error {
-			ok = tx.Bucket(bucketHashes).Get(u64(h)) != nil
+			ok = tx.Bucket(bucketBlocks).Get(u64(h)) != nil
 			return nil
 		})
 	})
@@ -376,16 +387,36 @@ func (s *Store) Hash(h uint64) (common.Hash, error) {
 	var hash common.Hash
 	err := s.guard(at(h), func() error {
 		return s.db.View(func(tx *bolt.Tx) error {
-			v := tx.Bucket(bucketHashes).Get(u64(h))
-			if len(v) != 64 {
+			_, hash, _ = storedHeader(tx, h)
+			if hash == (common.Hash{}) {
 				return fmt.Errorf("height %d: %w", h, ErrNotFound)
 			}
-			hash = common.BytesToHash(v[:32])
 			return nil
 		})
 	})
 	return hash, err
 }
+
+// storedHeader reads the header of the stored block at height h and its
+// hash; found is false when there is none, and a stored value that is not
+// a block is an ErrUndecodable.
+func storedHeader(tx *bolt.Tx, h uint64) (header block.Header, hash common.Hash, err error) {
+	v := tx.Bucket(bucketBlocks).Get(u64(h))
+	if v == nil {
+		return header, hash, fmt.Errorf("height %d: %w", h, ErrNotFound)
+	}
+	header, hash, err = block.HeaderOf(v)
+	if err != nil {
+		return header, common.Hash{}, fmt.Errorf("stored block %d: %w: %w", h, ErrUndecodable, err)
+	}
+	return header, hash, nil
+}
+
+// hashIndexed says whether the store keeps format 1's hashes bucket.
+func (s *Store) hashIndexed() bool { return s.format == formatWithHashIndex }
+
+// Format is the store's on-disk layout version.
+func (s *Store) Format() uint64 { return s.format }
 
 // ReadRange calls fn for every stored height from hi down to lo inside one
 // read transaction. raw is valid only during the call.

@@ -1,7 +1,7 @@
 package store
 
 import (
-	"bytes"
+	"errors"
 	"fmt"
 	"time"
 
@@ -54,7 +54,7 @@ func (s *Store) AppendForward(blocks []*block.Block) (State, error) {
 // left a reverse-synced store twice the size of its blocks.
 const pageFill = 1.0
 
-type applyFunc func(tx *bolt.Tx, st *State, b *block.Block, hash common.Hash) error
+type applyFunc func(tx *bolt.Tx, st *State, b *block.Block, hash common.Hash, prev *block.Block) error
 
 func (s *Store) write(blocks []*block.Block, apply applyFunc) (State, error) {
 	var out State
@@ -65,20 +65,24 @@ func (s *Store) write(blocks []*block.Block, apply applyFunc) (State, error) {
 	err := s.guard(at(near), func() error {
 		return s.db.Update(func(tx *bolt.Tx) error {
 			tx.Bucket(bucketBlocks).FillPercent = pageFill
-			tx.Bucket(bucketHashes).FillPercent = pageFill
+			if s.hashIndexed() {
+				tx.Bucket(bucketHashes).FillPercent = pageFill
+			}
 			meta := tx.Bucket(bucketMeta)
 			st := readState(meta)
+			var prev *block.Block // the block written before, a neighbour to link to without reading it back
 			for _, b := range blocks {
 				if err := s.checkIdentity(b); err != nil {
 					return err
 				}
 				hash := b.Hash()
-				if err := apply(tx, &st, b, hash); err != nil {
+				if err := apply(tx, &st, b, hash, prev); err != nil {
 					return err
 				}
-				if err := put(tx, b, hash); err != nil {
+				if err := s.put(tx, b, hash); err != nil {
 					return err
 				}
+				prev = b
 			}
 			st.LastCommit = time.Now()
 			out = st
@@ -114,14 +118,14 @@ func (s *Store) checkIdentity(b *block.Block) error {
 	return nil
 }
 
-func (s *Store) applyDescending(tx *bolt.Tx, st *State, b *block.Block, hash common.Hash) error {
+func (s *Store) applyDescending(tx *bolt.Tx, st *State, b *block.Block, hash common.Hash, prev *block.Block) error {
 	h := b.Height()
 	if !st.GapOpen() {
 		switch {
 		case h <= st.Top:
 			return refuse(h, "already stored (Top %d); a new descending run must start above Top", st.Top)
 		case h == st.Top+1:
-			return s.applyForward(tx, st, b, hash)
+			return s.applyForward(tx, st, b, hash, prev)
 		default:
 			st.LastSynced, st.Top = h, h
 			return nil
@@ -131,11 +135,11 @@ func (s *Store) applyDescending(tx *bolt.Tx, st *State, b *block.Block, hash com
 		return refuse(h, "a gap is open (InOrder %d, LastSynced %d): only height %d may be written",
 			st.InOrder, st.LastSynced, st.LastSynced-1)
 	}
-	if err := linksBelow(tx, h+1, hash); err != nil {
+	if err := linksBelow(tx, h+1, hash, prev); err != nil {
 		return err
 	}
 	if h == st.InOrder+1 {
-		if err := linksAbove(tx, h, b.Header.PrevHash); err != nil {
+		if err := linksAbove(tx, h, b.Header.PrevHash, prev); err != nil {
 			return err
 		}
 		st.InOrder, st.LastSynced = st.Top, st.Top
@@ -145,7 +149,7 @@ func (s *Store) applyDescending(tx *bolt.Tx, st *State, b *block.Block, hash com
 	return nil
 }
 
-func (s *Store) applyForward(tx *bolt.Tx, st *State, b *block.Block, hash common.Hash) error {
+func (s *Store) applyForward(tx *bolt.Tx, st *State, b *block.Block, hash common.Hash, prev *block.Block) error {
 	h := b.Height()
 	if st.GapOpen() {
 		return refuse(h, "a gap is open (InOrder %d, LastSynced %d): close it before appending", st.InOrder, st.LastSynced)
@@ -153,43 +157,55 @@ func (s *Store) applyForward(tx *bolt.Tx, st *State, b *block.Block, hash common
 	if h != st.Top+1 {
 		return refuse(h, "forward append must write Top+1 = %d", st.Top+1)
 	}
-	if err := linksAbove(tx, h, b.Header.PrevHash); err != nil {
+	if err := linksAbove(tx, h, b.Header.PrevHash, prev); err != nil {
 		return err
 	}
 	st.InOrder, st.LastSynced, st.Top = h, h, h
 	return nil
 }
 
-// linksBelow checks that the stored block at height `above` names hash as its parent.
-func linksBelow(tx *bolt.Tx, above uint64, hash common.Hash) error {
-	v := tx.Bucket(bucketHashes).Get(u64(above))
-	if v == nil {
-		return refuse(above-1, "stored block %d is missing from the hash index", above)
+// neighbour is the header and hash of the stored block at height h: the
+// block written just before in this transaction when it is that one, else
+// read back from the store.
+func neighbour(tx *bolt.Tx, h uint64, prev *block.Block) (block.Header, common.Hash, error) {
+	if prev != nil && prev.Height() == h {
+		return prev.Header, prev.Hash(), nil
 	}
-	if !bytes.Equal(v[32:], hash[:]) {
+	return storedHeader(tx, h)
+}
+
+// linksBelow checks that the stored block at height `above` names hash as its parent.
+func linksBelow(tx *bolt.Tx, above uint64, hash common.Hash, prev *block.Block) error {
+	header, _, err := neighbour(tx, above, prev)
+	if err != nil {
+		return refuse(above-1, "stored block %d above it cannot be read: %v", above, err)
+	}
+	if header.PrevHash != hash {
 		return refuse(above-1, "block hash %s does not link to stored block %d (its parent is %s)",
-			hash.Hex(), above, common.BytesToHash(v[32:]).Hex())
+			hash.Hex(), above, header.PrevHash.Hex())
 	}
 	return nil
 }
 
-// linksAbove checks that prev (the parent hash of block h) is the hash of the stored block h-1.
-func linksAbove(tx *bolt.Tx, h uint64, prev common.Hash) error {
+// linksAbove checks that parent (the parent hash of block h) is the hash of the stored block h-1.
+func linksAbove(tx *bolt.Tx, h uint64, parent common.Hash, prev *block.Block) error {
 	if h == 1 {
 		return nil
 	}
-	v := tx.Bucket(bucketHashes).Get(u64(h - 1))
-	if v == nil {
+	_, stored, err := neighbour(tx, h-1, prev)
+	if errors.Is(err, ErrNotFound) {
 		return refuse(h, "parent block %d is not stored", h-1)
 	}
-	if !bytes.Equal(v[:32], prev[:]) {
-		return refuse(h, "parent hash %s does not match stored block %d (%s)",
-			prev.Hex(), h-1, common.BytesToHash(v[:32]).Hex())
+	if err != nil {
+		return refuse(h, "parent block %d cannot be read: %v", h-1, err)
+	}
+	if stored != parent {
+		return refuse(h, "parent hash %s does not match stored block %d (%s)", parent.Hex(), h-1, stored.Hex())
 	}
 	return nil
 }
 
-func put(tx *bolt.Tx, b *block.Block, hash common.Hash) error {
+func (s *Store) put(tx *bolt.Tx, b *block.Block, hash common.Hash) error {
 	enc := b.Raw() // the bytes received, for a block that arrived encoded
 	if enc == nil {
 		var err error
@@ -201,6 +217,10 @@ func put(tx *bolt.Tx, b *block.Block, hash common.Hash) error {
 	if err := tx.Bucket(bucketBlocks).Put(key, enc); err != nil {
 		return fmt.Errorf("put block %d: %w", b.Height(), err)
 	}
+	if !s.hashIndexed() {
+		return nil
+	}
+	// A format 1 store keeps its index whole, for older releases.
 	idx := make([]byte, 0, 64)
 	idx = append(append(idx, hash[:]...), b.Header.PrevHash[:]...)
 	return tx.Bucket(bucketHashes).Put(key, idx)
