@@ -16,7 +16,8 @@ import (
 )
 
 // heldSource holds every range read until release is closed, so the
-// test controls how long streams stay open.
+// test controls how long streams stay open: each read first says so on
+// reading (until release, after which reads neither wait nor say).
 type heldSource struct {
 	peerserver.Source
 	reading chan struct{}
@@ -24,7 +25,10 @@ type heldSource struct {
 }
 
 func (h *heldSource) ReadRange(hi, lo uint64, fn func(uint64, []byte) error) error {
-	h.reading <- struct{}{}
+	select {
+	case h.reading <- struct{}{}:
+	case <-h.release:
+	}
 	<-h.release
 	return h.Source.ReadRange(hi, lo, fn)
 }
@@ -86,19 +90,6 @@ func TestPerClientStreamCap(t *testing.T) {
 		t.Fatalf("three refusals logged %d times, want once:\n%s", got, logs.String())
 	}
 	close(src.release) // the held streams finish; later reads are not held
-	done := make(chan struct{})
-	var drainer sync.WaitGroup
-	drainer.Go(func() {
-		for {
-			select {
-			case <-src.reading:
-			case <-done:
-				return
-			}
-		}
-	})
-	defer drainer.Wait()
-	defer close(done)
 	held.Wait()
 	resp := get()
 	resp.Body.Close()

@@ -1,6 +1,8 @@
 package syncer_test
 
 import (
+	bolt "go.etcd.io/bbolt"
+
 	"context"
 	"fmt"
 	"math/rand"
@@ -60,10 +62,36 @@ func benchDiskUse(b *testing.B, blocks uint64, committee int) {
 			b.Fatal(err)
 		}
 		synced, compacted = float64(disk(b, path)), float64(rep.DiskAfter)
+		for name, p := range map[string]string{"synced": path, "compacted": path + ".compact"} {
+			b.Logf("%s: %s", name, pageFill(b, p))
+		}
 	}
 	b.ReportMetric(float64(blockBytes)/float64(blocks), "bytes/block")
 	b.ReportMetric(synced/float64(blockBytes), "synced_disk/blocks")
 	b.ReportMetric(compacted/float64(blockBytes), "compacted_disk/blocks")
+}
+
+// pageFill is bbolt's own page statistics of the blocks bucket and the
+// file: how full the leaf pages are, what the branch pages and the
+// freelist take (Bucket.Stats and DB.Stats, as `bbolt stats` prints them).
+func pageFill(b *testing.B, path string) string {
+	db, err := bolt.Open(path, 0o444, &bolt.Options{ReadOnly: true})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer db.Close()
+	var out string
+	db.View(func(tx *bolt.Tx) error {
+		st := tx.Bucket([]byte("blocks")).Stats()
+		page := db.Info().PageSize
+		leafAlloc := (st.LeafPageN + st.LeafOverflowN) * page
+		branchAlloc := (st.BranchPageN + st.BranchOverflowN) * page
+		out = fmt.Sprintf("%d KiB pages; blocks bucket: leaves %.1f%% used (%d pages + %d overflow), branches %d KiB allocated, %d KiB used; free pages %d (%d pending)",
+			page>>10, 100*float64(st.LeafInuse)/float64(leafAlloc), st.LeafPageN, st.LeafOverflowN, branchAlloc>>10, st.BranchInuse>>10,
+			db.Stats().FreePageN, db.Stats().PendingPageN)
+		return nil
+	})
+	return out
 }
 
 func disk(b *testing.B, path string) int64 {
