@@ -429,6 +429,10 @@ func runHostileCases(t *testing.T, f *fixture, honestRaw [][]byte) {
 			continue
 		}
 		t.Run(tc.name, func(t *testing.T) {
+			// The cases share the fixture read-only (its chain, served
+			// afresh per case) and spend most of their time waiting out a
+			// hostile peer's stall or timeout: they run side by side.
+			t.Parallel()
 			hostile := func() peerclient.Peer {
 				var wrap func(peerserver.Source) peerserver.Source
 				if tc.src != nil {
