@@ -37,6 +37,52 @@ type ExportPeer struct {
 	once    sync.Once
 	openErr error
 	pipe    *pipeSource // nil for a regular file
+	marks   frameMarks  // a regular file's frames seen so far, to start a batch near its range
+}
+
+// frameMarks remembers where frames of a regular export file begin (by the
+// height of their first block): the last frame each batch read, where the
+// next batch starts. Each batch seeks to the marked frame at or just above
+// its range instead of reading the file from its start: a descending
+// import of a million blocks would otherwise read the file a thousand
+// times. One entry per batch.
+type frameMarks struct {
+	mu sync.Mutex
+	at map[uint64]int64
+}
+
+func (m *frameMarks) add(height uint64, offset int64) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.at == nil {
+		m.at = map[uint64]int64{}
+	}
+	m.at[height] = offset
+}
+
+// nearest is the lowest marked frame whose first height is at or above from.
+func (m *frameMarks) nearest(from uint64) (height uint64, offset int64, ok bool) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	for h, off := range m.at {
+		if h >= from && (!ok || h < height) {
+			height, offset, ok = h, off, true
+		}
+	}
+	return height, offset, ok
+}
+
+// countingReader counts the bytes read from a file, so a stream knows the
+// offset of the frame it is about to read.
+type countingReader struct {
+	r io.Reader
+	n int64
+}
+
+func (c *countingReader) Read(b []byte) (int, error) {
+	n, err := c.r.Read(b)
+	c.n += int64(n)
+	return n, err
 }
 
 // pipeSource is the one reader of a pipe, shared by the batches that take
@@ -211,14 +257,27 @@ func (p *ExportPeer) Blocks(ctx context.Context, req wire.Request) (Stream, erro
 	if err != nil {
 		return nil, err
 	}
-	r := bufio.NewReaderSize(f, 1<<20)
+	counted := &countingReader{r: f}
+	r := bufio.NewReaderSize(counted, 1<<20)
 	hdr, err := wire.ReadExportHeader(r)
 	if err != nil {
 		f.Close()
 		return nil, err
 	}
-	return &exportStream{grant: g, r: r, opts: p.opts, next: hdr.To, fileChunk: hdr.Chunk,
-		release: func(uint64, []pendingBlock) error { return f.Close() }}, nil
+	st := &exportStream{grant: g, r: r, opts: p.opts, next: hdr.To, fileChunk: hdr.Chunk, marks: &p.marks,
+		offset:  func() int64 { return counted.n - int64(r.Buffered()) },
+		release: func(uint64, []pendingBlock) error { return f.Close() }}
+	if height, offset, ok := p.marks.nearest(g.From); ok && height < hdr.To {
+		// Start at the frame holding the batch's top, not at the file's.
+		if _, err := f.Seek(offset, io.SeekStart); err != nil {
+			f.Close()
+			return nil, fmt.Errorf("%s: %w", p.path, err)
+		}
+		counted.n = offset
+		r.Reset(counted)
+		st.next = height
+	}
+	return st, nil
 }
 
 // stream hands the pipe to one batch, from where the last one stopped.
@@ -296,6 +355,16 @@ type exportStream struct {
 	pending   []*block.Block
 	sizes     []int                                        // each pending block's share of its frame's bytes
 	release   func(next uint64, left []pendingBlock) error // gives the reader back
+	// A regular file's stream notes where the last frame it read begins:
+	// the next batch starts in that frame.
+	marks  *frameMarks
+	offset func() int64
+	last   frameMark
+}
+
+type frameMark struct {
+	height uint64
+	offset int64
 }
 
 type pendingBlock struct {
@@ -319,7 +388,18 @@ func (s *exportStream) Next(reserve Reserve) ([]*block.Block, int, error) {
 		s.pending, s.sizes = s.pending[1:], s.sizes[1:]
 	}
 	for s.ready() < s.grant.Chunk && s.next >= s.grant.To && s.next > 0 {
-		payload, err := wire.ReadFrameBytesReserving(s.r, wire.FrameLimit(s.grant, s.opts.MaxBlock), reserve)
+		start := int64(-1)
+		if s.offset != nil {
+			start = s.offset()
+		}
+		// A frame wholly above the batch is read to be thrown away: it is
+		// not counted against the batch's memory, which it would otherwise
+		// fill without ever giving back (one frame at a time is read).
+		frameReserve := reserve
+		if s.fileChunk > 0 && s.next >= s.grant.From+uint64(s.fileChunk) {
+			frameReserve = func(int) error { return nil }
+		}
+		payload, err := wire.ReadFrameBytesReserving(s.r, wire.FrameLimit(s.grant, s.opts.MaxBlock), frameReserve)
 		if errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) {
 			return nil, 0, fmt.Errorf("%w: it ends after height %d, before %d", ErrTruncated, s.next+1, s.grant.To)
 		}
@@ -329,6 +409,9 @@ func (s *exportStream) Next(reserve Reserve) ([]*block.Block, int, error) {
 		blocks, err := wire.DecodeFrame(payload, s.fileChunk, s.opts.MaxBlock)
 		if err != nil {
 			return nil, 0, err
+		}
+		if len(blocks) > 0 {
+			s.last = frameMark{height: blocks[0].Height(), offset: start}
 		}
 		n := 4 + len(payload)
 		for _, b := range blocks {
@@ -356,6 +439,9 @@ func (s *exportStream) Next(reserve Reserve) ([]*block.Block, int, error) {
 
 // Close gives the reader back, with what was read but not delivered.
 func (s *exportStream) Close() error {
+	if s.marks != nil && s.last.height > 0 {
+		s.marks.add(s.last.height, s.last.offset)
+	}
 	left := make([]pendingBlock, len(s.pending))
 	for i, b := range s.pending {
 		left[i] = pendingBlock{b, s.sizes[i]}

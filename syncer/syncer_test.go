@@ -320,6 +320,35 @@ func TestExportThenImport(t *testing.T) {
 	}
 }
 
+// An import reads its file once, each batch starting at the frame where
+// the last one stopped: a batch deep in a long file neither reads the file
+// from its start again nor counts the frames above it against its memory
+// (which, with a budget of a few frames, once left the import waiting for
+// ever at the first batch whose skipped frames filled it).
+func TestImportOfALongFileDoesNotRereadIt(t *testing.T) {
+	f := newFixture(t, 3000)
+	src, _ := store.Open(f.src, store.Options{ReadOnly: true})
+	out := filepath.Join(t.TempDir(), "blocks.vcx")
+	if _, err := peerserver.Export(src, out, 1, 3000, 40, false); err != nil {
+		t.Fatal(err)
+	}
+	src.Close()
+	s := f.emptyStore(t)
+	sy := syncer.New(syncer.Config{Store: s, Verifier: f.verifier(t), Peers: []peerclient.Peer{peerclient.NewExportPeer(out, peerclient.Options{})},
+		Batch: 300, Chunk: 40, CollectTimeout: time.Second, LiveBatchBytes: 200 << 10})
+	done := make(chan error, 1)
+	go func() { _, err := sy.Sync(context.Background()); done <- err }()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatal(err)
+		}
+	case <-time.After(60 * time.Second):
+		t.Fatal("the import of a 3,000-block file with 200 KiB for its frames did not finish in a minute")
+	}
+	f.mustBeSynced(t, s)
+}
+
 // cancelAfter cancels the run after its first committed chunk.
 type cancelAfter struct {
 	once   sync.Once
