@@ -8,6 +8,7 @@ import (
 
 	"github.com/urfave/cli/v2"
 
+	"github.com/vcsync/vcsync/committee/ethpos"
 	"github.com/vcsync/vcsync/verify"
 )
 
@@ -90,7 +91,7 @@ func (o committeeOptions) run(ctx context.Context, stdout, stderr io.Writer) err
 	}
 	r := CommitteeReport{RefTime: cm.RefTime, TotalWeight: cm.TotalWeight().String(),
 		QuorumWeight: cm.QuorumWeight().String(), HonestWeight: cm.HonestWeight().String()}
-	if eth, ok := src.(*verify.EthSource); ok && o.hasAt {
+	if eth, ok := src.(*ethpos.EthSource); ok && o.hasAt {
 		if r.EthereumBlock, err = eth.BlockAt(ctx, o.at); err != nil {
 			return err
 		}
@@ -101,7 +102,7 @@ func (o committeeOptions) run(ctx context.Context, stdout, stderr io.Writer) err
 		})
 	}
 	r.EthRetries = ethRetries(src)
-	if eth, ok := src.(*verify.EthSource); ok {
+	if eth, ok := src.(*ethpos.EthSource); ok {
 		_, r.EthCache = eth.Indexed()
 		fmt.Fprintf(stderr, "ethereum index: cache %s\n", r.EthCache)
 	}

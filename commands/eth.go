@@ -8,12 +8,13 @@ import (
 	"github.com/ethereum/go-ethereum/common"
 	"github.com/urfave/cli/v2"
 
+	"github.com/vcsync/vcsync/committee/ethpos"
 	"github.com/vcsync/vcsync/verify"
 )
 
 // ethConfigFrom reads the PoS contracts' addresses and the genesis reference time.
-func ethConfigFrom(c *cli.Context) (verify.EthConfig, error) {
-	cfg := verify.EthConfig{GenesisRefTime: uint32(c.Uint64(genesisRefTimeFlag.Name)),
+func ethConfigFrom(c *cli.Context) (ethpos.EthConfig, error) {
+	cfg := ethpos.EthConfig{GenesisRefTime: uint32(c.Uint64(genesisRefTimeFlag.Name)),
 		FromBlock: c.Uint64(ethFromBlockFlag.Name), Confirmations: c.Uint64(ethConfirmationsFlag.Name)}
 	switch cache := c.String(ethCacheFlag.Name); {
 	case cache == "none":
@@ -48,13 +49,13 @@ func ethConfigFrom(c *cli.Context) (verify.EthConfig, error) {
 	return cfg, nil
 }
 
-func ethSource(ctx context.Context, url string, cfg verify.EthConfig, limits verify.EthLimits, stderr io.Writer) (verify.Source, error) {
+func ethSource(ctx context.Context, url string, cfg ethpos.EthConfig, limits ethpos.EthLimits, stderr io.Writer) (verify.Source, error) {
 	limits.OnRetry = func(n int64, why string) {
 		fmt.Fprintf(stderr, "ethereum endpoint busy (%s): retrying (%d so far)\n", why, n)
 	}
-	client, err := verify.DialEthereum(ctx, url, limits)
+	client, err := ethpos.DialEthereum(ctx, url, limits)
 	if err != nil {
 		return nil, fmt.Errorf("--eth-rpc: %w", err)
 	}
-	return verify.NewEthSource(client, cfg), nil
+	return ethpos.NewEthSource(client, cfg), nil
 }

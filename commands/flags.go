@@ -9,6 +9,7 @@ import (
 	"github.com/urfave/cli/v2"
 
 	"github.com/vcsync/vcsync/block"
+	"github.com/vcsync/vcsync/committee/ethpos"
 	"github.com/vcsync/vcsync/peerclient"
 	"github.com/vcsync/vcsync/store"
 	"github.com/vcsync/vcsync/syncer"
@@ -49,10 +50,10 @@ var (
 	registryContractFlag  = &cli.StringFlag{Name: "registry-contract", Category: "Committees", EnvVars: []string{"VCSYNC_REGISTRY_CONTRACT"}, Usage: "GuardiansRegistration contract `ADDRESS`, one version for all time (with --committee-contract)"}
 	genesisRefTimeFlag    = &cli.Uint64Flag{Name: "genesis-ref-time", Category: "Committees", EnvVars: []string{"VCSYNC_GENESIS_REF_TIME"}, Usage: "genesis reference time (unix seconds) for the Ethereum source"}
 	ethFromBlockFlag      = &cli.Uint64Flag{Name: "eth-from-block", Category: "Committees", Usage: "first Ethereum block to index, the contracts' deployment (0: found by binary search on eth_getCode)"}
-	ethConfirmationsFlag  = &cli.Uint64Flag{Name: "eth-confirmations", Value: verify.DefaultConfirmations, Category: "Committees",
+	ethConfirmationsFlag  = &cli.Uint64Flag{Name: "eth-confirmations", Value: ethpos.DefaultConfirmations, Category: "Committees",
 		Usage: "blocks behind the Ethereum head the index stays (3, about 36s: within the management service's 40s lag)"}
-	ethRPSFlag     = &cli.Float64Flag{Name: "eth-rps", Value: verify.DefaultEthRPS, Category: "Committees", Usage: "most calls a second to the Ethereum endpoint (free tiers allow about 10)"}
-	ethTimeoutFlag = &cli.DurationFlag{Name: "eth-timeout", Value: verify.DefaultEthTimeout, Category: "Committees", Usage: "how long one Ethereum call may keep retrying busy answers (429, 502-504, rate-limit errors)"}
+	ethRPSFlag     = &cli.Float64Flag{Name: "eth-rps", Value: ethpos.DefaultEthRPS, Category: "Committees", Usage: "most calls a second to the Ethereum endpoint (free tiers allow about 10)"}
+	ethTimeoutFlag = &cli.DurationFlag{Name: "eth-timeout", Value: ethpos.DefaultEthTimeout, Category: "Committees", Usage: "how long one Ethereum call may keep retrying busy answers (429, 502-504, rate-limit errors)"}
 	ethCacheFlag   = &cli.StringFlag{Name: "eth-cache", Category: "Committees", EnvVars: []string{"VCSYNC_ETH_CACHE"},
 		DefaultText: "STORE.ethcache, beside the store", Usage: "bbolt `FILE` keeping the finalized Ethereum index between runs (none: off)"}
 	graceFlag = &cli.DurationFlag{

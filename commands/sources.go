@@ -10,6 +10,7 @@ import (
 
 	"github.com/urfave/cli/v2"
 
+	"github.com/vcsync/vcsync/committee/ethpos"
 	"github.com/vcsync/vcsync/store"
 	"github.com/vcsync/vcsync/verify"
 )
@@ -46,8 +47,8 @@ func committeeSourceFlag(c *cli.Context) (string, error) {
 type verifierOptions struct {
 	source   string // the flag naming it: management, committee-file or eth-rpc
 	location string // its path or URL
-	eth      verify.EthConfig
-	ethPace  verify.EthLimits
+	eth      ethpos.EthConfig
+	ethPace  ethpos.EthLimits
 	grace    time.Duration
 	now      *time.Time
 }
@@ -66,7 +67,7 @@ func verifierOptionsFrom(c *cli.Context) (verifierOptions, error) {
 		if o.eth, err = ethConfigFrom(c); err != nil {
 			return o, err
 		}
-		o.ethPace = verify.EthLimits{RPS: c.Float64(ethRPSFlag.Name), Timeout: c.Duration(ethTimeoutFlag.Name)}
+		o.ethPace = ethpos.EthLimits{RPS: c.Float64(ethRPSFlag.Name), Timeout: c.Duration(ethTimeoutFlag.Name)}
 	}
 	return o, nil
 }

@@ -19,10 +19,10 @@ import (
 
 	"github.com/urfave/cli/v2"
 
+	"github.com/vcsync/vcsync/committee/ethpos"
 	"github.com/vcsync/vcsync/peerclient"
 	"github.com/vcsync/vcsync/store"
 	"github.com/vcsync/vcsync/syncer"
-	"github.com/vcsync/vcsync/verify"
 )
 
 // syncOptions is what sync, pull, close-gaps and import were asked: they
@@ -213,7 +213,7 @@ func (o syncOptions) run(ctx context.Context, stdout, stderr io.Writer) error {
 		reg.Store(st)
 	}
 	reg.WatchSignatures(v.Recoveries)
-	eth, _ := v.Source.(*verify.EthSource)
+	eth, _ := v.Source.(*ethpos.EthSource)
 	if eth != nil {
 		reg.WatchEthereum(eth)
 	}

@@ -10,6 +10,7 @@ import (
 	"github.com/urfave/cli/v2"
 
 	"github.com/vcsync/vcsync/block"
+	"github.com/vcsync/vcsync/committee/ethpos"
 	"github.com/vcsync/vcsync/store"
 	"github.com/vcsync/vcsync/verify"
 )
@@ -119,7 +120,7 @@ func (o verifyOptions) run(ctx context.Context, stdout, stderr io.Writer) error 
 // ethCacheOf says what the Ethereum source's index cache did ("" for the
 // other sources).
 func ethCacheOf(src verify.Source) string {
-	if eth, ok := src.(*verify.EthSource); ok {
+	if eth, ok := src.(*ethpos.EthSource); ok {
 		_, cache := eth.Indexed()
 		return cache
 	}

@@ -77,10 +77,10 @@ const WeightRuleChangeTime = 1656576000
 func AdjustWeights(raw []*big.Int, eventTime uint64) []*big.Int {
 	stakes := make([]float64, len(raw))
 	for i, w := range raw {
-		stakes[i] = wholeOrbs(w)
+		stakes[i] = WholeOrbs(w)
 	}
 	out := make([]*big.Int, len(raw))
-	for i, w := range serviceWeights(stakes, eventTime) {
+	for i, w := range ServiceWeights(stakes, eventTime) {
 		out[i], _ = new(big.Float).SetFloat64(w).Int(nil)
 	}
 	return out
@@ -144,4 +144,35 @@ type Source interface {
 	Current(ctx context.Context) (*Committee, error)
 	// GenesisRefTime names the committee that signs block 1.
 	GenesisRefTime(ctx context.Context) (uint32, error)
+}
+
+// WholeOrbs is the management service's orbitonsToOrbs: Number(BigInt(raw) / 10^18).
+func WholeOrbs(raw *big.Int) float64 {
+	f, _ := new(big.Float).SetInt(new(big.Int).Quo(raw, weightUnit)).Float64()
+	return f
+}
+
+// ServiceWeights is the management service's weight rule over members'
+// stakes in whole ORBS at event time t (see AdjustWeights).
+func ServiceWeights(stakes []float64, t uint64) []float64 {
+	out := make([]float64, len(stakes))
+	if len(stakes) == 0 {
+		return out
+	}
+	total := 0.0
+	for _, s := range stakes {
+		total += s
+	}
+	n := float64(len(stakes))
+	var least float64
+	if t < WeightRuleChangeTime {
+		least = jsRound(total / n)
+	} else {
+		twoThirds := 2.0 / 3.0 // a float64 variable, so (2/3)*n rounds as JavaScript's does
+		least = jsRound(total / (twoThirds * n))
+	}
+	for i, s := range stakes {
+		out[i] = math.Max(s, least)
+	}
+	return out
 }

@@ -8,6 +8,11 @@ import (
 	"time"
 )
 
+// minRefresh bounds how often lookups past what a document covers read it
+// again: blocks from peers naming future reference times cannot turn into
+// a stream of fetches. (A variable so tests can shorten it.)
+var minRefresh = 2 * time.Second
+
 // Refresher is a committee source whose knowledge grows with time: sync
 // --follow refreshes it before each round, so a long-running follower sees
 // new committees (a newer management document, new Ethereum events).

@@ -1,4 +1,9 @@
-package verify
+// Package ethpos reads committees from the Orbs PoS contracts on Ethereum
+// as the management service did: it follows the ContractRegistry to each
+// contract version, indexes their events (paged, cached, behind a
+// rate-limited client), and replays them into the service's committee
+// entries and weights. It knows nothing of blocks, stores or peers.
+package ethpos
 
 import (
 	"cmp"
@@ -15,6 +20,8 @@ import (
 	"github.com/ethereum/go-ethereum"
 	"github.com/ethereum/go-ethereum/common"
 	"github.com/ethereum/go-ethereum/core/types"
+
+	"github.com/vcsync/vcsync/verify"
 )
 
 // EthReader is the part of ethclient.Client the Ethereum source uses; the
@@ -83,7 +90,7 @@ type EthSource struct {
 	final       *ethIndex        // the last finalized snapshot (what the cache holds)
 	cacheKey    string
 	lastRefresh time.Time
-	committees  map[uint64]*Committee // by entry block
+	committees  map[uint64]*verify.Committee // by entry block
 	// CacheStatus says what the cache did on the first refresh: "off",
 	// "miss", "hit", "rebuilt: ..." or "unusable: ...".
 	CacheStatus string
@@ -95,7 +102,7 @@ func NewEthSource(client EthReader, cfg EthConfig) *EthSource {
 		cfg.Confirmations = DefaultConfirmations
 	}
 	return &EthSource{client: client, cfg: cfg, pager: logPager{client: client},
-		committees: map[uint64]*Committee{}, CacheStatus: "off"}
+		committees: map[uint64]*verify.Committee{}, CacheStatus: "off"}
 }
 
 // GenesisRefTime is the configured genesis reference time.
@@ -108,7 +115,7 @@ func (s *EthSource) GenesisRefTime(context.Context) (uint32, error) {
 
 // CommitteeAt is the committee as of the last Ethereum block whose
 // timestamp is <= t, members' node addresses as the registry had them then.
-func (s *EthSource) CommitteeAt(ctx context.Context, t uint32) (*Committee, error) {
+func (s *EthSource) CommitteeAt(ctx context.Context, t uint32) (*verify.Committee, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.ix == nil || (uint64(t) > s.ix.ToTime && time.Since(s.lastRefresh) >= minRefresh) {
@@ -118,17 +125,17 @@ func (s *EthSource) CommitteeAt(ctx context.Context, t uint32) (*Committee, erro
 	}
 	if uint64(t) > s.ix.ToTime {
 		return nil, fmt.Errorf("%w: reference time %d is after the indexed Ethereum time %d (block %d, %d blocks behind the head)",
-			ErrNoCommittee, t, s.ix.ToTime, s.ix.To, s.cfg.Confirmations)
+			verify.ErrNoCommittee, t, s.ix.ToTime, s.ix.To, s.cfg.Confirmations)
 	}
 	i, _ := slices.BinarySearchFunc(s.entries, uint64(t)+1, func(e committeeEntry, t uint64) int { return cmp.Compare(e.Time, t) })
 	if i == 0 {
-		return nil, fmt.Errorf("%w: no committee event at or before reference time %d", ErrNoCommittee, t)
+		return nil, fmt.Errorf("%w: no committee event at or before reference time %d", verify.ErrNoCommittee, t)
 	}
 	return s.committee(s.entries[i-1])
 }
 
 // Current is the committee at the indexed head.
-func (s *EthSource) Current(ctx context.Context) (*Committee, error) {
+func (s *EthSource) Current(ctx context.Context) (*verify.Committee, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.ix == nil || time.Since(s.lastRefresh) >= minRefresh {
@@ -137,7 +144,7 @@ func (s *EthSource) Current(ctx context.Context) (*Committee, error) {
 		}
 	}
 	if len(s.entries) == 0 {
-		return nil, fmt.Errorf("%w: no committee event in %s", ErrNoCommittee, s.describeContracts())
+		return nil, fmt.Errorf("%w: no committee event in %s", verify.ErrNoCommittee, s.describeContracts())
 	}
 	return s.committee(s.entries[len(s.entries)-1])
 }
@@ -161,13 +168,13 @@ func (s *EthSource) Refresh(ctx context.Context) error {
 }
 
 // committee builds (once) the committee an entry names.
-func (s *EthSource) committee(e committeeEntry) (*Committee, error) {
+func (s *EthSource) committee(e committeeEntry) (*verify.Committee, error) {
 	if c, ok := s.committees[e.Block]; ok {
 		return c, nil
 	}
 	c, err := e.committee()
 	if err != nil {
-		return nil, fmt.Errorf("%w: %v", ErrNoCommittee, err)
+		return nil, fmt.Errorf("%w: %v", verify.ErrNoCommittee, err)
 	}
 	s.committees[e.Block] = c
 	return c, nil
@@ -200,7 +207,7 @@ func (s *EthSource) refresh(ctx context.Context) error {
 			return err
 		}
 		if h.Hash() != s.ix.ToHash {
-			s.committees = map[uint64]*Committee{}
+			s.committees = map[uint64]*verify.Committee{}
 			if err := s.use(s.final); err != nil {
 				return err
 			}

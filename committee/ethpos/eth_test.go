@@ -1,4 +1,4 @@
-package verify_test
+package ethpos_test
 
 import (
 	"bytes"
@@ -35,6 +35,7 @@ import (
 
 	"github.com/vcsync/vcsync/block"
 	"github.com/vcsync/vcsync/commands"
+	"github.com/vcsync/vcsync/committee/ethpos"
 	"github.com/vcsync/vcsync/devnet"
 	"github.com/vcsync/vcsync/verify"
 )
@@ -53,7 +54,7 @@ type posChain struct {
 
 func readTestdata(t *testing.T, name string) []byte {
 	t.Helper()
-	data, err := os.ReadFile("../testdata/pos/" + name)
+	data, err := os.ReadFile("../../testdata/pos/" + name)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -356,7 +357,7 @@ func TestEthSourceAgreesWithManagementDoc(t *testing.T) {
 	rcpt := pc.call("changeMember", leaving.EthAddress, stake(leaving.Weight), true, false)
 	addEvent(rcpt.BlockNumber.Uint64(), last[1:])
 	pc.backend.AdjustTime(10 * time.Minute)
-	pc.mine(verify.DefaultConfirmations + 1)
+	pc.mine(ethpos.DefaultConfirmations + 1)
 
 	genesis := vc.CommitteeEvents[0].RefTime
 	vc.GenesisRefTime = genesis
@@ -368,7 +369,7 @@ func TestEthSourceAgreesWithManagementDoc(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	eth := verify.NewEthSource(proxy.dial(t), verify.EthConfig{Committee: pc.addr, Registry: pc.addr, GenesisRefTime: genesis})
+	eth := ethpos.NewEthSource(proxy.dial(t), ethpos.EthConfig{Committee: pc.addr, Registry: pc.addr, GenesisRefTime: genesis})
 	ctx := context.Background()
 	queries := 0
 	for T := genesis; T <= uint32(head.Time)-40; T += 7 {
@@ -405,7 +406,7 @@ func TestEthSourceAgreesWithManagementDoc(t *testing.T) {
 
 	// The binary search over headers finds the last block at or before a time.
 	for _, ev := range vc.CommitteeEvents {
-		b, err := verify.BlockAtTime(context.Background(), pc.client, uint64(ev.RefTime)+1)
+		b, err := ethpos.BlockAtTime(context.Background(), pc.client, uint64(ev.RefTime)+1)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -484,7 +485,7 @@ func newRotationChain(t *testing.T) *rotationChain {
 	rc.after = append([]*ecdsa.PrivateKey{newKey0}, rc.before[1:]...)
 	rc.rotateAt = rc.pc.blockTime(rc.pc.call("setOrbsAddress", rc.guardians[0], newNode0).BlockNumber.Uint64())
 	rc.pc.backend.AdjustTime(time.Hour)
-	rc.pc.mine(verify.DefaultConfirmations + 1)
+	rc.pc.mine(ethpos.DefaultConfirmations + 1)
 	return rc
 }
 
@@ -507,7 +508,7 @@ func signedBlock(parentRef uint32, keys []*ecdsa.PrivateKey) (*block.Block, *blo
 func TestKeyRotationWithoutCommitteeChange(t *testing.T) {
 	rc := newRotationChain(t)
 	proxy := newRPCProxy(t, rc.pc)
-	eth := verify.NewEthSource(proxy.dial(t), verify.EthConfig{Committee: rc.pc.addr, Registry: rc.pc.addr})
+	eth := ethpos.NewEthSource(proxy.dial(t), ethpos.EthConfig{Committee: rc.pc.addr, Registry: rc.pc.addr})
 	v := &verify.Verifier{Source: eth, ChainID: 42, NetworkType: 2}
 	check := func(parentRef uint32, keys []*ecdsa.PrivateKey) error {
 		b, parent := signedBlock(parentRef, keys)
@@ -564,12 +565,12 @@ func TestEthLogPagingWithARangeLimitedProvider(t *testing.T) {
 	proxy.maxLogRange = 50
 	// Through vcsync's own client: a refused range is halved by the pager,
 	// never retried as if the provider were busy.
-	client, err := verify.DialEthereum(context.Background(), proxy.url, verify.EthLimits{RPS: 1000})
+	client, err := ethpos.DialEthereum(context.Background(), proxy.url, ethpos.EthLimits{RPS: 1000})
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer client.Close()
-	eth := verify.NewEthSource(client, verify.EthConfig{Committee: rc.pc.addr, Registry: rc.pc.addr, FromBlock: 1})
+	eth := ethpos.NewEthSource(client, ethpos.EthConfig{Committee: rc.pc.addr, Registry: rc.pc.addr, FromBlock: 1})
 	c, err := eth.CommitteeAt(context.Background(), rc.rotateAt+10)
 	if err != nil {
 		t.Fatal(err)
@@ -617,7 +618,7 @@ func TestEthIndexCache(t *testing.T) {
 	}
 	rc.pc.backend.AdjustTime(time.Minute) // a different block at each height from here
 	rc.pc.mine(100)
-	eth := verify.NewEthSource(proxy.dial(t), verify.EthConfig{Committee: rc.pc.addr, Registry: rc.pc.addr, CachePath: cache})
+	eth := ethpos.NewEthSource(proxy.dial(t), ethpos.EthConfig{Committee: rc.pc.addr, Registry: rc.pc.addr, CachePath: cache})
 	if _, err := eth.Current(context.Background()); err != nil {
 		t.Fatal(err)
 	}
@@ -626,7 +627,7 @@ func TestEthIndexCache(t *testing.T) {
 	}
 	// A damaged cache file is not obeyed: the index is rebuilt from the chain.
 	os.WriteFile(cache, []byte("garbage"), 0o644)
-	eth = verify.NewEthSource(proxy.dial(t), verify.EthConfig{Committee: rc.pc.addr, Registry: rc.pc.addr, CachePath: cache})
+	eth = ethpos.NewEthSource(proxy.dial(t), ethpos.EthConfig{Committee: rc.pc.addr, Registry: rc.pc.addr, CachePath: cache})
 	if _, err := eth.Current(context.Background()); err != nil || !strings.HasPrefix(eth.CacheStatus, "unusable") {
 		t.Fatalf("damaged cache: %v, status %q", err, eth.CacheStatus)
 	}
@@ -636,7 +637,7 @@ func TestEthIndexCache(t *testing.T) {
 // made after it started.
 func TestEthRefreshSeesNewCommittee(t *testing.T) {
 	rc := newRotationChain(t)
-	eth := verify.NewEthSource(rc.pc.client, verify.EthConfig{Committee: rc.pc.addr, Registry: rc.pc.addr})
+	eth := ethpos.NewEthSource(rc.pc.client, ethpos.EthConfig{Committee: rc.pc.addr, Registry: rc.pc.addr})
 	ctx := context.Background()
 	before, err := eth.Current(ctx)
 	if err != nil {
@@ -644,7 +645,7 @@ func TestEthRefreshSeesNewCommittee(t *testing.T) {
 	}
 	rc.pc.backend.AdjustTime(time.Hour)
 	leave := rc.pc.call("changeMember", rc.guardians[2], stake(big.NewInt(300)), true, false)
-	rc.pc.mine(verify.DefaultConfirmations + 1)
+	rc.pc.mine(ethpos.DefaultConfirmations + 1)
 	if err := eth.Refresh(ctx); err != nil {
 		t.Fatal(err)
 	}
@@ -723,7 +724,7 @@ func TestFollowWithEthereumSourceThroughTheCommandLine(t *testing.T) {
 	// The chain's reference times start after the committee took effect.
 	n, _ := devnet.New(devnet.Config{Seed: "follow-eth", Blocks: 120, CommitteeSize: 1, RotateEvery: 1 << 30, TipRefTime: e0 + 200})
 	pc.backend.AdjustTime(10 * time.Minute)
-	pc.mine(verify.DefaultConfirmations + 1)
+	pc.mine(ethpos.DefaultConfirmations + 1)
 	dir := t.TempDir()
 	files, _, err := n.Generate(filepath.Join(dir, "peer"), nil)
 	if err != nil {
@@ -805,7 +806,7 @@ func TestEthereumEndpointAnswersAreBounded(t *testing.T) {
 		}
 	}))
 	defer bomb.Close()
-	c, err := verify.DialEthereum(context.Background(), bomb.URL, verify.EthLimits{})
+	c, err := ethpos.DialEthereum(context.Background(), bomb.URL, ethpos.EthLimits{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -815,7 +816,7 @@ func TestEthereumEndpointAnswersAreBounded(t *testing.T) {
 	}
 	redirect := httptest.NewServer(http.RedirectHandler(bomb.URL, http.StatusTemporaryRedirect))
 	defer redirect.Close()
-	r, err := verify.DialEthereum(context.Background(), redirect.URL, verify.EthLimits{})
+	r, err := ethpos.DialEthereum(context.Background(), redirect.URL, ethpos.EthLimits{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -831,7 +832,7 @@ func TestEthereumEndpointAnswersAreBounded(t *testing.T) {
 func TestEthIndexThroughABusyProvider(t *testing.T) {
 	rc := newRotationChain(t)
 	rc.pc.mine(100)
-	direct := verify.NewEthSource(rc.pc.client, verify.EthConfig{Committee: rc.pc.addr, Registry: rc.pc.addr, FromBlock: 1})
+	direct := ethpos.NewEthSource(rc.pc.client, ethpos.EthConfig{Committee: rc.pc.addr, Registry: rc.pc.addr, FromBlock: 1})
 	want, err := direct.CommitteeAt(context.Background(), rc.rotateAt+10)
 	if err != nil {
 		t.Fatal(err)
@@ -839,13 +840,13 @@ func TestEthIndexThroughABusyProvider(t *testing.T) {
 	proxy := newRPCProxy(t, rc.pc)
 	proxy.busyEvery = 3
 	var noted atomic.Int64
-	client, err := verify.DialEthereum(context.Background(), proxy.url, verify.EthLimits{RPS: 1000, Backoff: time.Millisecond,
+	client, err := ethpos.DialEthereum(context.Background(), proxy.url, ethpos.EthLimits{RPS: 1000, Backoff: time.Millisecond,
 		OnRetry: func(n int64, _ string) { noted.Store(n) }})
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer client.Close()
-	got, err := verify.NewEthSource(client, verify.EthConfig{Committee: rc.pc.addr, Registry: rc.pc.addr, FromBlock: 1}).
+	got, err := ethpos.NewEthSource(client, ethpos.EthConfig{Committee: rc.pc.addr, Registry: rc.pc.addr, FromBlock: 1}).
 		CommitteeAt(context.Background(), rc.rotateAt+10)
 	if err != nil {
 		t.Fatalf("through a busy provider: %v", err)
@@ -882,7 +883,7 @@ func TestEthBusyProviderGivesUpAfterTimeout(t *testing.T) {
 		http.Error(w, "slow down", http.StatusTooManyRequests)
 	}))
 	defer busy.Close()
-	c, err := verify.DialEthereum(context.Background(), busy.URL, verify.EthLimits{RPS: 1000, Backoff: 10 * time.Millisecond, Timeout: 300 * time.Millisecond})
+	c, err := ethpos.DialEthereum(context.Background(), busy.URL, ethpos.EthLimits{RPS: 1000, Backoff: 10 * time.Millisecond, Timeout: 300 * time.Millisecond})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -904,7 +905,7 @@ func TestEthPagerNeverRepeatsARefusedRange(t *testing.T) {
 	rc.pc.mine(700)
 	proxy := newRPCProxy(t, rc.pc)
 	proxy.maxLogRange = 409
-	eth := verify.NewEthSource(proxy.dial(t), verify.EthConfig{Committee: rc.pc.addr, Registry: rc.pc.addr, FromBlock: 1})
+	eth := ethpos.NewEthSource(proxy.dial(t), ethpos.EthConfig{Committee: rc.pc.addr, Registry: rc.pc.addr, FromBlock: 1})
 	if _, err := eth.CommitteeAt(context.Background(), rc.rotateAt+10); err != nil {
 		t.Fatal(err)
 	}
@@ -962,8 +963,8 @@ func TestCommitteeContractNewerThanTheRegistry(t *testing.T) {
 		t.Fatal(err)
 	}
 	pc.send(&committee, data)
-	pc.mine(verify.DefaultConfirmations + 1)
-	src := verify.NewEthSource(pc.client, verify.EthConfig{Committee: committee, Registry: pc.addr})
+	pc.mine(ethpos.DefaultConfirmations + 1)
+	src := ethpos.NewEthSource(pc.client, ethpos.EthConfig{Committee: committee, Registry: pc.addr})
 	c, err := src.Current(context.Background())
 	if err != nil {
 		t.Fatalf("committee of a contract newer than the registry: %v", err)

@@ -1,4 +1,4 @@
-package verify
+package ethpos
 
 import (
 	"context"
@@ -12,11 +12,11 @@ import (
 	"github.com/ethereum/go-ethereum/common"
 	"github.com/ethereum/go-ethereum/core/types"
 
-	"github.com/vcsync/vcsync/verify/pos"
+	"github.com/vcsync/vcsync/committee/ethpos/pos"
 )
 
 // The contracts' events, each decoded with the ABI of the contract version
-// that emits it (verify/pos: the real contracts' compiler output).
+// that emits it (committee/ethpos/pos: the real contracts' compiler output).
 var (
 	eventCommitteeChange = pos.Events["Committee"].Events["CommitteeChange"]
 	eventStakeChanged    = pos.Events["Elections"].Events["StakeChanged"]

@@ -1,12 +1,13 @@
-package verify
+package ethpos
 
 import (
 	"fmt"
-	"math"
 	"math/big"
 	"slices"
 
 	"github.com/ethereum/go-ethereum/common"
+
+	"github.com/vcsync/vcsync/verify"
 )
 
 // The contract names the ContractRegistry gives the contracts whose events
@@ -115,7 +116,7 @@ func (r *serviceReplay) applyBlock(b uint64, events []posEvent) {
 		case evAddress:
 			r.pending[ev.Name] = ev.Contract
 		case evStake:
-			r.stake[ev.Guardian] = wholeOrbs(ev.Weight)
+			r.stake[ev.Guardian] = verify.WholeOrbs(ev.Weight)
 		case evGuardianData:
 			if ev.Registered {
 				r.node[ev.Guardian] = ev.Node
@@ -158,7 +159,7 @@ func (r *serviceReplay) reads(ev posEvent) bool {
 // stake, its place in or out of the committee, and every member's weight
 // by the rule in force at t.
 func (r *serviceReplay) committeeChange(ev posEvent, t uint64) {
-	stake := wholeOrbs(ev.Weight)
+	stake := verify.WholeOrbs(ev.Weight)
 	r.stake[ev.Guardian] = stake
 	r.committee = slices.DeleteFunc(r.committee, func(m serviceMember) bool { return m.Eth == ev.Guardian })
 	if ev.In {
@@ -168,7 +169,7 @@ func (r *serviceReplay) committeeChange(ev posEvent, t uint64) {
 	for i, m := range r.committee {
 		stakes[i] = r.stake[m.Eth]
 	}
-	for i, w := range serviceWeights(stakes, t) {
+	for i, w := range verify.ServiceWeights(stakes, t) {
 		r.committee[i].Weight = w
 	}
 	// Heaviest first, ties by address (the service sorts by address, then
@@ -187,49 +188,18 @@ func (r *serviceReplay) committeeChange(ev posEvent, t uint64) {
 // committee is the Committee an entry names: members with a node address,
 // each with its own weight. A member with none cannot sign and is left
 // out, as DocSource leaves out a document's member with no OrbsAddress.
-func (e committeeEntry) committee() (*Committee, error) {
-	members := make([]Member, 0, len(e.Members))
+func (e committeeEntry) committee() (*verify.Committee, error) {
+	members := make([]verify.Member, 0, len(e.Members))
 	for _, m := range e.Members {
 		if m.Node == (common.Address{}) {
 			continue
 		}
 		w, _ := new(big.Float).SetFloat64(m.Weight).Int(nil)
-		members = append(members, Member{NodeAddress: m.Node, EthAddress: m.Eth, Weight: w})
+		members = append(members, verify.Member{NodeAddress: m.Node, EthAddress: m.Eth, Weight: w})
 	}
-	c, err := NewCommittee(uint32(e.Time), members)
+	c, err := verify.NewCommittee(uint32(e.Time), members)
 	if err != nil {
 		return nil, fmt.Errorf("committee after Ethereum block %d: %w", e.Block, err)
 	}
 	return c, nil
-}
-
-// wholeOrbs is the service's orbitonsToOrbs: Number(BigInt(raw) / 10^18).
-func wholeOrbs(raw *big.Int) float64 {
-	f, _ := new(big.Float).SetInt(new(big.Int).Quo(raw, weightUnit)).Float64()
-	return f
-}
-
-// serviceWeights is the service's weight rule over members' stakes in
-// whole ORBS at event time t (see AdjustWeights).
-func serviceWeights(stakes []float64, t uint64) []float64 {
-	out := make([]float64, len(stakes))
-	if len(stakes) == 0 {
-		return out
-	}
-	total := 0.0
-	for _, s := range stakes {
-		total += s
-	}
-	n := float64(len(stakes))
-	var least float64
-	if t < WeightRuleChangeTime {
-		least = jsRound(total / n)
-	} else {
-		twoThirds := 2.0 / 3.0 // a float64 variable, so (2/3)*n rounds as JavaScript's does
-		least = jsRound(total / (twoThirds * n))
-	}
-	for i, s := range stakes {
-		out[i] = math.Max(s, least)
-	}
-	return out
 }

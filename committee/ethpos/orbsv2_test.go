@@ -1,4 +1,4 @@
-package verify_test
+package ethpos_test
 
 import (
 	"context"
@@ -22,6 +22,7 @@ import (
 	"github.com/ethereum/go-ethereum/crypto"
 	"github.com/ethereum/go-ethereum/ethclient/simulated"
 
+	"github.com/vcsync/vcsync/committee/ethpos"
 	"github.com/vcsync/vcsync/verify"
 )
 
@@ -47,11 +48,11 @@ var zeroAddr common.Address
 func (oc *orbsChain) artifact(name string) (abi.ABI, []byte) {
 	oc.t.Helper()
 	if a, ok := oc.abis[name]; ok {
-		code, _ := os.ReadFile("../testdata/orbs-v2/" + name + ".bin")
+		code, _ := os.ReadFile("../../testdata/orbs-v2/" + name + ".bin")
 		bin, _ := hex.DecodeString(strings.TrimSpace(string(code)))
 		return a, bin
 	}
-	data, err := os.ReadFile("../testdata/orbs-v2/" + name + ".abi")
+	data, err := os.ReadFile("../../testdata/orbs-v2/" + name + ".abi")
 	if err != nil {
 		oc.t.Fatal(err)
 	}
@@ -492,7 +493,7 @@ func TestRealContractsHistory(t *testing.T) {
 	if n := len(m.entries); n < 30 {
 		t.Fatalf("the history made only %d committee entries", n)
 	}
-	src := verify.NewEthSource(proxy.dial(t), verify.EthConfig{ContractRegistry: oc.addr["contractRegistry"]})
+	src := ethpos.NewEthSource(proxy.dial(t), ethpos.EthConfig{ContractRegistry: oc.addr["contractRegistry"]})
 	ctx := context.Background()
 	head, err := src.Current(ctx)
 	if err != nil {

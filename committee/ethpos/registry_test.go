@@ -1,4 +1,4 @@
-package verify_test
+package ethpos_test
 
 import (
 	"context"
@@ -10,6 +10,7 @@ import (
 
 	"github.com/ethereum/go-ethereum/common"
 
+	"github.com/vcsync/vcsync/committee/ethpos"
 	"github.com/vcsync/vcsync/verify"
 )
 
@@ -90,9 +91,9 @@ func TestEthSourceFollowsTheContractRegistry(t *testing.T) {
 	pc.backend.AdjustTime(time.Minute)
 	pc.callAt(elections, "stakeChanged", guardians[0], stake(big.NewInt(10000)))
 	staked := pc.blockTime(pc.callAt(committee2, "changeMember", guardians[3], stake(big.NewInt(1000)), true, true))
-	pc.mine(verify.DefaultConfirmations + 1)
+	pc.mine(ethpos.DefaultConfirmations + 1)
 
-	src := verify.NewEthSource(pc.client, verify.EthConfig{ContractRegistry: registry})
+	src := ethpos.NewEthSource(pc.client, ethpos.EthConfig{ContractRegistry: registry})
 	ctx := context.Background()
 	at := func(t0 uint32) *verify.Committee {
 		t.Helper()

@@ -31,7 +31,7 @@ cp "$work/v1-GuardiansRegistration.abi" "$here/GuardiansRegistrationV1.abi"
 cp "$work/v1-GuardiansRegistration.bin" "$here/GuardiansRegistrationV1.bin"
 git --git-dir="$repo" rev-parse HEAD > "$here/SOURCE_COMMIT"
 # The events vcsync reads, each contract version with its own ABI, for
-# verify/pos/events.json (embedded in the binary).
+# committee/ethpos/pos/events.json (embedded in the binary).
 cd "$here" && node -e '
 const fs = require("fs");
 const pick = (file, name) => JSON.parse(fs.readFileSync(file)).filter((x) => x.type === "event" && x.name === name);
@@ -42,5 +42,5 @@ const out = {
   GuardiansRegistrationV1: pick("GuardiansRegistrationV1.abi", "GuardianDataUpdated"),
   ContractRegistry: pick("ContractRegistry.abi", "ContractAddressUpdated"),
 };
-fs.writeFileSync("../../verify/pos/events.json", JSON.stringify(out, null, 1) + "\n");
+fs.writeFileSync("../../committee/ethpos/pos/events.json", JSON.stringify(out, null, 1) + "\n");
 ' 
