@@ -52,6 +52,18 @@ func streamDropKind(err error) DropKind {
 	}
 }
 
+// dropRefused drops a peer whose request for a batch it advertised
+// failed: a refusal, or a range it will not serve, is a lie; anything
+// else is classified as any stream error.
+func (s *Syncer) dropRefused(p peerclient.Peer, err error) {
+	kind := streamDropKind(err)
+	var re *wire.RangeError
+	if errors.Is(err, peerclient.ErrRefused) || errors.As(err, &re) {
+		kind = DropLied // it advertised the range, then would not serve it
+	}
+	s.drop(p, kind, "refused the batch it advertised: %v", err)
+}
+
 // drop removes a peer for the rest of the run. Whatever it sent that is
 // not verified yet (the carried block) goes with it.
 func (s *Syncer) drop(p peerclient.Peer, kind DropKind, format string, args ...any) {

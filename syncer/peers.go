@@ -124,16 +124,24 @@ collect:
 		}
 		return candidates[i].peer, candidates[i].avail, nil
 	}
-	names := make([]string, len(free))
-	for i, c := range free {
-		names[i] = c.peer.Name()
+	c := s.pick(free)
+	return c.peer, c.avail, nil
+}
+
+// pick is the one random choice among peers (sorted by name, so that
+// --seed reproduces it whatever order their answers arrived in); a Choose
+// that answers out of range picks the first.
+func (s *Syncer) pick(pool []answer) answer {
+	sort.Slice(pool, func(i, j int) bool { return pool[i].peer.Name() < pool[j].peer.Name() })
+	names := make([]string, len(pool))
+	for i, a := range pool {
+		names[i] = a.peer.Name()
 	}
 	i := s.cfg.Choose(names)
-	if i < 0 || i >= len(free) {
+	if i < 0 || i >= len(pool) {
 		i = 0
 	}
-	c := free[i]
-	return c.peer, c.avail, nil
+	return pool[i]
 }
 
 // serves reports whether a peer can give the first block a request needs.

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"sort"
 	"sync"
 	"time"
 
@@ -74,7 +73,7 @@ func (s *Syncer) planPrefetch(ctx context.Context, g wire.Grant, floor uint64) {
 		if !ok {
 			return
 		}
-		s.pre.start(ctx, s, from, to, peer, avail)
+		s.pre.start(ctx, wire.Request{From: from, To: to, Batch: s.cfg.Batch, Chunk: s.cfg.Chunk}, peer, avail)
 	}
 }
 
@@ -99,16 +98,8 @@ func (s *Syncer) prefetchPeer(from, to uint64) (peerclient.Peer, wire.Availabili
 	if len(pool) == 0 {
 		return nil, wire.Availability{}, false
 	}
-	sort.Slice(pool, func(i, j int) bool { return pool[i].peer.Name() < pool[j].peer.Name() })
-	names := make([]string, len(pool))
-	for i, a := range pool {
-		names[i] = a.peer.Name()
-	}
-	i := s.cfg.Choose(names)
-	if i < 0 || i >= len(pool) {
-		i = 0
-	}
-	return pool[i].peer, pool[i].avail, true
+	a := s.pick(pool)
+	return a.peer, a.avail, true
 }
 
 func (p *prefetcher) has(from, to uint64) bool {
@@ -133,7 +124,8 @@ func (p *prefetcher) busy(peer peerclient.Peer) bool {
 	return false
 }
 
-func (p *prefetcher) start(ctx context.Context, s *Syncer, from, to uint64, peer peerclient.Peer, avail wire.Availability) {
+func (p *prefetcher) start(ctx context.Context, req wire.Request, peer peerclient.Peer, avail wire.Availability) {
+	from, to := req.From, req.To
 	pctx, cancel := context.WithCancel(ctx)
 	f := &prefetch{from: from, to: to, peer: peer, avail: avail, cancel: cancel, done: make(chan struct{})}
 	p.mu.Lock()
@@ -141,7 +133,7 @@ func (p *prefetcher) start(ctx context.Context, s *Syncer, from, to uint64, peer
 	p.mu.Unlock()
 	p.wg.Go(func() {
 		defer close(f.done)
-		st, err := peer.Blocks(pctx, wire.Request{From: from, To: to, Batch: s.cfg.Batch, Chunk: s.cfg.Chunk})
+		st, err := peer.Blocks(pctx, req)
 		if err != nil {
 			f.err = err
 			return
@@ -279,12 +271,7 @@ func (s *Syncer) awaitPrefetch(ctx context.Context, f *prefetch) (peerclient.Str
 		return nil, false // fetched live instead, two chunks at a time
 	}
 	if f.err != nil {
-		kind := streamDropKind(f.err)
-		var re *wire.RangeError
-		if errors.Is(f.err, peerclient.ErrRefused) || errors.As(f.err, &re) {
-			kind = DropLied
-		}
-		s.drop(f.peer, kind, "refused the batch it advertised: %v", f.err)
+		s.dropRefused(f.peer, f.err)
 		return nil, false
 	}
 	return &replay{grant: f.grant, chunks: f.chunks}, true

@@ -41,14 +41,12 @@ const liveBatchBytes = maxPrefetchBytes
 // transaction. Channels of pipelineDepth bound what is read ahead. The
 // three start together and end together: stream returns only after both
 // goroutines have, and only then closes the peer's stream.
-//
-// opened, when set, is the batch already downloaded by a prefetch.
-func (s *Syncer) stream(ctx context.Context, peer peerclient.Peer, avail wire.Availability, req request, above, floor *block.Header,
-	opened peerclient.Stream) error {
+func (s *Syncer) stream(ctx context.Context, b batch) error {
+	peer, avail, req := b.peer, b.avail, b.req
 	bctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	wreq := wire.Request{From: req.from, To: req.to, Batch: s.cfg.Batch, Chunk: s.cfg.Chunk}
-	st, err := opened, error(nil)
+	st, err := b.opened, error(nil)
 	if st == nil {
 		st, err = peer.Blocks(bctx, wreq)
 	}
@@ -56,12 +54,7 @@ func (s *Syncer) stream(ctx context.Context, peer peerclient.Peer, avail wire.Av
 		return nil // "later" is not a fault: plan again, with another peer or after a wait
 	}
 	if err != nil {
-		kind := streamDropKind(err)
-		var re *wire.RangeError
-		if errors.Is(err, peerclient.ErrRefused) || errors.As(err, &re) {
-			kind = DropLied // it advertised the range, then would not serve it
-		}
-		s.drop(peer, kind, "refused the batch it advertised: %v", err)
+		s.dropRefused(peer, err)
 		return nil
 	}
 	defer st.Close()
@@ -114,7 +107,7 @@ func (s *Syncer) stream(ctx context.Context, peer peerclient.Peer, avail wire.Av
 	})
 	lifetime.Go(func() error { return s.commitLoop(commits, budget.starved) })
 
-	verr := s.receive(ctx, peer, g, above, floor, chunks, commits)
+	verr := s.receive(ctx, b, g, chunks, commits)
 	close(commits)
 	cancel()       // stops the downloader, inside Next or waiting to hand over a chunk
 	budget.close() // or waiting for memory
@@ -122,6 +115,18 @@ func (s *Syncer) stream(ctx context.Context, peer peerclient.Peer, avail wire.Av
 		return err
 	}
 	return verr
+}
+
+// batch is what one batch's download works from: the peer and what it
+// advertised, the range asked, and the trusted headers the batch must
+// link between.
+type batch struct {
+	peer   peerclient.Peer
+	avail  wire.Availability
+	req    request
+	above  *block.Header     // the verified block above the range (nil: the batch holds the tip)
+	floor  *block.Header     // the stored block below the range, if any
+	opened peerclient.Stream // the batch already downloaded by a prefetch, or nil
 }
 
 // verifyAhead is how many chunks are verified at once: the next chunk's
@@ -170,8 +175,8 @@ type verifiedPrefix struct {
 // above it pass (their headers are linked before anything is launched);
 // results are taken in order, and the first failure ends the batch with
 // what was verified above it committed and everything below discarded.
-func (s *Syncer) receive(ctx context.Context, peer peerclient.Peer, g wire.Grant, above, floor *block.Header,
-	chunks <-chan fetched, commits chan<- commitJob) error {
+func (s *Syncer) receive(ctx context.Context, b batch, g wire.Grant, chunks <-chan fetched, commits chan<- commitJob) error {
+	peer, above, floor := b.peer, b.above, b.floor
 	pending, carryFrom := s.carry, s.carryFrom
 	s.carry, s.carryFrom = nil, nil
 	expect := g.From
@@ -322,23 +327,17 @@ func (s *Syncer) receive(ctx context.Context, peer peerclient.Peer, g wire.Grant
 }
 
 // verifyAndCommit verifies pending against the trusted header above and
-// queues (or, with commits nil, writes at once) the verified prefix. It
-// returns the new trusted header and the blocks still waiting.
-func (s *Syncer) verifyAndCommit(ctx context.Context, above *block.Header, pending []*block.Block, floor *block.Header,
-	commits chan<- commitJob, bytes int) (*block.Header, []*block.Block, error) {
+// writes the verified prefix at once. It returns the new trusted header
+// and the blocks still waiting.
+func (s *Syncer) verifyAndCommit(ctx context.Context, above *block.Header, pending []*block.Block, floor *block.Header) (*block.Header, []*block.Block, error) {
 	var below *block.Header
 	if floor != nil && len(pending) > 0 && pending[len(pending)-1].Height() == floor.Height+1 {
 		below = floor
 	}
 	n, err := s.cfg.Verifier.VerifyDescending(ctx, verify.Segment{Above: above, Tip: above == nil, Blocks: pending, Below: below})
 	if n > 0 {
-		job := commitJob{blocks: append([]*block.Block(nil), pending[:n]...), bytes: bytes}
-		if commits == nil {
-			if cerr := s.commit(job); cerr != nil {
-				return above, pending, cerr
-			}
-		} else {
-			commits <- job
+		if cerr := s.commit(commitJob{blocks: append([]*block.Block(nil), pending[:n]...)}); cerr != nil {
+			return above, pending, cerr
 		}
 		above = &pending[n-1].Header
 		pending = pending[n:]

@@ -381,7 +381,7 @@ func (s *Syncer) batch(ctx context.Context, st store.State, req request) (bool, 
 		// The carried block's parent is stored: finish it without a peer.
 		carry, from := s.carry, s.carryFrom
 		s.carry = nil
-		_, pending, err := s.verifyAndCommit(ctx, above, carry, floor, nil, 0)
+		_, pending, err := s.verifyAndCommit(ctx, above, carry, floor)
 		var be *verify.BlockError
 		if errors.As(err, &be) && unlinkedFromFloor(be, floor) {
 			return false, divergedBelow(from, floor, carry[len(carry)-1])
@@ -402,7 +402,7 @@ func (s *Syncer) batch(ctx context.Context, st store.State, req request) (bool, 
 			if !ok {
 				return false, nil // the peer was dropped; plan again
 			}
-			return false, s.stream(ctx, f.peer, f.avail, req, above, floor, opened)
+			return false, s.stream(ctx, batch{peer: f.peer, avail: f.avail, req: req, above: above, floor: floor, opened: opened})
 		}
 	}
 	hadCarry := len(s.carry) > 0
@@ -417,5 +417,5 @@ func (s *Syncer) batch(ctx context.Context, st store.State, req request) (bool, 
 		return false, nil
 	}
 	s.cfg.Observer.Target(max(avail.ServeTo, st.Top) - st.Blocks())
-	return false, s.stream(ctx, peer, avail, req, above, floor, nil)
+	return false, s.stream(ctx, batch{peer: peer, avail: avail, req: req, above: above, floor: floor})
 }
