@@ -158,6 +158,7 @@ func TestDamagedStores(t *testing.T) {
 	honest := "file://" + good
 	for _, tc := range damageCases() {
 		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel() // every command here is a child process, each case in its own directory
 			dir := t.TempDir()
 			db := filepath.Join(dir, "blocks.db")
 			data, _ := os.ReadFile(good)

@@ -8,6 +8,7 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/urfave/cli/v2"
@@ -123,29 +124,49 @@ func TestDocExamples(t *testing.T) {
 	if len(examples) < 30 {
 		t.Fatalf("found only %d examples", len(examples))
 	}
+	// Two at a time: each runs in its own directory, as child processes
+	// that mostly wait on the disk and each other.
+	type job struct {
+		ex  docExample
+		dir string
+	}
+	work := make(chan job)
+	var workers sync.WaitGroup
+	for range 2 {
+		workers.Go(func() {
+			for j := range work {
+				ex := j.ex
+				out, code := runPipeline(t, j.dir, replacer.Replace(ex.line))
+				if code != ex.exit {
+					t.Errorf("%s: %s\nexit %d, want %d:\n%s", ex.where, ex.line, code, ex.exit, out)
+				}
+			}
+		})
+	}
 	for _, ex := range examples {
 		dir := t.TempDir()
 		for _, name := range []string{"blocks.db", "management.json", "blocks.vcx", "gap.db"} {
 			copyFile(t, filepath.Join(base, name), filepath.Join(dir, name))
 		}
-		out, code := runPipeline(t, dir, replacer.Replace(ex.line))
-		if code != ex.exit {
-			t.Errorf("%s: %s\nexit %d, want %d:\n%s", ex.where, ex.line, code, ex.exit, out)
-		}
+		work <- job{ex, dir}
 	}
+	close(work)
+	workers.Wait()
 	t.Logf("ran %d documented examples", len(examples))
 }
 
 // runPipeline runs a documented line, "vcsync ... | vcsync ..." included,
 // each command a child process in dir, and returns everything they printed
-// and the last one's exit code (an earlier one failing is an error too).
+// and the last one's exit code (an earlier one failing is an error too). It
+// runs on a worker goroutine, so it reports with t.Error, never t.Fatal.
 func runPipeline(t *testing.T, dir, line string) (string, int) {
 	var out lockedBuffer // every command of the pipeline writes to it at once
 	var cmds []*exec.Cmd
 	for i, part := range strings.Split(line, " | ") {
 		fields := strings.Fields(part)
 		if len(fields) == 0 || fields[0] != "vcsync" {
-			t.Fatalf("%q: every command of a documented pipeline must be vcsync", line)
+			t.Errorf("%q: every command of a documented pipeline must be vcsync", line)
+			return "", -1
 		}
 		cmd := exec.Command(os.Args[0], fields[1:]...)
 		cmd.Dir, cmd.Stderr = dir, &out
@@ -153,7 +174,8 @@ func runPipeline(t *testing.T, dir, line string) (string, int) {
 		if i > 0 {
 			pipe, err := cmds[i-1].StdoutPipe()
 			if err != nil {
-				t.Fatal(err)
+				t.Error(err)
+				return "", -1
 			}
 			cmd.Stdin = pipe
 		}
@@ -163,7 +185,8 @@ func runPipeline(t *testing.T, dir, line string) (string, int) {
 	last.Stdout = &out
 	for _, c := range cmds {
 		if err := c.Start(); err != nil {
-			t.Fatal(err)
+			t.Error(err)
+			return "", -1
 		}
 	}
 	for i := len(cmds) - 1; i >= 0; i-- {

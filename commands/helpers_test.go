@@ -10,6 +10,7 @@ import (
 	"net"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"regexp"
 	"strconv"
 	"strings"
@@ -99,7 +100,15 @@ func TestMain(m *testing.M) {
 		}
 		os.Exit(RunProcess(append([]string{"vcsync"}, os.Args[1:]...), os.Stdout, os.Stderr))
 	}
-	os.Exit(m.Run())
+	root, err := os.MkdirTemp("", "vcsync-fixtures-")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	fixtures.root = root
+	code := m.Run()
+	os.RemoveAll(root)
+	os.Exit(code)
 }
 
 // runChild runs vcsync in a child process and fails the test if it died of
@@ -278,13 +287,74 @@ var tipRefTime = strconv.FormatInt(time.Now().Unix(), 10)
 // genStore makes a devnet store in a temp dir and returns its directory.
 func genStore(t testing.TB, blocks, ranges string, extra ...string) string {
 	t.Helper()
-	dir := t.TempDir()
-	args := append([]string{"devnet", "gen", "--out", dir, "--blocks", blocks, "--ranges", ranges}, extra...)
+	args := append([]string{"--blocks", blocks, "--ranges", ranges}, extra...)
 	if !strings.Contains(strings.Join(extra, " "), "--tip-ref-time") {
 		args = append(args, "--tip-ref-time", tipRefTime)
 	}
-	mustRun(t, args...)
+	dir := t.TempDir()
+	copyDir(t, generated(t, args), dir)
 	return dir
+}
+
+// fixtures caches the chains genStore generates, by their arguments: many
+// tests start from the same chain, and signing it again was a good part
+// of this package's time. Each test gets its own copy.
+var fixtures = struct {
+	mu   sync.Mutex
+	root string // made by TestMain, removed after the run
+	dirs map[string]string
+}{dirs: map[string]string{}}
+
+// generated returns the directory holding the chain devnet gen makes with
+// args, generating it the first time.
+func generated(t testing.TB, args []string) string {
+	t.Helper()
+	fixtures.mu.Lock()
+	defer fixtures.mu.Unlock()
+	key := strings.Join(args, "\x00")
+	if dir, ok := fixtures.dirs[key]; ok {
+		return dir
+	}
+	dir := filepath.Join(fixtures.root, strconv.Itoa(len(fixtures.dirs)))
+	mustRun(t, append([]string{"devnet", "gen", "--out", dir}, args...)...)
+	fixtures.dirs[key] = dir
+	return dir
+}
+
+// copyDir copies the files of from into to, keeping bbolt's sparse tails
+// sparse (a test that measures disk use must see what a real file takes).
+func copyDir(t testing.TB, from, to string) {
+	t.Helper()
+	entries, err := os.ReadDir(from)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, e := range entries {
+		data, err := os.ReadFile(filepath.Join(from, e.Name()))
+		if err != nil {
+			t.Fatal(err)
+		}
+		f, err := os.Create(filepath.Join(to, e.Name()))
+		if err != nil {
+			t.Fatal(err)
+		}
+		const block = 4096
+		for off := 0; off < len(data); off += block {
+			chunk := data[off:min(off+block, len(data))]
+			if bytes.Count(chunk, []byte{0}) == len(chunk) {
+				continue // a hole
+			}
+			if _, err := f.WriteAt(chunk, int64(off)); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if err := f.Truncate(int64(len(data))); err != nil {
+			t.Fatal(err)
+		}
+		if err := f.Close(); err != nil {
+			t.Fatal(err)
+		}
+	}
 }
 
 func copyFile(t *testing.T, from, to string) {
