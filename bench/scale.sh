@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Every operator command on one large chain (22-member committee, blocks as
-# devnet makes them), measured: wall time, peak RSS (GNU time), peak Go
-# heap (the largest heap at the start of a GC, from GODEBUG=gctrace=1) and
-# the disk the store takes. The chain is generated once into WORK and
+# devnet makes them), measured: wall time, peak RSS (GNU time: it counts
+# the store's pages bbolt maps), peak anonymous memory (sampled every
+# 0.2 s), peak Go heap (the largest heap at the start of a GC, from
+# GODEBUG=gctrace=1) and the disk the store takes. The chain is generated once into WORK and
 # reused by later runs.
 #
 #   bash bench/scale.sh [BLOCKS] [WORK]      (default 1000000 and /tmp/vcsync-scale)
@@ -25,7 +26,7 @@ if [ ! -f "$chain/blocks.db" ]; then
   "$V" devnet gen --out "$chain" --blocks "$N" --committee-size 22 --rotate-every 50000 > "$W/logs/gen.txt"
 fi
 disk() { [ -e "$1" ] && echo $(( $(stat -c %b "$1") * 512 )) || echo 0; }
-printf 'command\tblocks\twall_s\tblocks_per_s\tpeak_rss_mib\tpeak_heap_mib\tdisk_mib\texit\n' > "$W/results.tsv"
+printf 'command\tblocks\twall_s\tblocks_per_s\tpeak_rss_mib\tpeak_anon_mib\tpeak_heap_mib\tdisk_mib\texit\n' > "$W/results.tsv"
 
 # measure NAME BLOCKS STORE cmd...: runs the command under GNU time with
 # the GC trace on, and appends its row.
@@ -33,13 +34,25 @@ measure() {
   local name=$1 blocks=$2 store=$3; shift 3
   local log="$W/logs/$name"
   local code=0
-  GODEBUG=gctrace=1 /usr/bin/time -f '%e %M' -o "$log.time" "$@" > "$log.out" 2> "$log.err" || code=$?
+  GODEBUG=gctrace=1 /usr/bin/time -f '%e %M' -o "$log.time" "$@" > "$log.out" 2> "$log.err" &
+  local timer=$! anon=0 pid
+  # Peak anonymous memory, sampled: RSS also counts the store's pages bbolt
+  # maps, which belong to the page cache, not to vcsync.
+  while kill -0 "$timer" 2>/dev/null; do
+    pid=$(pgrep -P "$timer" | head -1 || true)
+    if [ -n "$pid" ]; then
+      a=$(awk '/^RssAnon:/ { print $2 }' "/proc/$pid/status" 2>/dev/null || true)
+      [ -n "$a" ] && [ "$a" -gt "$anon" ] && anon=$a
+    fi
+    sleep 0.2
+  done
+  wait "$timer" || code=$?
   local wall rss heap
   read -r wall rss < <(tail -1 "$log.time") # GNU time puts a line before it on a failure
   heap=$(grep -o '[0-9]*->[0-9]*->[0-9]* MB' "$log.err" | cut -d- -f1 | sort -n | tail -1 || true)
-  printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$name" "$blocks" "$wall" \
+  printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$name" "$blocks" "$wall" \
     "$(awk -v b="$blocks" -v w="$wall" 'BEGIN { if (w > 0 && b > 0) printf "%.0f", b / w; else print "-" }')" \
-    "$((rss / 1024))" "${heap:-0}" "$(( $(disk "$store") / 1048576 ))" "$code" >> "$W/results.tsv"
+    "$((rss / 1024))" "$((anon / 1024))" "${heap:-0}" "$(( $(disk "$store") / 1048576 ))" "$code" >> "$W/results.tsv"
   echo "$name: ${wall}s, exit $code" >&2
 }
 
