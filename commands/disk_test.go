@@ -88,6 +88,7 @@ func TestWritersSurvivePowerCutAtEveryFailpoint(t *testing.T) {
 	cases, mgmt := writerCases(t)
 	for _, tc := range cases {
 		t.Run(tc.name+"/"+tc.point, func(t *testing.T) {
+			t.Parallel() // the writer runs as a child process, each case in its own directory or filesystem
 			disk := newExt4(t)
 			dir := disk.dir(t)
 			args, target := tc.setup(t, dir)
@@ -108,6 +109,7 @@ func TestPowerCutAfterExit0LosesNothing(t *testing.T) {
 	cases, _ := writerCases(t)
 	for _, tc := range eachWriterOnce(cases) {
 		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel() // the writer runs as a child process, each case in its own directory or filesystem
 			disk := newExt4(t)
 			dir := disk.dir(t)
 			args, target := tc.setup(t, dir)
@@ -151,6 +153,7 @@ func TestWritersOnAFullDisk(t *testing.T) {
 	cases, mgmt := writerCases(t)
 	for _, tc := range eachWriterOnce(cases) {
 		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel() // the writer runs as a child process, each case in its own directory or filesystem
 			failed := false
 			for _, free := range []int64{16 << 10, 300 << 10, 900 << 10} {
 				mnt := mountOrSkip(t, "-t", "tmpfs", "-o", "size=12m", "tmpfs")
@@ -217,6 +220,7 @@ func TestSecondWriterAtEveryFailpoint(t *testing.T) {
 	refusal := regexp.MustCompile(`locked by another process|another process is (creating|writing) it|another process created|exists|nothing to`)
 	for _, tc := range cases {
 		t.Run(tc.name+"/"+tc.point, func(t *testing.T) {
+			t.Parallel() // the writer runs as a child process, each case in its own directory or filesystem
 			dir := t.TempDir()
 			args, target := tc.setup(t, dir)
 			marks := t.TempDir()

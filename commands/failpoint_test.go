@@ -227,6 +227,7 @@ func TestWritersSurviveKillAtEveryFailpoint(t *testing.T) {
 	cases, mgmt := writerCases(t)
 	for _, tc := range cases {
 		t.Run(tc.name+"/"+tc.point, func(t *testing.T) {
+			t.Parallel() // the writer runs as a child process, each case in its own directory or filesystem
 			dir := t.TempDir()
 			args, target := tc.setup(t, dir)
 			runKilledAt(t, tc.point, "", args...)

@@ -264,8 +264,15 @@ func syncResult(t *testing.T, out string) syncer.Result {
 
 // run executes vcsync with args and returns stdout, stderr and the exit code
 // main would use.
+// inProcess lets one command at a time run in the test process: commands
+// share urfave/cli's flag values, so parallel subtests (whose writers run
+// as child processes) take turns for their in-process checks.
+var inProcess sync.Mutex
+
 func run(t testing.TB, args ...string) (string, string, int) {
 	t.Helper()
+	inProcess.Lock()
+	defer inProcess.Unlock()
 	var out, errb bytes.Buffer
 	code := Main(context.Background(), append([]string{"vcsync"}, args...), &out, &errb)
 	return out.String(), errb.String(), code
