@@ -17,6 +17,7 @@ import (
 	bolt "go.etcd.io/bbolt"
 
 	"github.com/vcsync/vcsync/block"
+	"github.com/vcsync/vcsync/chain"
 )
 
 // FormatVersion is the on-disk layout version written to the meta bucket.
@@ -60,15 +61,9 @@ var (
 	ErrUndecodable  = errors.New("stored bytes are not a valid block")
 )
 
-// Identity names the chain a store holds.
-type Identity struct {
-	NetworkType uint32 `json:"network_type"`
-	ChainID     uint32 `json:"chain_id"`
-}
-
-func (id Identity) String() string {
-	return fmt.Sprintf("chain %d network %d", id.ChainID, id.NetworkType)
-}
+// Identity names the chain a store holds (package chain defines it, so the
+// peer protocol can name it without this package).
+type Identity = chain.Identity
 
 // Options for Open.
 type Options struct {

@@ -89,7 +89,7 @@ func TestReverseSyncIndices(t *testing.T) {
 		t.Fatal(err)
 	}
 	mustState(t, s, 0, 7, 10)
-	if g := (State{InOrder: 0, LastSynced: 7, Top: 10}).Gaps(); len(g) != 1 || g[0] != (Range{1, 6}) {
+	if g := (State{InOrder: 0, LastSynced: 7, Top: 10}).Gaps(); len(g) != 1 || g[0] != (Range{From: 1, To: 6}) {
 		t.Fatalf("gaps %v", g)
 	}
 	if _, err := s.CommitDescending(desc(chain, 6, 2)); err != nil {

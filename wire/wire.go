@@ -15,7 +15,7 @@ import (
 	"github.com/ethereum/go-ethereum/rlp"
 
 	"github.com/vcsync/vcsync/block"
-	"github.com/vcsync/vcsync/store"
+	"github.com/vcsync/vcsync/chain"
 )
 
 // Protocol defaults, served in the availability answer.
@@ -81,13 +81,13 @@ func (a Availability) WithHashes(hash func(h uint64) (common.Hash, error)) Avail
 }
 
 // Identity is the chain the peer serves.
-func (a Availability) Identity() store.Identity {
-	return store.Identity{NetworkType: a.NetworkType, ChainID: a.ChainID}
+func (a Availability) Identity() chain.Identity {
+	return chain.Identity{NetworkType: a.NetworkType, ChainID: a.ChainID}
 }
 
 // StoreAvailability is what a store can serve: only 1..InOrder, the heights
 // it holds with no gap.
-func StoreAvailability(id store.Identity, st store.State) Availability {
+func StoreAvailability(id chain.Identity, st chain.State) Availability {
 	a := Availability{
 		NetworkType: id.NetworkType, ChainID: id.ChainID,
 		InOrder: st.InOrder, LastSynced: st.LastSynced, Top: st.Top,
