@@ -243,8 +243,10 @@ func (s *EthSource) refresh(ctx context.Context) error {
 	// The replay says which timestamps it needs (blocks with a
 	// CommitteeChange, blocks that make an entry); each pass can only
 	// name blocks the last one could not judge, so a few passes settle.
+	var entries []committeeEntry
 	for pass := 0; ; pass++ {
-		_, missing := replayIndex(&ix, s.cfg)
+		var missing []uint64
+		entries, missing = replayIndex(&ix, s.cfg)
 		if len(missing) == 0 {
 			break
 		}
@@ -259,9 +261,7 @@ func (s *EthSource) refresh(ctx context.Context) error {
 			ix.Times[b] = h.Time
 		}
 	}
-	if err := s.use(&ix); err != nil {
-		return err
-	}
+	s.ix, s.entries = &ix, entries // the last pass's replay: nothing was missing
 	return s.keepFinal(ctx, head.Number.Uint64())
 }
 

@@ -83,30 +83,37 @@ func newPosChain(t *testing.T) *posChain {
 // send mines one transaction and returns its receipt.
 func (pc *posChain) send(to *common.Address, data []byte) *types.Receipt {
 	pc.t.Helper()
+	return mineTx(pc.t, pc.backend, pc.key, to, data, nil)
+}
+
+// mineTx signs one transaction with key, mines it on the simulated chain
+// and fails the test unless it succeeded.
+func mineTx(t *testing.T, backend *simulated.Backend, key *ecdsa.PrivateKey, to *common.Address, data []byte, value *big.Int) *types.Receipt {
+	t.Helper()
 	ctx := context.Background()
-	from := crypto.PubkeyToAddress(pc.key.PublicKey)
-	nonce, err := pc.client.PendingNonceAt(ctx, from)
+	client := backend.Client()
+	nonce, err := client.PendingNonceAt(ctx, crypto.PubkeyToAddress(key.PublicKey))
 	if err != nil {
-		pc.t.Fatal(err)
+		t.Fatal(err)
 	}
-	chainID, _ := pc.client.ChainID(ctx)
-	head, _ := pc.client.HeaderByNumber(ctx, nil)
+	chainID, _ := client.ChainID(ctx)
+	head, _ := client.HeaderByNumber(ctx, nil)
 	tip := big.NewInt(1_000_000_000)
 	tx := types.NewTx(&types.DynamicFeeTx{
 		ChainID: chainID, Nonce: nonce, GasTipCap: tip, GasFeeCap: new(big.Int).Add(new(big.Int).Mul(head.BaseFee, big.NewInt(2)), tip),
-		Gas: 16_000_000, To: to, Data: data,
+		Gas: 15_000_000, To: to, Data: data, Value: value,
 	})
-	signed, err := types.SignTx(tx, types.LatestSignerForChainID(chainID), pc.key)
+	signed, err := types.SignTx(tx, types.LatestSignerForChainID(chainID), key)
 	if err != nil {
-		pc.t.Fatal(err)
+		t.Fatal(err)
 	}
-	if err := pc.client.SendTransaction(ctx, signed); err != nil {
-		pc.t.Fatal(err)
+	if err := client.SendTransaction(ctx, signed); err != nil {
+		t.Fatal(err)
 	}
-	pc.backend.Commit()
-	rcpt, err := pc.client.TransactionReceipt(ctx, signed.Hash())
+	backend.Commit()
+	rcpt, err := client.TransactionReceipt(ctx, signed.Hash())
 	if err != nil || rcpt.Status != types.ReceiptStatusSuccessful {
-		pc.t.Fatalf("transaction failed: %v %+v", err, rcpt)
+		t.Fatalf("transaction failed: %v %+v", err, rcpt)
 	}
 	return rcpt
 }

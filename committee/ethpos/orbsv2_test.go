@@ -79,28 +79,7 @@ func (oc *orbsChain) send(from common.Address, to *common.Address, data []byte) 
 
 func (oc *orbsChain) transact(from common.Address, to *common.Address, data []byte, value *big.Int) *types.Receipt {
 	oc.t.Helper()
-	ctx := context.Background()
-	nonce, err := oc.client.PendingNonceAt(ctx, from)
-	if err != nil {
-		oc.t.Fatal(err)
-	}
-	chainID, _ := oc.client.ChainID(ctx)
-	head, _ := oc.client.HeaderByNumber(ctx, nil)
-	tip := big.NewInt(1_000_000_000)
-	tx := types.NewTx(&types.DynamicFeeTx{ChainID: chainID, Nonce: nonce, GasTipCap: tip,
-		GasFeeCap: new(big.Int).Add(new(big.Int).Mul(head.BaseFee, big.NewInt(2)), tip), Gas: 15_000_000, To: to, Data: data, Value: value})
-	signed, err := types.SignTx(tx, types.LatestSignerForChainID(chainID), oc.keys[from])
-	if err != nil {
-		oc.t.Fatal(err)
-	}
-	if err := oc.client.SendTransaction(ctx, signed); err != nil {
-		oc.t.Fatal(err)
-	}
-	oc.backend.Commit()
-	rcpt, err := oc.client.TransactionReceipt(ctx, signed.Hash())
-	if err != nil || rcpt.Status != types.ReceiptStatusSuccessful {
-		oc.t.Fatalf("transaction failed: %v (status %v)", err, rcpt)
-	}
+	rcpt := mineTx(oc.t, oc.backend, oc.keys[from], to, data, value)
 	if oc.model != nil {
 		oc.record(oc.model, rcpt.BlockNumber.Uint64(), rcpt.Logs)
 	}
