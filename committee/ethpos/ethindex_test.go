@@ -51,3 +51,20 @@ func TestDecodeLogRefusesMalformedLogs(t *testing.T) {
 		}
 	}
 }
+
+// A cached index is untrusted: one that lacks the timestamp of a block
+// whose CommitteeChange it holds cannot be replayed, and is refused (the
+// caller rebuilds it) rather than read with a made-up time.
+func TestIndexWithoutATimestampItNeedsIsRefused(t *testing.T) {
+	committee, registry := common.Address{1}, common.Address{2}
+	s := NewEthSource(nil, EthConfig{Committee: committee, Registry: registry})
+	ev := posEvent{Block: 7, Emitter: committee, Kind: evChange, Guardian: common.Address{3}, Weight: big.NewInt(5), In: true}
+	ix := &ethIndex{From: 1, To: 9, Events: []posEvent{ev}, Times: map[uint64]uint64{}}
+	if err := s.use(ix); err == nil || !strings.Contains(err.Error(), "no timestamp for Ethereum block 7") {
+		t.Fatalf("an index missing a needed timestamp: %v", err)
+	}
+	ix.Times[7] = 1_700_000_000
+	if err := s.use(ix); err != nil || len(s.entries) != 1 || s.entries[0].Time != 1_700_000_000 {
+		t.Fatalf("the whole index: %v, %+v", err, s.entries)
+	}
+}
