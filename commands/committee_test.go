@@ -9,6 +9,7 @@ import (
 )
 
 func TestCommitteeCommand(t *testing.T) {
+	t.Parallel()
 	dir := genStore(t, "600", "", "--tip-ref-time", "1800000000", "--rotate-every", "250")
 	mgmt := filepath.Join(dir, "management.json")
 	var r CommitteeReport

@@ -9,6 +9,7 @@ import (
 )
 
 func TestCompactCommand(t *testing.T) {
+	t.Parallel()
 	dir := genStore(t, "300", "1-100,201-300")
 	db := filepath.Join(dir, "blocks.db")
 	out := filepath.Join(t.TempDir(), "compact.db")

@@ -20,6 +20,7 @@ func everyCommand(cmds []*cli.Command, parent string, fn func(name string, c *cl
 // as --help: every command and every flag is in them; bash and zsh ask
 // vcsync itself, which completes every command and a command's flags.
 func TestCompletionAndManCoverEveryCommandAndFlag(t *testing.T) {
+	t.Parallel()
 	man := mustRun(t, "man")
 	fish := mustRun(t, "completion", "fish")
 	// urfave/cli reads the words to complete from os.Args: ask a child.

@@ -131,28 +131,29 @@ func damageCases() []damageCase {
 		{name: "both meta pages zeroed", damage: zeroPages(2)},
 		{name: "flipped byte in a branch page", opens: true,
 			damage: patchAt(func(t *testing.T, p string) int64 { return branchAt(t, p) + 16 + 15 }, flip)}, // high byte of a child page id
-		{name: "flipped byte in a block value", opens: true, firstBad: 1500, damage: func(t *testing.T, path string) {
+		{name: "flipped byte in a block value", opens: true, firstBad: 450, damage: func(t *testing.T, path string) {
 			db, _ := bolt.Open(path, 0o644, nil)
 			defer db.Close()
 			db.Update(func(tx *bolt.Tx) error {
 				var k [8]byte
-				binary.BigEndian.PutUint64(k[:], 1500)
+				binary.BigEndian.PutUint64(k[:], 450)
 				v := append([]byte(nil), tx.Bucket([]byte("blocks")).Get(k[:])...)
 				v[len(v)/2] ^= 0x01
 				return tx.Bucket([]byte("blocks")).Put(k[:], v)
 			})
 		}},
-		{name: "indices disagree with the blocks", opens: true, damage: func(t *testing.T, path string) { setIndices(t, path, 2600) }},
+		{name: "indices disagree with the blocks", opens: true, damage: func(t *testing.T, path string) { setIndices(t, path, 800) }},
 	}
 }
 
-// TestDamagedStores damages a healthy 2,000-block store the ways disks and
+// TestDamagedStores damages a healthy 600-block store the ways disks and
 // people do and runs vcsync on it in a child process: no crash, the right
 // exit code and message, the file unchanged by every reading command; then
 // repair (in place, or salvage into a new file) and sync from an honest
 // peer restore a store identical to the original, block for block.
 func TestDamagedStores(t *testing.T) {
-	src := genStore(t, "2000", "")
+	t.Parallel()
+	src := genStore(t, "600", "")
 	good := filepath.Join(src, "blocks.db")
 	mgmt := filepath.Join(src, "management.json")
 	honest := "file://" + good
@@ -169,12 +170,12 @@ func TestDamagedStores(t *testing.T) {
 			reads := [][]string{
 				{"inspect", "--store", db},
 				{"inspect", "--store", db, "--json"},
-				{"inspect", "--store", db, "--block", "1500"},
+				{"inspect", "--store", db, "--block", "450"},
 				{"inspect", "--store", db, "--check", "--json"},
 				{"verify", "all", "--store", db, "--committee-file", mgmt, "--json"},
 				{"export", "--store", db, "--from", "1", "--to", "100", "--out", filepath.Join(dir, "x.vcx")},
 				{"repair", "--store", db},
-				{"rollback", "--store", db, "--to", "1990"},
+				{"rollback", "--store", db, "--to", "590"},
 			}
 			for _, args := range reads {
 				_, errs, code := runChild(t, args...)

@@ -10,6 +10,7 @@ import (
 )
 
 func TestDevnetGen(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	var r struct {
 		ChainID uint32 `json:"chain_id"`
@@ -35,6 +36,7 @@ func TestDevnetGen(t *testing.T) {
 // A devnet gen that fails leaves the disk as it found it: no directory it
 // made, no document it wrote, and a document that was there untouched.
 func TestFailedDevnetGenLeavesTheDiskAsFound(t *testing.T) {
+	t.Parallel()
 	parent := t.TempDir()
 	out := filepath.Join(parent, "net")
 	_, errs, code := run(t, "devnet", "gen", "--out", out, "--blocks", "100", "--ranges", "50-200")

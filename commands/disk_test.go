@@ -86,6 +86,7 @@ func (e ext4) remount(t *testing.T) {
 // remount the same guarantees as after a kill hold. (Its cases run one at
 // a time: side by side, a loop mount was once still busy at cleanup.)
 func TestWritersSurvivePowerCutAtEveryFailpoint(t *testing.T) {
+	t.Parallel()
 	cases, mgmt := writerCases(t)
 	for _, tc := range cases {
 		t.Run(tc.name+"/"+tc.point, func(t *testing.T) {
@@ -149,12 +150,13 @@ var scratchName = regexp.MustCompile(`\.[^/ ]+\.(new|partial|compact|scan)-[0-9]
 // Rollback and repair in place rewrite pages the file already holds, so
 // they may finish where the others fail.
 func TestWritersOnAFullDisk(t *testing.T) {
+	t.Parallel()
 	cases, mgmt := writerCases(t)
 	for _, tc := range eachWriterOnce(cases) {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel() // the writer runs as a child process, each case in its own directory or filesystem
 			failed := false
-			for _, free := range []int64{16 << 10, 300 << 10, 900 << 10} {
+			for _, free := range []int64{16 << 10, 200 << 10, 500 << 10} {
 				mnt := mountOrSkip(t, "-t", "tmpfs", "-o", "size=12m", "tmpfs")
 				dir := filepath.Join(mnt, "w")
 				os.Mkdir(dir, 0o755)
@@ -215,6 +217,7 @@ func fillDisk(t *testing.T, mnt string, free int64) string {
 // has the store, and what is left is exactly what one finished run
 // leaves. Neither exits 0 having lost its work.
 func TestSecondWriterAtEveryFailpoint(t *testing.T) {
+	t.Parallel()
 	cases, _ := writerCases(t)
 	refusal := regexp.MustCompile(`locked by another process|another process is (creating|writing) it|another process created|exists|nothing to`)
 	for _, tc := range cases {

@@ -105,6 +105,7 @@ func docExamples(t *testing.T) []docExample {
 // TestDocExamples runs every example of README.md and of every --help as
 // written, each in a fresh directory holding the devnet the README names.
 func TestDocExamples(t *testing.T) {
+	t.Parallel()
 	base := t.TempDir()
 	mustRun(t, "devnet", "gen", "--out", base, "--blocks", "2000", "--tip-ref-time", "1800000000")
 	mustRun(t, "export", "--store", filepath.Join(base, "blocks.db"), "--out", filepath.Join(base, "blocks.vcx"))
@@ -200,6 +201,7 @@ func runPipeline(t *testing.T, dir, line string) (string, int) {
 
 // Every environment variable a flag reads is in README's table.
 func TestReadmeListsEveryEnvironmentVariable(t *testing.T) {
+	t.Parallel()
 	readme, err := os.ReadFile("../README.md")
 	if err != nil {
 		t.Fatal(err)

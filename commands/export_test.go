@@ -10,6 +10,7 @@ import (
 )
 
 func TestExportNeverDestroys(t *testing.T) {
+	t.Parallel()
 	dir := genStore(t, "100", "")
 	db := filepath.Join(dir, "blocks.db")
 	out := t.TempDir()

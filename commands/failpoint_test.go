@@ -63,23 +63,23 @@ type writerCase struct {
 // compact --replace, devnet gen) at each named moment of its write. It
 // returns the committee document that verifies every store in it.
 func writerCases(t *testing.T) ([]writerCase, string) {
-	src := genStore(t, "1200", "")
+	src := genStore(t, "400", "")
 	srcDB, mgmt := filepath.Join(src, "blocks.db"), filepath.Join(src, "management.json")
 	export := filepath.Join(t.TempDir(), "chain.vcx")
-	mustRun(t, "export", "--store", srcDB, "--from", "1", "--to", "1200", "--out", export)
+	mustRun(t, "export", "--store", srcDB, "--from", "1", "--to", "400", "--out", export)
 	// A store with free pages (a rollback of half of it), so compaction shrinks it.
 	shrinkable := filepath.Join(t.TempDir(), "rolled.db")
 	copyFile(t, srcDB, shrinkable)
-	mustRun(t, "rollback", "--store", shrinkable, "--to", "600", "--yes", "--force")
+	mustRun(t, "rollback", "--store", shrinkable, "--to", "200", "--yes", "--force")
 
 	syncNew := func(t *testing.T, dir string) ([]string, string) {
 		node := filepath.Join(dir, "node.db")
 		return []string{"sync", "--store", node, "--chain-id", "42", "--network-type", "2", "--committee-file", mgmt,
-			"--peer", "file://" + srcDB, "--batch", "300", "--parallel", "1"}, node
+			"--peer", "file://" + srcDB, "--batch", "100", "--parallel", "1"}, node
 	}
 	importNew := func(t *testing.T, dir string) ([]string, string) {
 		node := filepath.Join(dir, "node.db")
-		return []string{"import", "--store", node, "--chain-id", "42", "--network-type", "2", "--committee-file", mgmt, "--batch", "300", export}, node
+		return []string{"import", "--store", node, "--chain-id", "42", "--network-type", "2", "--committee-file", mgmt, "--batch", "100", export}, node
 	}
 	copyOf := func(from string) func(t *testing.T, dir string) string {
 		return func(t *testing.T, dir string) string {
@@ -120,12 +120,12 @@ func writerCases(t *testing.T) ([]writerCase, string) {
 			files: []string{"node.db", "out.db"}},
 		writerCase{name: "sync into a store with a gap", point: "after-commit:1", mustExist: true,
 			setup: func(t *testing.T, dir string) ([]string, string) {
-				gappy := genStore(t, "1200", "1-200,901-1200")
+				gappy := genStore(t, "400", "1-70,301-400")
 				db := copyOf(filepath.Join(gappy, "blocks.db"))(t, dir)
-				return []string{"close-gaps", "--store", db, "--committee-file", mgmt, "--peer", "file://" + srcDB, "--batch", "300"}, db
+				return []string{"close-gaps", "--store", db, "--committee-file", mgmt, "--peer", "file://" + srcDB, "--batch", "100"}, db
 			},
 			after: func(t *testing.T, dir, target string) {
-				for _, h := range []string{"200", "901", "1200"} { // what was there before stays
+				for _, h := range []string{"70", "301", "400"} { // what was there before stays
 					mustRun(t, "inspect", "--store", target, "--block", h)
 				}
 			},
@@ -133,19 +133,19 @@ func writerCases(t *testing.T) ([]writerCase, string) {
 		writerCase{name: "rollback", point: "after-commit:1", mustExist: true,
 			setup: func(t *testing.T, dir string) ([]string, string) {
 				db := copyOf(srcDB)(t, dir)
-				return []string{"rollback", "--store", db, "--to", "1000", "--yes", "--force"}, db
+				return []string{"rollback", "--store", db, "--to", "330", "--yes", "--force"}, db
 			},
 			want: func(t *testing.T, dir, target string) {
 				var st StateReport
 				json.Unmarshal([]byte(mustRun(t, "inspect", "--store", target, "--json")), &st)
-				if st.Top != 1000 || st.InOrder != 1000 {
+				if st.Top != 330 || st.InOrder != 330 {
 					t.Fatalf("after rollback: %+v", st)
 				}
 			}, files: node},
 		writerCase{name: "export", point: "export-written", mustExist: true,
 			setup: func(t *testing.T, dir string) ([]string, string) {
 				db := copyOf(srcDB)(t, dir)
-				return []string{"export", "--store", db, "--from", "1", "--to", "1200", "--out", filepath.Join(dir, "out.vcx")}, db
+				return []string{"export", "--store", db, "--from", "1", "--to", "400", "--out", filepath.Join(dir, "out.vcx")}, db
 			},
 			after: func(t *testing.T, dir, _ string) { mustBeAbsent(t, filepath.Join(dir, "out.vcx")) },
 			want: func(t *testing.T, dir, _ string) {
@@ -161,19 +161,19 @@ func writerCases(t *testing.T) ([]writerCase, string) {
 			setup: func(t *testing.T, dir string) ([]string, string) {
 				node := filepath.Join(dir, "node.db")
 				return []string{"pull", "--store", node, "--chain-id", "42", "--network-type", "2", "--committee-file", mgmt,
-					"--peer", "file://" + srcDB, "--batch", "600", "--chunk", "100"}, node
+					"--peer", "file://" + srcDB, "--batch", "200", "--chunk", "40"}, node
 			},
 			want: func(t *testing.T, dir, target string) {
 				var st StateReport
 				json.Unmarshal([]byte(mustRun(t, "inspect", "--store", target, "--json")), &st)
-				if st.Top != 1200 || (st.LastSynced > 601 && st.InOrder != 1200) {
+				if st.Top != 400 || (st.LastSynced > 201 && st.InOrder != 400) {
 					t.Fatalf("after the pull and the next one: %+v", st)
 				}
 			}, files: node},
 		writerCase{name: "repair in place", point: "after-commit:1", mustExist: true,
 			setup: func(t *testing.T, dir string) ([]string, string) {
 				db := copyOf(srcDB)(t, dir)
-				setIndices(t, db, 1500) // the indices name blocks the store lacks
+				setIndices(t, db, 500) // the indices name blocks the store lacks
 				return []string{"repair", "--store", db, "--yes"}, db
 			},
 			want: wholeChain, files: node})
@@ -181,7 +181,7 @@ func writerCases(t *testing.T) ([]writerCase, string) {
 	// its own; once its store is in place its work is done, and the
 	// operator's next step is to use it (else to run it again).
 	devnetGen := func(t *testing.T, dir string) ([]string, string) {
-		return []string{"devnet", "gen", "--out", dir, "--blocks", "1200", "--tip-ref-time", tipRefTime}, filepath.Join(dir, "blocks.db")
+		return []string{"devnet", "gen", "--out", dir, "--blocks", "400", "--tip-ref-time", tipRefTime}, filepath.Join(dir, "blocks.db")
 	}
 	sameNetwork := func(t *testing.T, dir, target string) {
 		wholeChain(t, dir, target)
@@ -224,6 +224,7 @@ func writerCases(t *testing.T) ([]writerCase, string) {
 // commit was in place), inspect --check and verify all are clean, the next
 // run completes with no manual step and no debris is left.
 func TestWritersSurviveKillAtEveryFailpoint(t *testing.T) {
+	t.Parallel()
 	cases, mgmt := writerCases(t)
 	for _, tc := range cases {
 		t.Run(tc.name+"/"+tc.point, func(t *testing.T) {

@@ -38,6 +38,7 @@ func flipRecoveryID(t *testing.T, db string, h uint64) {
 // were all checked, is found by every audit (the same answer every time)
 // and refused by pull and import.
 func TestFlippedRecoveryIDIsNeverAcceptedOrStored(t *testing.T) {
+	t.Parallel()
 	src := genStore(t, "400", "")
 	db, mgmt := filepath.Join(src, "blocks.db"), filepath.Join(src, "management.json")
 	file := filepath.Join(t.TempDir(), "chain.vcx")

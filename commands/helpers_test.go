@@ -218,6 +218,11 @@ func startServeWith(t *testing.T, db string) (string, func()) {
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	logs := &lockedBuffer{}
+	// serve parses its flags in-process too: it takes its turn until it
+	// listens (or ends), when cli is done with its package-level help.
+	inProcess.Lock()
+	var unlock sync.Once
+	defer unlock.Do(inProcess.Unlock)
 	go func() {
 		app := NewApp()
 		app.Writer, app.ErrWriter = io.Discard, logs
@@ -264,9 +269,10 @@ func syncResult(t *testing.T, out string) syncer.Result {
 
 // run executes vcsync with args and returns stdout, stderr and the exit code
 // main would use.
-// inProcess lets one command at a time run in the test process: commands
-// share urfave/cli's flag values, so parallel subtests (whose writers run
-// as child processes) take turns for their in-process checks.
+// inProcess lets one command at a time run in the test process: each app
+// has its own flags, but urfave/cli writes into its package-level help flag
+// and help command as it runs, so parallel tests (whose writers run as
+// child processes) take turns for their in-process commands.
 var inProcess sync.Mutex
 
 func run(t testing.TB, args ...string) (string, string, int) {

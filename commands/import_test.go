@@ -18,6 +18,7 @@ import (
 )
 
 func TestImportRefusesAForeignFileAndLeavesNoStore(t *testing.T) {
+	t.Parallel()
 	dir := genStore(t, "50", "")
 	mgmt := filepath.Join(dir, "management.json")
 	out := t.TempDir()
@@ -55,6 +56,7 @@ func pipeChild(t *testing.T, in io.Reader, args ...string) (string, string, int)
 // summary (on stderr) gives their SHA-256; import - reads stdin through a
 // real pipe and checks it with --sha256.
 func TestExportToStdoutImportFromStdin(t *testing.T) {
+	t.Parallel()
 	dir := genStore(t, "1200", "")
 	db, mgmt := filepath.Join(dir, "blocks.db"), filepath.Join(dir, "management.json")
 	tmp := t.TempDir()
@@ -110,6 +112,7 @@ func TestExportToStdoutImportFromStdin(t *testing.T) {
 // chunk timeout and fails after it; a writer that stalls is dropped after
 // the chunk timeout.
 func TestImportFromAFIFO(t *testing.T) {
+	t.Parallel()
 	dir := genStore(t, "300", "")
 	db, mgmt := filepath.Join(dir, "blocks.db"), filepath.Join(dir, "management.json")
 	tmp := t.TempDir()
@@ -160,6 +163,7 @@ func TestImportFromAFIFO(t *testing.T) {
 
 // A truncated export file is damage, not a dropped connection.
 func TestTruncatedExportIsDamaged(t *testing.T) {
+	t.Parallel()
 	dir := genStore(t, "300", "")
 	tmp := t.TempDir()
 	vcx := filepath.Join(tmp, "a.vcx")
@@ -184,6 +188,7 @@ func TestTruncatedExportIsDamaged(t *testing.T) {
 // (untrusted_tip) and the fix; --trust HEIGHT:HASH, read from a node the
 // operator trusts, anchors it instead, and inspect shows the anchor.
 func TestOldExportNeedsATrustedCheckpoint(t *testing.T) {
+	t.Parallel()
 	dir := genStore(t, "600", "", "--tip-ref-time", "1700000000") // 2023: far past the grace
 	src := filepath.Join(dir, "blocks.db")
 	tmp := t.TempDir()

@@ -10,6 +10,7 @@ import (
 )
 
 func TestInspectStoreWithGap(t *testing.T) {
+	t.Parallel()
 	dir := genStore(t, "500", "1-120,301-500")
 	db := filepath.Join(dir, "blocks.db")
 
@@ -47,6 +48,7 @@ func TestInspectStoreWithoutGapFromEnv(t *testing.T) {
 }
 
 func TestInspectBlock(t *testing.T) {
+	t.Parallel()
 	dir := genStore(t, "300", "", "--committee-size", "5")
 	db := filepath.Join(dir, "blocks.db")
 	var b BlockReport
@@ -68,6 +70,7 @@ func TestInspectBlock(t *testing.T) {
 }
 
 func TestInspectCheckExitCodes(t *testing.T) {
+	t.Parallel()
 	dir := genStore(t, "100", "")
 	db := filepath.Join(dir, "blocks.db")
 	if out := mustRun(t, "inspect", "--store", db, "--check"); !strings.Contains(out, "ok: 100 blocks") {
@@ -101,6 +104,7 @@ func TestInspectCheckExitCodes(t *testing.T) {
 }
 
 func TestPluralCountsOneAsOne(t *testing.T) {
+	t.Parallel()
 	for n, want := range map[int]string{0: "0 problems", 1: "1 problem", 2: "2 problems"} {
 		if got := plural(n, "problem"); got != want {
 			t.Errorf("plural(%d) = %q, want %q", n, got, want)

@@ -46,6 +46,7 @@ func documentedJSON(t *testing.T) map[string][2][]string {
 // Every command's --json object has exactly the fields docs/JSON.md lists
 // for it: each required one, and none it does not name.
 func TestJSONObjectsAreDocumented(t *testing.T) {
+	t.Parallel()
 	dir := genStore(t, "300", "")
 	db, mgmt := filepath.Join(dir, "blocks.db"), filepath.Join(dir, "management.json")
 	tmp := t.TempDir()
@@ -113,6 +114,7 @@ func trailing(args []string) []string {
 // kind, including those before a run starts; the kinds are what a script
 // branches on, and each goes with its exit code.
 func TestJSONOnEveryFailure(t *testing.T) {
+	t.Parallel()
 	dir := genStore(t, "300", "")
 	db, mgmt := filepath.Join(dir, "blocks.db"), filepath.Join(dir, "management.json")
 	tmp := t.TempDir()
@@ -170,6 +172,7 @@ func TestJSONOnEveryFailure(t *testing.T) {
 // A run stopped by a signal says so in its object: kind "interrupted" and
 // "interrupted": true (RunProcess then exits 128 + the signal).
 func TestJSONOfAnInterruptedSync(t *testing.T) {
+	t.Parallel()
 	dir := genStore(t, "300", "")
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()

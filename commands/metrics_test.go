@@ -102,6 +102,7 @@ func childWithLogs(t *testing.T, args ...string) (logs *lockedBuffer, stop func(
 // hostile peer dropped under its kind and failure reason. Between rounds
 // inspect reads the store the follower writes.
 func TestMetricsOfServeAndFollow(t *testing.T) {
+	t.Parallel()
 	src := genStore(t, "600", "")
 	db, mgmt := filepath.Join(src, "blocks.db"), filepath.Join(src, "management.json")
 	fork := filepath.Join(genStore(t, "700", "", "--seed", "hostile fork"), "blocks.db") // ahead, and signed by strangers

@@ -14,6 +14,7 @@ import (
 
 // Repair commands refuse a store another process holds, with the lock message.
 func TestRepairCommandsRefuseALockedStore(t *testing.T) {
+	t.Parallel()
 	dir := genStore(t, "100", "")
 	db := filepath.Join(dir, "blocks.db")
 	s, err := store.Open(db, store.Options{})
@@ -37,6 +38,7 @@ func TestRepairCommandsRefuseALockedStore(t *testing.T) {
 // kill -9 at any moment of a rollback or a compact --replace leaves the
 // store as it was before or as it is after, never in between.
 func TestRepairsSurviveKill(t *testing.T) {
+	t.Parallel()
 	dir := genStore(t, "3000", "")
 	honest := filepath.Join(dir, "blocks.db")
 	for i, delay := range []time.Duration{0, 2 * time.Millisecond, 5 * time.Millisecond, 10 * time.Millisecond, 20 * time.Millisecond, 40 * time.Millisecond, 80 * time.Millisecond} {
@@ -73,6 +75,7 @@ func TestRepairsSurviveKill(t *testing.T) {
 // it (the message of salvage asks for it), and uses it: blocks of another
 // chain are not copied. Without --out the flags are refused.
 func TestRepairOutTakesTheChainIdentity(t *testing.T) {
+	t.Parallel()
 	dir := genStore(t, "100", "")
 	db := filepath.Join(dir, "blocks.db")
 	out := filepath.Join(t.TempDir(), "salvaged.db")

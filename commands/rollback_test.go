@@ -14,6 +14,7 @@ import (
 // A node whose upper run came from another fork: verify finds it, rollback
 // removes it, sync from an honest peer restores the honest chain.
 func TestRollbackRecoversAForgedFork(t *testing.T) {
+	t.Parallel()
 	honestDir := genStore(t, "500", "")
 	honest := filepath.Join(honestDir, "blocks.db")
 	mgmt := filepath.Join(honestDir, "management.json")
@@ -53,6 +54,7 @@ func TestRollbackRecoversAForgedFork(t *testing.T) {
 }
 
 func TestRollbackThenSyncRestoresTheTip(t *testing.T) {
+	t.Parallel()
 	dir := genStore(t, "600", "")
 	honest := filepath.Join(dir, "blocks.db")
 	mgmt := filepath.Join(dir, "management.json")

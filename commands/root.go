@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"reflect"
 	"strings"
 
 	"github.com/urfave/cli/v2"
@@ -64,7 +65,6 @@ func NewApp() *cli.App {
 		// main prints the error and picks the exit code; cli must not exit itself.
 		ExitErrHandler: func(*cli.Context, error) {},
 	}
-	cli.VersionPrinter = printVersionLine
 	for _, cmd := range app.Commands {
 		scriptsFirst(cmd, "vcsync")
 	}
@@ -78,6 +78,7 @@ func NewApp() *cli.App {
 func scriptsFirst(cmd *cli.Command, parent string) {
 	name := parent + " " + cmd.Name
 	cmd.OnUsageError = onUsageError
+	cmd.Flags = ownCopies(cmd.Flags)
 	var required []string
 	// Required flags are checked below, after the flags are read: cli's
 	// own check prints the whole help to stdout.
@@ -142,6 +143,33 @@ func withHelpPointer(err error, name string) error {
 	}
 	return usageError(fmt.Errorf("%w; see %s --help", err, name))
 }
+
+// ownCopies gives an app its own copy of each flag: urfave/cli writes into
+// a flag when it parses (its default, the value its environment variable
+// gave, whether it was set), and the declarations are package-level, so a
+// second app in the process would start from the values the first one's
+// environment gave.
+func ownCopies(flags []cli.Flag) []cli.Flag {
+	own := make([]cli.Flag, len(flags))
+	for i, f := range flags {
+		own[i] = ownCopy(f)
+	}
+	return own
+}
+
+func ownCopy(f cli.Flag) cli.Flag {
+	v := reflect.ValueOf(f)
+	if v.Kind() != reflect.Pointer || v.Elem().Kind() != reflect.Struct {
+		return f
+	}
+	cp := reflect.New(v.Elem().Type())
+	cp.Elem().Set(v.Elem())
+	return cp.Interface().(cli.Flag)
+}
+
+// cli prints the version line through a package variable: set it once, not
+// per app.
+func init() { cli.VersionPrinter = printVersionLine }
 
 func replaceFlag(cmd *cli.Command, old, repl cli.Flag) {
 	flags := make([]cli.Flag, len(cmd.Flags))

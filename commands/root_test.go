@@ -14,6 +14,7 @@ import (
 )
 
 func TestUsageErrorsAreOneLineOnStderr(t *testing.T) {
+	t.Parallel()
 	dir := genStore(t, "20", "")
 	db := filepath.Join(dir, "blocks.db")
 	cases := []struct {
@@ -62,6 +63,7 @@ func TestUsageErrorsAreOneLineOnStderr(t *testing.T) {
 }
 
 func TestMissingHeightExits1Everywhere(t *testing.T) {
+	t.Parallel()
 	dir := genStore(t, "50", "")
 	db, mgmt := filepath.Join(dir, "blocks.db"), filepath.Join(dir, "management.json")
 	if _, _, code := run(t, "inspect", "--store", db, "--block", "99"); code != ExitFailed {
@@ -74,6 +76,7 @@ func TestMissingHeightExits1Everywhere(t *testing.T) {
 }
 
 func TestLockTimeoutZeroDoesNotWait(t *testing.T) {
+	t.Parallel()
 	dir := genStore(t, "20", "")
 	db := filepath.Join(dir, "blocks.db")
 	s, err := store.Open(db, store.Options{})
@@ -89,6 +92,7 @@ func TestLockTimeoutZeroDoesNotWait(t *testing.T) {
 }
 
 func TestUsageAndIOErrorsExit2(t *testing.T) {
+	t.Parallel()
 	if _, _, code := run(t, "inspect"); code != ExitUsage {
 		t.Fatalf("missing --store: exit %d", code)
 	}
@@ -103,6 +107,7 @@ func TestUsageAndIOErrorsExit2(t *testing.T) {
 // The progress bar draws nothing at zero, so its first frame never reads
 // "0 blocks/hr".
 func TestProgressStartsWithARate(t *testing.T) {
+	t.Parallel()
 	var buf strings.Builder
 	bar := newBar(&buf, 1000, "verifying")
 	bar.Set(0)
@@ -116,6 +121,7 @@ func TestProgressStartsWithARate(t *testing.T) {
 // A locked store names its holder when it is a vcsync (from /proc/locks
 // and the holder's command line) and where to ask it.
 func TestLockedStoreNamesTheVcsyncHoldingIt(t *testing.T) {
+	t.Parallel()
 	if _, err := os.Stat("/proc/locks"); err != nil {
 		t.Skip("no /proc/locks:", err)
 	}
@@ -132,5 +138,18 @@ func TestLockedStoreNamesTheVcsyncHoldingIt(t *testing.T) {
 	want := fmt.Sprintf("held by vcsync, pid %d: vcsync serve --store %s", serve.Process.Pid, db)
 	if code != ExitTempFail || !strings.Contains(errs, want) || !strings.Contains(errs, "ask it at http://"+metricsAddr+"/metrics") {
 		t.Fatalf("exit %d: %s\nwant %q", code, errs, want)
+	}
+}
+
+// Each run has its own flags: the value one run's environment gave is not
+// the next run's default (urfave/cli writes it into the flag it parses).
+func TestEnvironmentDoesNotOutliveARun(t *testing.T) {
+	dir := genStore(t, "10", "")
+	db, mgmt := filepath.Join(dir, "blocks.db"), filepath.Join(dir, "management.json")
+	t.Setenv("VCSYNC_MANAGEMENT", mgmt)
+	mustRun(t, "verify", "tip", "--store", db)
+	os.Unsetenv("VCSYNC_MANAGEMENT") // t.Setenv puts the original back at the end
+	if _, errs, code := run(t, "verify", "tip", "--store", db); code != ExitUsage || !strings.Contains(errs, "name a committee source") {
+		t.Fatalf("verify tip with VCSYNC_MANAGEMENT unset after a run that had it: exit %d %q", code, errs)
 	}
 }

@@ -11,6 +11,7 @@ import (
 )
 
 func TestServeAnswersAvailability(t *testing.T) {
+	t.Parallel()
 	dir := genStore(t, "150", "1-100,121-150")
 	url := startServe(t, filepath.Join(dir, "blocks.db"))
 	resp, err := http.Get(url + wire.PathAvailability)

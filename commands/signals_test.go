@@ -14,6 +14,7 @@ import (
 // SIGINT, 143 for SIGTERM, 129 for SIGHUP (handled like SIGTERM), even a
 // sync --follow whose rounds succeeded, and says it was stopped.
 func TestSignalsGiveTheShellsExitCodes(t *testing.T) {
+	t.Parallel()
 	src := genStore(t, "100", "")
 	db, mgmt := filepath.Join(src, "blocks.db"), filepath.Join(src, "management.json")
 	for _, tc := range []struct {

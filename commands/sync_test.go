@@ -16,6 +16,7 @@ import (
 )
 
 func TestFailingWritesLeaveNoFile(t *testing.T) {
+	t.Parallel()
 	src := genStore(t, "200", "")
 	mgmt := filepath.Join(src, "management.json")
 	peer := "file://" + filepath.Join(src, "blocks.db")
@@ -63,6 +64,7 @@ func TestFailingWritesLeaveNoFile(t *testing.T) {
 }
 
 func TestInterruptWhileCollecting(t *testing.T) {
+	t.Parallel()
 	src := genStore(t, "20", "")
 	mgmt := filepath.Join(src, "management.json")
 	node := filepath.Join(t.TempDir(), "node.db")
@@ -77,6 +79,7 @@ func TestInterruptWhileCollecting(t *testing.T) {
 }
 
 func TestFollowJSONIsOneObjectPerRoundAndExitsByLastRound(t *testing.T) {
+	t.Parallel()
 	src := genStore(t, "100", "")
 	mgmt := filepath.Join(src, "management.json")
 	node := filepath.Join(t.TempDir(), "node.db")
@@ -113,6 +116,7 @@ func TestFollowJSONIsOneObjectPerRoundAndExitsByLastRound(t *testing.T) {
 }
 
 func TestServeSyncExportImport(t *testing.T) {
+	t.Parallel()
 	src := genStore(t, "1200", "")
 	mgmt := filepath.Join(src, "management.json")
 	url := startServe(t, filepath.Join(src, "blocks.db"))
@@ -146,6 +150,7 @@ func TestServeSyncExportImport(t *testing.T) {
 }
 
 func TestCloseGapsAndPullFromFilePeer(t *testing.T) {
+	t.Parallel()
 	src := genStore(t, "900", "")
 	mgmt := filepath.Join(src, "management.json")
 	peer := "file://" + filepath.Join(src, "blocks.db")
@@ -191,6 +196,7 @@ func TestCloseGapsAndPullFromFilePeer(t *testing.T) {
 }
 
 func TestSyncWithoutUsefulPeerExits1(t *testing.T) {
+	t.Parallel()
 	src := genStore(t, "50", "")
 	mgmt := filepath.Join(src, "management.json")
 	// A listener that hangs up on every connection: held for the whole
@@ -227,6 +233,7 @@ func TestSyncWithoutUsefulPeerExits1(t *testing.T) {
 // an RFC 3339 time and structured fields, the final error included; text
 // lines carry the time too.
 func TestSyncLogs(t *testing.T) {
+	t.Parallel()
 	src := genStore(t, "600", "")
 	mgmt, peer := filepath.Join(src, "management.json"), "file://"+filepath.Join(src, "blocks.db")
 	args := func(db string, extra ...string) []string {

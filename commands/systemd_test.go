@@ -51,6 +51,7 @@ func TestServeNotifiesSystemd(t *testing.T) {
 
 // The example unit files run commands and flags vcsync has.
 func TestUnitFilesUseRealFlags(t *testing.T) {
+	t.Parallel()
 	units, _ := filepath.Glob("../docs/systemd/*.service")
 	if len(units) != 2 {
 		t.Fatalf("unit files: %v", units)

@@ -234,7 +234,9 @@ func (o verifyOptions) verifyRange(ctx context.Context, w, stderr io.Writer, s *
 	}
 	res.AuditReport = sum
 	res.EthCache = ethCacheOf(v.Source)
-	o.planRollback(&res, spans[len(spans)-1].from)
+	if len(spans) > 0 { // an empty store has nothing to roll back
+		o.planRollback(&res, spans[len(spans)-1].from)
+	}
 	incomplete := len(res.Gaps) > 0 && !o.allowGaps
 	res.OK = auditErr == nil && !incomplete
 	var verdict error

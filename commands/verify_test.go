@@ -3,6 +3,7 @@ package commands
 import (
 	"encoding/binary"
 	"encoding/json"
+	"github.com/vcsync/vcsync/store"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -11,12 +12,12 @@ import (
 
 	"github.com/ethereum/go-ethereum/crypto"
 	"github.com/vcsync/vcsync/block"
-	"github.com/vcsync/vcsync/store"
 	"github.com/vcsync/vcsync/verify"
 	bolt "go.etcd.io/bbolt"
 )
 
 func TestVerifyAllFindsForgedProof(t *testing.T) {
+	t.Parallel()
 	dir := genStore(t, "400", "")
 	db, mgmt := filepath.Join(dir, "blocks.db"), filepath.Join(dir, "management.json")
 
@@ -101,6 +102,7 @@ func TestVerifyNeedsOneSource(t *testing.T) {
 // the heights it could not cover; --allow-gaps asks only that what is
 // stored verify.
 func TestVerifyAllFailsOnAStoreWithAGap(t *testing.T) {
+	t.Parallel()
 	dir := genStore(t, "2000", "1-300,701-2000")
 	db, mgmt := filepath.Join(dir, "blocks.db"), filepath.Join(dir, "management.json")
 	out, errs, code := run(t, "verify", "all", "--store", db, "--committee-file", mgmt)
@@ -175,6 +177,7 @@ func forgedTop(t *testing.T) (db, honest, mgmt string) {
 // rollback that keeps exactly the blocks that verified; that command,
 // run as printed, gives a store that verifies and syncs back to the tip.
 func TestVerifyListsEveryBadBlockAndTheRollback(t *testing.T) {
+	t.Parallel()
 	db, honest, mgmt := forgedTop(t)
 	out, _, code := run(t, "verify", "all", "--store", db, "--committee-file", mgmt, "--json")
 	var r struct {
@@ -225,6 +228,7 @@ func TestVerifyListsEveryBadBlockAndTheRollback(t *testing.T) {
 // same height names another block there, which its committee signed, so
 // sync says the store diverged (exit 1) instead of "nothing to sync".
 func TestSyncFindsAForgedTopAtTheSameHeight(t *testing.T) {
+	t.Parallel()
 	db, honest, mgmt := forgedTop(t)
 	before := fileSum(t, db)
 	for _, peer := range []string{"file://" + honest, startServe(t, honest)} {
@@ -250,6 +254,7 @@ func TestSyncFindsAForgedTopAtTheSameHeight(t *testing.T) {
 // to the forged top: that is the store's divergence, not the peer's fault,
 // and the block that does not link is never committed.
 func TestSyncFindsAForgedTopBelowAPeerAhead(t *testing.T) {
+	t.Parallel()
 	dir := genStore(t, "600", "")
 	honest, mgmt := filepath.Join(dir, "blocks.db"), filepath.Join(dir, "management.json")
 	fork := filepath.Join(genStore(t, "600", "", "--seed", "another fork"), "blocks.db")
@@ -304,4 +309,25 @@ func TestSyncFindsAForgedTopBelowAPeerAhead(t *testing.T) {
 // commit above changes.
 func stripBlockCount(report string) string {
 	return regexp.MustCompile(`"blocks": \d+`).ReplaceAllString(report, "")
+}
+
+// A store that holds no block (rolled back to 0, or an old meta page that
+// predates the first commit) audits as nothing wrong: no block to verify,
+// no rollback to plan, never a crash.
+func TestVerifyAllOfAnEmptyStore(t *testing.T) {
+	t.Parallel()
+	dir := genStore(t, "10", "")
+	db, mgmt := filepath.Join(dir, "blocks.db"), filepath.Join(dir, "management.json")
+	mustRun(t, "rollback", "--store", db, "--to", "0", "--yes", "--force")
+	out, errs, code := runChild(t, "verify", "all", "--store", db, "--committee-file", mgmt, "--json")
+	var r struct {
+		OK       bool   `json:"ok"`
+		Verified uint64 `json:"verified"`
+	}
+	if err := json.Unmarshal([]byte(out), &r); err != nil || code != ExitOK || !r.OK || r.Verified != 0 {
+		t.Fatalf("verify all of an empty store: exit %d %q %s: %v", code, out, errs, err)
+	}
+	if out := mustRun(t, "verify", "all", "--store", db, "--committee-file", mgmt); !strings.Contains(out, "ok: 0 blocks verified") {
+		t.Fatalf("text: %q", out)
+	}
 }

@@ -8,6 +8,7 @@ import (
 )
 
 func TestVersion(t *testing.T) {
+	t.Parallel()
 	var v VersionInfo
 	if err := json.Unmarshal([]byte(mustRun(t, "version", "--json")), &v); err != nil {
 		t.Fatal(err)

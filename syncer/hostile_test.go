@@ -97,7 +97,14 @@ type hostileCase struct {
 	namedOnly bool
 }
 
-const hostileHeight = 500 // inside the first batch of 300 below the tip (600)
+// The hostile matrix's chain: two batches below its tip, so every case is
+// met on the first batch and, with Parallel, on one fetched ahead.
+const (
+	matrixTop     = 300
+	matrixBatch   = 150
+	matrixChunk   = 20
+	hostileHeight = 250 // inside the first batch below the tip
+)
 
 func onHeight(at uint64, edit func(f *fixture, b *block.Block) []*block.Block) func(f *fixture) *tamper {
 	return func(f *fixture) *tamper {
@@ -166,13 +173,15 @@ func frameOf(t *testing.T, blocks ...*block.Block) []byte {
 	return buf.Bytes()
 }
 
-func hostileCases(t *testing.T) []hostileCase {
+// hostileCases are the hostile peers; trickle holds one wire frame per
+// height of the chain served.
+func hostileCases(t *testing.T, trickle map[uint64][]byte) []hostileCase {
 	grantHeaders := func(w http.ResponseWriter, from, to uint64, chunk int) {
 		wire.SetGrantHeaders(w.Header(), wire.Grant{From: from, To: to, Chunk: chunk, MaxFrameBytes: wire.DefaultMaxFrameBytes})
 		w.WriteHeader(http.StatusOK)
 	}
 	return []hostileCase{
-		{name: "forged signature", kind: syncer.DropBadBlock, reason: "block 500",
+		{name: "forged signature", kind: syncer.DropBadBlock, reason: fmt.Sprint("block ", hostileHeight),
 			src: onHeight(hostileHeight, func(f *fixture, b *block.Block) []*block.Block {
 				b.Proof[0] = f.chain[hostileHeight].Proof[0] // a real member's signature over another block
 				return []*block.Block{b}
@@ -188,7 +197,7 @@ func hostileCases(t *testing.T) []hostileCase {
 		{name: "flipped recovery id of a known signer", kind: syncer.DropBadBlock, reason: "not by the signer it names", namedOnly: true,
 			src: onHeight(hostileHeight, flipRecoveryID)},
 		{name: "flipped recovery id at the tip", kind: syncer.DropBadBlock, reason: "not by the signer it names", namedOnly: true,
-			src: onHeight(hostileBlocks, flipRecoveryID)},
+			src: onHeight(matrixTop, flipRecoveryID)},
 		{name: "signature naming a stranger", kind: syncer.DropBadBlock, reason: "not a member", namedOnly: true,
 			src: onHeight(hostileHeight, func(f *fixture, b *block.Block) []*block.Block {
 				_, sig := b.Entry(0)
@@ -319,20 +328,20 @@ func hostileCases(t *testing.T) []hostileCase {
 			})},
 		{name: "grant larger than negotiated", kind: syncer.DropLied, reason: "negotiated grant",
 			mw: wireMW(wire.PathBlocks, func(w http.ResponseWriter, r *http.Request, next http.Handler) {
-				grantHeaders(w, 600, 1, 1000) // asked: 300 blocks in chunks of 40
+				grantHeaders(w, matrixTop, 1, 1000) // asked: matrixBatch blocks in chunks of matrixChunk
 			})},
 		{name: "grant of other heights", kind: syncer.DropLied, reason: "negotiated grant",
 			mw: wireMW(wire.PathBlocks, func(w http.ResponseWriter, r *http.Request, next http.Handler) {
-				grantHeaders(w, 599, 300, 40)
+				grantHeaders(w, matrixTop-1, matrixTop-matrixBatch, matrixChunk)
 			})},
 		{name: "frame length of 4 GiB", kind: syncer.DropProtocol, reason: "over the",
 			mw: wireMW(wire.PathBlocks, func(w http.ResponseWriter, r *http.Request, next http.Handler) {
-				grantHeaders(w, 600, 301, 40)
+				grantHeaders(w, matrixTop, matrixTop-matrixBatch+1, matrixChunk)
 				w.Write([]byte{0xff, 0xff, 0xff, 0xff})
 			})},
 		{name: "garbage frames", kind: syncer.DropProtocol, reason: "not an RLP list",
 			mw: wireMW(wire.PathBlocks, func(w http.ResponseWriter, r *http.Request, next http.Handler) {
-				grantHeaders(w, 600, 301, 40)
+				grantHeaders(w, matrixTop, matrixTop-matrixBatch+1, matrixChunk)
 				var n [4]byte
 				binary.BigEndian.PutUint32(n[:], 5000)
 				w.Write(n[:])
@@ -341,23 +350,23 @@ func hostileCases(t *testing.T) []hostileCase {
 		{name: "gzip body", kind: syncer.DropProtocol, reason: "over the",
 			mw: wireMW(wire.PathBlocks, func(w http.ResponseWriter, r *http.Request, next http.Handler) {
 				w.Header().Set("Content-Encoding", "gzip")
-				grantHeaders(w, 600, 301, 40)
+				grantHeaders(w, matrixTop, matrixTop-matrixBatch+1, matrixChunk)
 				w.Write([]byte{0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 0, 0xff}) // a gzip header: never inflated
 				w.Write(bytes.Repeat([]byte{0}, 100))
 			})},
 		{name: "stall mid-frame", kind: syncer.DropStalled, reason: "nothing within",
 			mw: wireMW(wire.PathBlocks, func(w http.ResponseWriter, r *http.Request, next http.Handler) {
-				grantHeaders(w, 600, 301, 40)
+				grantHeaders(w, matrixTop, matrixTop-matrixBatch+1, matrixChunk)
 				w.Write([]byte{0, 0, 0x10, 0, 1, 2, 3})
 				w.(http.Flusher).Flush()
 				<-r.Context().Done()
 			})},
-		{name: "slow trickle", kind: syncer.DropSlow, reason: "under the 40-block chunk",
+		{name: "slow trickle", kind: syncer.DropSlow, reason: fmt.Sprintf("under the %d-block chunk", matrixChunk),
 			mw: wireMW(wire.PathBlocks, func(w http.ResponseWriter, r *http.Request, next http.Handler) {
 				// One block per frame, each well inside the chunk timeout (500ms).
-				grantHeaders(w, 600, 301, 40)
-				for h := uint64(600); h >= 301; h-- {
-					w.Write(trickleFrames[h])
+				grantHeaders(w, matrixTop, matrixTop-matrixBatch+1, matrixChunk)
+				for h := uint64(matrixTop); h > matrixTop-matrixBatch; h-- {
+					w.Write(trickle[h])
 					w.(http.Flusher).Flush()
 					select {
 					case <-r.Context().Done():
@@ -387,44 +396,47 @@ func hostileCases(t *testing.T) []hostileCase {
 	}
 }
 
-// trickleFrames holds one frame per height of the hostile fixture's chain,
-// for the slow-trickle case.
-var trickleFrames map[uint64][]byte
-
 const hostileBlocks = 600
 
 func TestHostilePeers(t *testing.T) {
-	f := newFixture(t, hostileBlocks)
+	named := newFixtureWith(t, devnet.Config{Seed: "sync-" + t.Name(), Blocks: matrixTop, RotateEvery: 100})
+	// And against a chain of protocol 1, whose proofs do not name signers.
+	bare := newFixtureWith(t, devnet.Config{Seed: "sync-bare", Blocks: matrixTop, RotateEvery: 100, BareSignatures: true})
+	variants := []struct {
+		name           string
+		f              *fixture
+		parallel, held int
+	}{
+		// Each case with one batch at a time, and with batches fetched
+		// ahead from several peers (the hostile one preferred for those too).
+		{"parallel=1", named, 1, 0},
+		{"parallel=3", named, 3, 0},
+		// And with memory for one frame at a time: every fault must end the
+		// batch while the downloader waits for memory the batch still holds.
+		{"one frame in memory", named, 1, 1},
+		{"bare signatures", bare, 1, 0},
+	}
+	for _, v := range variants {
+		f := *v.f // each variant its own settings over the shared, read-only chain
+		f.batch, f.chunk, f.parallel, f.held = matrixBatch, matrixChunk, v.parallel, v.held
+		t.Run(v.name, func(t *testing.T) {
+			t.Parallel()
+			runHostileCases(t, &f)
+		})
+	}
+}
+
+func runHostileCases(t *testing.T, f *fixture) {
 	honestRaw := make([][]byte, len(f.chain))
 	for i, b := range f.chain {
 		honestRaw[i], _ = b.Encode()
 	}
-	// Each case with one batch at a time, and with batches fetched ahead
-	// from several peers (the hostile one preferred for those too).
-	for _, parallel := range []int{1, 3} {
-		f.parallel = parallel
-		t.Run(fmt.Sprintf("parallel=%d", parallel), func(t *testing.T) { runHostileCases(t, f, honestRaw) })
-	}
-	// And with memory for one frame at a time: every fault must end the
-	// batch while the downloader waits for memory the batch still holds.
-	f.parallel, f.held = 1, 1
-	t.Run("one frame in memory", func(t *testing.T) { runHostileCases(t, f, honestRaw) })
-	f.held = 0
-	// And against a chain of protocol 1, whose proofs do not name signers.
-	bare := newFixtureWith(t, devnet.Config{Seed: "sync-bare", Blocks: hostileBlocks, RotateEvery: 200, BareSignatures: true})
-	bareRaw := make([][]byte, len(bare.chain))
-	for i, b := range bare.chain {
-		bareRaw[i], _ = b.Encode()
-	}
-	t.Run("bare signatures", func(t *testing.T) { runHostileCases(t, bare, bareRaw) })
-}
-
-func runHostileCases(t *testing.T, f *fixture, honestRaw [][]byte) {
-	trickleFrames = map[uint64][]byte{}
+	// One frame per height, for the slow-trickle case.
+	trickle := map[uint64][]byte{}
 	for _, b := range f.chain {
-		trickleFrames[b.Height()] = frameOf(t, b)
+		trickle[b.Height()] = frameOf(t, b)
 	}
-	for _, tc := range hostileCases(t) {
+	for _, tc := range hostileCases(t, trickle) {
 		if tc.namedOnly && !f.chain[0].NamesSigners() {
 			continue
 		}
@@ -465,7 +477,7 @@ func runHostileCases(t *testing.T, f *fixture, honestRaw [][]byte) {
 				t.Fatalf("with an honest peer: dropped %+v", res.PeersDropped)
 			}
 			mustHoldOnlyHonestBlocks(t, s, honestRaw)
-			if st, _ := s.State(); st.InOrder != hostileBlocks || st.Top != hostileBlocks {
+			if st, _ := s.State(); st.InOrder != matrixTop || st.Top != matrixTop {
 				t.Fatalf("with an honest peer: state %+v", st)
 			}
 		})

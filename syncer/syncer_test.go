@@ -32,6 +32,9 @@ type fixture struct {
 	// parallel is Config.Parallel for the syncers the fixture makes.
 	parallel int
 	held     int // Config.LiveBatchBytes
+	// batch and chunk are Config.Batch and Config.Chunk (300 and 40 unless set).
+	batch uint64
+	chunk int
 }
 
 func newFixture(t *testing.T, blocks uint64) *fixture {
@@ -49,7 +52,7 @@ func newFixtureWith(t *testing.T, cfg devnet.Config) *fixture {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return &fixture{net: n, chain: chain, src: files.Store, dir: dir}
+	return &fixture{net: n, chain: chain, src: files.Store, dir: dir, batch: 300, chunk: 40}
 }
 
 func (f *fixture) verifier(t *testing.T) *verify.Verifier {
@@ -106,7 +109,7 @@ func (f *fixture) emptyStore(t *testing.T) *store.Store {
 
 func (f *fixture) syncer(t *testing.T, s *store.Store, seed int64, peers ...peerclient.Peer) *syncer.Syncer {
 	return syncer.New(syncer.Config{
-		Store: s, Verifier: f.verifier(t), Peers: peers, Batch: 300, Chunk: 40, Parallel: f.parallel,
+		Store: s, Verifier: f.verifier(t), Peers: peers, Batch: f.batch, Chunk: f.chunk, Parallel: f.parallel,
 		CollectTimeout: 2 * time.Second, Rand: rand.New(rand.NewSource(seed)),
 	})
 }
@@ -115,7 +118,7 @@ func (f *fixture) syncer(t *testing.T, s *store.Store, seed int64, peers ...peer
 // candidate, so a test knows the hostile peer is tried first.
 func (f *fixture) syncerPreferring(t *testing.T, s *store.Store, prefer string, peers ...peerclient.Peer) *syncer.Syncer {
 	return syncer.New(syncer.Config{
-		Store: s, Verifier: f.verifier(t), Peers: peers, Batch: 300, Chunk: 40, CollectTimeout: 2 * time.Second, Parallel: f.parallel, LiveBatchBytes: f.held,
+		Store: s, Verifier: f.verifier(t), Peers: peers, Batch: f.batch, Chunk: f.chunk, CollectTimeout: 2 * time.Second, Parallel: f.parallel, LiveBatchBytes: f.held,
 		Choose: func(names []string) int {
 			for i, n := range names {
 				if n == prefer {
