@@ -6,6 +6,7 @@ import (
 	"crypto/sha256"
 	"encoding/json"
 	"fmt"
+	"github.com/vcsync/vcsync/internal/testwait"
 	"io"
 	"net"
 	"os"
@@ -106,6 +107,9 @@ func TestMain(m *testing.M) {
 		os.Exit(1)
 	}
 	fixtures.root = root
+	// Most tests here wait (on a stalling peer, a timeout, a child
+	// process): let three per CPU run at once.
+	testwait.RaiseParallel(3)
 	code := m.Run()
 	os.RemoveAll(root)
 	os.Exit(code)
@@ -282,6 +286,13 @@ func run(t testing.TB, args ...string) (string, string, int) {
 	var out, errb bytes.Buffer
 	code := Main(context.Background(), append([]string{"vcsync"}, args...), &out, &errb)
 	return out.String(), errb.String(), code
+}
+
+// mainInTurn is Main, taking its turn with the other in-process commands.
+func mainInTurn(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	inProcess.Lock()
+	defer inProcess.Unlock()
+	return Main(ctx, args, stdout, stderr)
 }
 
 func mustRun(t testing.TB, args ...string) string {

@@ -177,7 +177,7 @@ func TestJSONOfAnInterruptedSync(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
 	var out, errb bytes.Buffer
-	Main(ctx, []string{"vcsync", "sync", "--store", filepath.Join(t.TempDir(), "new.db"), "--chain-id", "42", "--network-type", "2",
+	mainInTurn(ctx, []string{"vcsync", "sync", "--store", filepath.Join(t.TempDir(), "new.db"), "--chain-id", "42", "--network-type", "2",
 		"--committee-file", filepath.Join(dir, "management.json"), "--peer", "file://" + filepath.Join(dir, "blocks.db"), "--json"}, &out, &errb)
 	var r struct {
 		OK          bool   `json:"ok"`

@@ -71,7 +71,7 @@ func TestInterruptWhileCollecting(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
 	defer cancel()
 	var out, errb bytes.Buffer
-	code := Main(ctx, []string{"vcsync", "sync", "--store", node, "--chain-id", "42", "--network-type", "2",
+	code := mainInTurn(ctx, []string{"vcsync", "sync", "--store", node, "--chain-id", "42", "--network-type", "2",
 		"--committee-file", mgmt, "--peer", hangingPeer(t), "--collect-timeout", "5s"}, &out, &errb)
 	if code != ExitFailed || !strings.Contains(errb.String(), "interrupted; the store is consistent and the next run resumes") || out.Len() != 0 {
 		t.Fatalf("exit %d, stdout %q, stderr %q", code, out.String(), errb.String())
@@ -87,7 +87,7 @@ func TestFollowJSONIsOneObjectPerRoundAndExitsByLastRound(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 2500*time.Millisecond)
 	defer cancel()
 	var out, errb bytes.Buffer
-	code := Main(ctx, []string{"vcsync", "sync", "--follow", "--json", "--stale-after", "1s", "--store", node, "--chain-id", "42",
+	code := mainInTurn(ctx, []string{"vcsync", "sync", "--follow", "--json", "--stale-after", "1s", "--store", node, "--chain-id", "42",
 		"--network-type", "2", "--committee-file", mgmt, "--peer", "http://127.0.0.1:1", "--collect-timeout", "100ms"}, &out, &errb)
 	if code != ExitFailed {
 		t.Fatalf("failing follow: exit %d %s", code, errb.String())
@@ -108,7 +108,7 @@ func TestFollowJSONIsOneObjectPerRoundAndExitsByLastRound(t *testing.T) {
 	ctx2, cancel2 := context.WithTimeout(context.Background(), 1500*time.Millisecond)
 	defer cancel2()
 	out.Reset()
-	code = Main(ctx2, []string{"vcsync", "sync", "--follow", "--json", "--stale-after", "1s", "--store", node, "--chain-id", "42",
+	code = mainInTurn(ctx2, []string{"vcsync", "sync", "--follow", "--json", "--stale-after", "1s", "--store", node, "--chain-id", "42",
 		"--network-type", "2", "--committee-file", mgmt, "--peer", "file://" + filepath.Join(src, "blocks.db")}, &out, &errb)
 	if code != ExitOK || !strings.HasPrefix(out.String(), `{"round":1,"ok":true`) {
 		t.Fatalf("good follow: exit %d %q", code, out.String())

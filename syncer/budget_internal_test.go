@@ -10,6 +10,7 @@ import (
 // the whole budget is taken once nothing else is held, and close wakes a
 // waiting take with an error instead of leaving it blocked.
 func TestMemBudget(t *testing.T) {
+	t.Parallel()
 	b := newMemBudget(100)
 	if err := b.take(60); err != nil {
 		t.Fatal(err)

@@ -38,6 +38,7 @@ func busyFor(n int64, retryAfter string, refused *atomic.Int64) func(http.Handle
 // (the sync waits for its backoff) and with its Retry-After honoured, at
 // one batch at a time and with batches fetched ahead.
 func TestBusyPeerIsNotALiar(t *testing.T) {
+	t.Parallel()
 	f := newFixture(t, hostileBlocks)
 	for _, tc := range []struct {
 		name       string
@@ -75,6 +76,7 @@ func TestBusyPeerIsNotALiar(t *testing.T) {
 // A peer that is never free ends the run after BusyTimeout with a reason
 // naming it busy, and is still not dropped as a liar.
 func TestAlwaysBusyPeerEndsTheRunAfterBusyTimeout(t *testing.T) {
+	t.Parallel()
 	f := newFixture(t, hostileBlocks)
 	var refused atomic.Int64
 	p := f.serveWith(t, nil, busyFor(1<<30, "", &refused), peerclient.Options{})
@@ -95,6 +97,7 @@ func TestAlwaysBusyPeerEndsTheRunAfterBusyTimeout(t *testing.T) {
 
 // A busy peer beside a free one: the free one serves meanwhile.
 func TestBusyPeerBesideAFreeOne(t *testing.T) {
+	t.Parallel()
 	f := newFixture(t, hostileBlocks)
 	var refused atomic.Int64
 	busy := f.serveWith(t, nil, busyFor(1<<30, "30", &refused), peerclient.Options{})
@@ -117,6 +120,7 @@ func TestBusyPeerBesideAFreeOne(t *testing.T) {
 // with the chain, each with its own peer client and store, and none drops
 // the server.
 func TestFleetOfClientsAllFinishFromOneServer(t *testing.T) {
+	t.Parallel()
 	const clients = 4
 	f := newFixture(t, hostileBlocks)
 	url := f.serve(t, nil, throttle(4<<20, 0)).Name()
@@ -153,6 +157,7 @@ func TestFleetOfClientsAllFinishFromOneServer(t *testing.T) {
 // honest peer is blamed for the gap (seen in BenchmarkFleet with a server
 // killed mid-run: "expected height 2001 below block 2002").
 func TestCarrySenderGoneDoesNotBlameTheNextPeer(t *testing.T) {
+	t.Parallel()
 	f := newFixture(t, hostileBlocks)
 	var served atomic.Bool
 	gone := func(next http.Handler) http.Handler {

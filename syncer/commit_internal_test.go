@@ -11,6 +11,7 @@ import (
 // gathering them never writes into the chunk a run was cut from (its tail
 // may be blocks still waiting for their parent).
 func TestGatherQueuedJoinsWaitingRuns(t *testing.T) {
+	t.Parallel()
 	mk := func(hs ...uint64) []*block.Block {
 		var out []*block.Block
 		for _, h := range hs {
@@ -46,6 +47,7 @@ func TestGatherQueuedJoinsWaitingRuns(t *testing.T) {
 // A commit gathers runs until it holds enough bytes, but never past its
 // time bound, and not while the download waits for the memory it holds.
 func TestGatheringStopsAtSizeTimeOrStarvation(t *testing.T) {
+	t.Parallel()
 	one := func(h uint64) commitJob {
 		return commitJob{blocks: []*block.Block{{Header: block.Header{Height: h}}}, bytes: 10}
 	}

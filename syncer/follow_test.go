@@ -17,6 +17,7 @@ import (
 )
 
 func TestFollowSyncsAgainWhenStale(t *testing.T) {
+	t.Parallel()
 	f := newFixture(t, 400)
 	s := f.emptyStore(t)
 	// The test ends the run itself after three rounds, so a slow machine
@@ -58,6 +59,7 @@ func TestFollowSyncsAgainWhenStale(t *testing.T) {
 // Between rounds the follower releases the store: a reader (an operator's
 // inspect) opens it while the follower idles, and the next round takes it back.
 func TestFollowReleasesTheStoreBetweenRounds(t *testing.T) {
+	t.Parallel()
 	f := newFixture(t, 300)
 	s := f.emptyStore(t)
 	ctx, cancel := context.WithCancel(context.Background())
@@ -102,6 +104,7 @@ func (r *refreshCounter) Refresh(context.Context) error {
 }
 
 func TestFollowRefreshesTheCommitteeSource(t *testing.T) {
+	t.Parallel()
 	f := newFixture(t, 100)
 	s := f.emptyStore(t)
 	v := f.verifier(t)
@@ -124,6 +127,7 @@ func TestFollowRefreshesTheCommitteeSource(t *testing.T) {
 // Failed rounds back off: each says when the next one starts, and the
 // wait doubles (with jitter under half again) while the rounds fail.
 func TestFollowBacksOffWhileRoundsFail(t *testing.T) {
+	t.Parallel()
 	f := newFixture(t, 50)
 	s := f.emptyStore(t)
 	dead := peerclient.NewHTTP("http://127.0.0.1:1", peerclient.Options{})

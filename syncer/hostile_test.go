@@ -399,6 +399,7 @@ func hostileCases(t *testing.T, trickle map[uint64][]byte) []hostileCase {
 const hostileBlocks = 600
 
 func TestHostilePeers(t *testing.T) {
+	t.Parallel()
 	named := newFixtureWith(t, devnet.Config{Seed: "sync-" + t.Name(), Blocks: matrixTop, RotateEvery: 100})
 	// And against a chain of protocol 1, whose proofs do not name signers.
 	bare := newFixtureWith(t, devnet.Config{Seed: "sync-bare", Blocks: matrixTop, RotateEvery: 100, BareSignatures: true})
@@ -509,6 +510,7 @@ func mustHoldOnlyHonestBlocks(t *testing.T, s *store.Store, honest [][]byte) {
 // A frame past the grant is the same fault, and gets the same drop kind,
 // whether it arrives on the live batch or on one fetched ahead.
 func TestFramePastTheGrantIsOneFaultLiveOrPrefetched(t *testing.T) {
+	t.Parallel()
 	f := newFixture(t, hostileBlocks)
 	extra := frameOf(t, f.chain[0])
 	honestRaw := make([][]byte, len(f.chain))
@@ -552,6 +554,7 @@ func TestFramePastTheGrantIsOneFaultLiveOrPrefetched(t *testing.T) {
 // succeeds. A peer whose block at that height verifies would have shown
 // that the store diverged (commands' TestSyncFindsAForgedTop*).
 func TestFalseHashInAvailabilityIsALie(t *testing.T) {
+	t.Parallel()
 	f := newFixture(t, 300)
 	s := f.emptyStore(t)
 	if _, err := f.syncer(t, s, 1, f.serve(t, nil, nil)).Sync(context.Background()); err != nil {

@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"context"
 	"fmt"
+	"github.com/vcsync/vcsync/internal/testwait"
 	"io"
 	"math/rand"
 	"net"
@@ -72,6 +73,9 @@ func TestMain(m *testing.M) {
 		serveUntilStdinCloses(path)
 		return
 	}
+	// Most tests here wait (on a stalling peer, a timeout, a child
+	// process): let three per CPU run at once.
+	testwait.RaiseParallel(3)
 	os.Exit(m.Run())
 }
 

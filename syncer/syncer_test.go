@@ -150,6 +150,7 @@ func (f *fixture) mustBeSynced(t *testing.T, s *store.Store) {
 }
 
 func TestSyncEmptyStoreToTip(t *testing.T) {
+	t.Parallel()
 	f := newFixture(t, 1500)
 	s := f.emptyStore(t)
 	res, err := f.syncer(t, s, 1, f.serve(t, nil, nil), f.serve(t, nil, nil)).Sync(context.Background())
@@ -167,6 +168,7 @@ func TestSyncEmptyStoreToTip(t *testing.T) {
 }
 
 func TestCloseGapOnly(t *testing.T) {
+	t.Parallel()
 	f := newFixture(t, 900)
 	path := filepath.Join(t.TempDir(), "node.db")
 	if err := f.net.WriteStore(path, f.chain[:850], []store.Range{{From: 1, To: 100}, {From: 601, To: 850}}); err != nil {
@@ -189,6 +191,7 @@ func TestCloseGapOnly(t *testing.T) {
 }
 
 func TestForgingPeerIsDroppedAndNothingForgedIsCommitted(t *testing.T) {
+	t.Parallel()
 	f := newFixture(t, 1000)
 	s := f.emptyStore(t)
 	forger := f.serve(t, f.forger(250), nil) // forges 250, 500, 750, 1000
@@ -217,6 +220,7 @@ func TestForgingPeerIsDroppedAndNothingForgedIsCommitted(t *testing.T) {
 }
 
 func TestForgedBlockMidBatchKeepsVerifiedPrefix(t *testing.T) {
+	t.Parallel()
 	f := newFixture(t, 600)
 	path := filepath.Join(t.TempDir(), "node.db")
 	if err := f.net.WriteStore(path, f.chain, []store.Range{{From: 1, To: 100}, {From: 501, To: 600}}); err != nil {
@@ -239,6 +243,7 @@ func TestForgedBlockMidBatchKeepsVerifiedPrefix(t *testing.T) {
 }
 
 func TestStallingAndLyingPeersAreDropped(t *testing.T) {
+	t.Parallel()
 	f := newFixture(t, 500)
 	stall := func(h http.Handler) http.Handler {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -287,6 +292,7 @@ func TestStallingAndLyingPeersAreDropped(t *testing.T) {
 }
 
 func TestFilePeer(t *testing.T) {
+	t.Parallel()
 	f := newFixture(t, 700)
 	s := f.emptyStore(t)
 	peer, err := peerclient.Open("file://"+f.src, peerclient.Options{})
@@ -301,6 +307,7 @@ func TestFilePeer(t *testing.T) {
 }
 
 func TestExportThenImport(t *testing.T) {
+	t.Parallel()
 	f := newFixture(t, 800)
 	src, _ := store.Open(f.src, store.Options{ReadOnly: true})
 	out := filepath.Join(t.TempDir(), "blocks.vcx")
@@ -329,6 +336,7 @@ func TestExportThenImport(t *testing.T) {
 // (which, with a budget of a few frames, once left the import waiting for
 // ever at the first batch whose skipped frames filled it).
 func TestImportOfALongFileDoesNotRereadIt(t *testing.T) {
+	t.Parallel()
 	f := newFixture(t, 3000)
 	src, _ := store.Open(f.src, store.Options{ReadOnly: true})
 	out := filepath.Join(t.TempDir(), "blocks.vcx")
@@ -366,6 +374,7 @@ func (c *cancelAfter) PeerTip(uint64)                  {}
 func (c *cancelAfter) Timed(string, time.Duration)     {}
 
 func TestInterruptedRunResumes(t *testing.T) {
+	t.Parallel()
 	f := newFixture(t, 1200)
 	s := f.emptyStore(t)
 	peer := f.serve(t, nil, nil)
@@ -394,6 +403,7 @@ func TestInterruptedRunResumes(t *testing.T) {
 }
 
 func TestPullOneBatch(t *testing.T) {
+	t.Parallel()
 	f := newFixture(t, 1000)
 	s := f.emptyStore(t)
 	peer := f.serve(t, nil, nil)
@@ -432,6 +442,7 @@ func (c *cutAfter) Write(p []byte) (int, error) {
 func (c *cutAfter) Flush() { c.ResponseWriter.(http.Flusher).Flush() }
 
 func TestPeerDisconnectingMidStreamIsDropped(t *testing.T) {
+	t.Parallel()
 	f := newFixture(t, 600)
 	cut := func(h http.Handler) http.Handler {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -466,6 +477,7 @@ type otherCurrent struct {
 func (o otherCurrent) Current(context.Context) (*verify.Committee, error) { return o.cur, nil }
 
 func TestPullAboveTopUsesTheTipRule(t *testing.T) {
+	t.Parallel()
 	f := newFixture(t, 500)
 	path := filepath.Join(t.TempDir(), "node.db")
 	if err := f.net.WriteStore(path, f.chain[:300], nil); err != nil {
@@ -494,6 +506,7 @@ func TestPullAboveTopUsesTheTipRule(t *testing.T) {
 }
 
 func TestPullCommitsExactlyItsRange(t *testing.T) {
+	t.Parallel()
 	f := newFixture(t, 1000)
 	path := filepath.Join(t.TempDir(), "node.db")
 	if err := f.net.WriteStore(path, f.chain[:100], nil); err != nil {
@@ -531,6 +544,7 @@ func TestPullCommitsExactlyItsRange(t *testing.T) {
 // the batch outlives Sync: closing the peer right after it is safe (run
 // with -race in CI).
 func TestDamagedFilePeerThenClose(t *testing.T) {
+	t.Parallel()
 	f := newFixture(t, 500)
 	bad := make([]*block.Block, len(f.chain))
 	copy(bad, f.chain)
@@ -560,6 +574,7 @@ func TestDamagedFilePeerThenClose(t *testing.T) {
 // batches over them, a peer that stalls in its batch is dropped after its
 // timeout and its batch fetched again, and the store is the chain.
 func TestParallelSyncSpreadsBatchesAndSurvivesAStaller(t *testing.T) {
+	t.Parallel()
 	f := newFixture(t, 1500)
 	f.parallel = 4
 	stall := func(h http.Handler) http.Handler {
@@ -625,6 +640,7 @@ func (s *stallAfterHeaders) Flush() {}
 // timeout is not dropped mid-run (the next round might reach it), but the
 // summary lists it as unreachable instead of leaving it out.
 func TestSilentPeerIsListedInTheSummary(t *testing.T) {
+	t.Parallel()
 	f := newFixture(t, 200)
 	release := make(chan struct{})
 	silent := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
