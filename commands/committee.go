@@ -6,10 +6,11 @@ import (
 	"fmt"
 	"io"
 
+	"github.com/vcsync/vcsync/committee"
+
 	"github.com/urfave/cli/v2"
 
 	"github.com/vcsync/vcsync/committee/ethpos"
-	"github.com/vcsync/vcsync/verify"
 )
 
 func committeeCommand() *cli.Command {
@@ -80,7 +81,7 @@ func (o committeeOptions) run(ctx context.Context, stdout, stderr io.Writer) err
 	if err != nil {
 		return err
 	}
-	var cm *verify.Committee
+	var cm *committee.Committee
 	if o.current {
 		cm, err = src.Current(ctx)
 	} else {

@@ -11,6 +11,8 @@ import (
 	"sync"
 	"time"
 
+	"github.com/vcsync/vcsync/committee/mgmt"
+
 	"github.com/urfave/cli/v2"
 
 	"github.com/vcsync/vcsync/devnet"
@@ -112,7 +114,7 @@ func (o demoOptions) run(ctx context.Context, stdout, stderr io.Writer) error {
 		say("peer %d  %s  %s", i+1, url, role)
 	}
 
-	docSrc, err := verify.NewDocSource(net0.ManagementDoc(), net0.ChainID)
+	docSrc, err := mgmt.NewDocSource(net0.ManagementDoc(), net0.ChainID)
 	if err != nil {
 		return err
 	}

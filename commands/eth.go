@@ -5,11 +5,12 @@ import (
 	"fmt"
 	"io"
 
+	"github.com/vcsync/vcsync/committee"
+
 	"github.com/ethereum/go-ethereum/common"
 	"github.com/urfave/cli/v2"
 
 	"github.com/vcsync/vcsync/committee/ethpos"
-	"github.com/vcsync/vcsync/verify"
 )
 
 // ethConfigFrom reads the PoS contracts' addresses and the genesis reference time.
@@ -49,7 +50,7 @@ func ethConfigFrom(c *cli.Context) (ethpos.EthConfig, error) {
 	return cfg, nil
 }
 
-func ethSource(ctx context.Context, url string, cfg ethpos.EthConfig, limits ethpos.EthLimits, stderr io.Writer) (verify.Source, error) {
+func ethSource(ctx context.Context, url string, cfg ethpos.EthConfig, limits ethpos.EthLimits, stderr io.Writer) (committee.Source, error) {
 	limits.OnRetry = func(n int64, why string) {
 		fmt.Fprintf(stderr, "ethereum endpoint busy (%s): retrying (%d so far)\n", why, n)
 	}

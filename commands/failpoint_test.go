@@ -13,8 +13,9 @@ import (
 	"syscall"
 	"testing"
 
-	"github.com/vcsync/vcsync/internal/failpoint"
 	bolt "go.etcd.io/bbolt"
+
+	"github.com/vcsync/vcsync/internal/failpoint"
 )
 
 // runKilledAt runs vcsync in a child process with the failpoint spec armed

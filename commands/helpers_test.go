@@ -6,7 +6,6 @@ import (
 	"crypto/sha256"
 	"encoding/json"
 	"fmt"
-	"github.com/vcsync/vcsync/internal/testwait"
 	"io"
 	"net"
 	"os"
@@ -18,6 +17,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/vcsync/vcsync/internal/testwait"
 
 	bolt "go.etcd.io/bbolt"
 

@@ -11,8 +11,9 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/vcsync/vcsync/store"
 	bolt "go.etcd.io/bbolt"
+
+	"github.com/vcsync/vcsync/store"
 )
 
 // documentedJSON reads docs/JSON.md's tables of objects: the fields each

@@ -8,6 +8,9 @@ import (
 	"strings"
 	"time"
 
+	"github.com/vcsync/vcsync/committee"
+	"github.com/vcsync/vcsync/committee/mgmt"
+
 	"github.com/urfave/cli/v2"
 
 	"github.com/vcsync/vcsync/committee/ethpos"
@@ -73,14 +76,14 @@ func verifierOptionsFrom(c *cli.Context) (verifierOptions, error) {
 }
 
 // committeeSource opens the source the options name.
-func (o verifierOptions) committeeSource(ctx context.Context, chainID uint32, stderr io.Writer) (verify.Source, error) {
+func (o verifierOptions) committeeSource(ctx context.Context, chainID uint32, stderr io.Writer) (committee.Source, error) {
 	switch o.source {
 	case ethRPCFlag.Name:
 		return ethSource(ctx, o.location, o.eth, o.ethPace, stderr)
 	default:
 		// Re-read when a lookup passes the document's end, and before each
 		// follow round.
-		return verify.LoadDoc(ctx, o.location, o.source == managementFlag.Name, chainID, func(w string) {
+		return mgmt.LoadDoc(ctx, o.location, o.source == managementFlag.Name, chainID, func(w string) {
 			fmt.Fprintf(stderr, "vcsync: warning: %s\n", w)
 		})
 	}

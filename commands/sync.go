@@ -3,9 +3,10 @@ package commands
 import (
 	"github.com/urfave/cli/v2"
 
+	"github.com/vcsync/vcsync/committee"
+
 	"github.com/vcsync/vcsync/committee/ethpos"
 	"github.com/vcsync/vcsync/syncer"
-	"github.com/vcsync/vcsync/verify"
 )
 
 func syncCommand() *cli.Command {
@@ -73,7 +74,7 @@ type SyncReport struct {
 }
 
 // ethRetries is what a committee source retried, if it is the Ethereum one.
-func ethRetries(src verify.Source) int64 {
+func ethRetries(src committee.Source) int64 {
 	if e, ok := src.(*ethpos.EthSource); ok {
 		return e.Retries()
 	}

@@ -7,6 +7,8 @@ import (
 	"io"
 	"strconv"
 
+	"github.com/vcsync/vcsync/committee"
+
 	"github.com/urfave/cli/v2"
 
 	"github.com/vcsync/vcsync/block"
@@ -119,7 +121,7 @@ func (o verifyOptions) run(ctx context.Context, stdout, stderr io.Writer) error 
 
 // ethCacheOf says what the Ethereum source's index cache did ("" for the
 // other sources).
-func ethCacheOf(src verify.Source) string {
+func ethCacheOf(src committee.Source) string {
 	if eth, ok := src.(*ethpos.EthSource); ok {
 		_, cache := eth.Indexed()
 		return cache

@@ -3,17 +3,19 @@ package commands
 import (
 	"encoding/binary"
 	"encoding/json"
-	"github.com/vcsync/vcsync/store"
 	"os"
 	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
 
+	"github.com/vcsync/vcsync/store"
+
 	"github.com/ethereum/go-ethereum/crypto"
+	bolt "go.etcd.io/bbolt"
+
 	"github.com/vcsync/vcsync/block"
 	"github.com/vcsync/vcsync/verify"
-	bolt "go.etcd.io/bbolt"
 )
 
 func TestVerifyAllFindsForgedProof(t *testing.T) {

@@ -14,11 +14,13 @@ import (
 	"sync"
 	"time"
 
+	"github.com/vcsync/vcsync/committee"
+	"github.com/vcsync/vcsync/committee/mgmt"
+
 	"github.com/ethereum/go-ethereum/common"
 	"github.com/ethereum/go-ethereum/crypto"
 
 	"github.com/vcsync/vcsync/block"
-	"github.com/vcsync/vcsync/verify"
 )
 
 // Defaults for Config's zero values.
@@ -129,20 +131,20 @@ func (n *Network) epochMembers(e uint64) (idx []int, weights []*big.Int) {
 }
 
 // Committee is the committee signing block h.
-func (n *Network) Committee(h uint64) *verify.Committee {
+func (n *Network) Committee(h uint64) *committee.Committee {
 	e := n.epoch(n.RefTime(h - 1))
-	c, err := verify.NewCommittee(n.epochStart(e), n.members(e))
+	c, err := committee.NewCommittee(n.epochStart(e), n.members(e))
 	if err != nil {
 		panic(err) // devnet committees are valid by construction
 	}
 	return c
 }
 
-func (n *Network) members(e uint64) []verify.Member {
+func (n *Network) members(e uint64) []committee.Member {
 	idx, weights := n.epochMembers(e)
-	out := make([]verify.Member, len(idx))
+	out := make([]committee.Member, len(idx))
 	for j, i := range idx {
-		out[j] = verify.Member{NodeAddress: crypto.PubkeyToAddress(n.keys[i].PublicKey), EthAddress: n.eth[i], Weight: weights[j]}
+		out[j] = committee.Member{NodeAddress: crypto.PubkeyToAddress(n.keys[i].PublicKey), EthAddress: n.eth[i], Weight: weights[j]}
 	}
 	return out
 }
@@ -229,22 +231,22 @@ func (n *Network) Sign(b *block.Block) error {
 
 // ManagementDoc is the management-service document for this chain: one
 // committee event per epoch up to the tip, and the current committee.
-func (n *Network) ManagementDoc() *verify.ManagementDoc {
-	vc := &verify.VirtualChain{VirtualChainId: n.ChainID, GenesisRefTime: n.RefTime(0)}
+func (n *Network) ManagementDoc() *mgmt.ManagementDoc {
+	vc := &mgmt.VirtualChain{VirtualChainId: n.ChainID, GenesisRefTime: n.RefTime(0)}
 	last := n.epoch(n.RefTime(n.Blocks))
 	for e := uint64(0); e <= last; e++ {
-		ev := verify.CommitteeEvent{RefTime: n.epochStart(e)}
+		ev := mgmt.CommitteeEvent{RefTime: n.epochStart(e)}
 		for _, m := range n.members(e) {
-			ev.Committee = append(ev.Committee, verify.CommitteeMember{
-				EthAddress: verify.Address(m.EthAddress), OrbsAddress: verify.Address(m.NodeAddress),
+			ev.Committee = append(ev.Committee, mgmt.CommitteeMember{
+				EthAddress: mgmt.Address(m.EthAddress), OrbsAddress: mgmt.Address(m.NodeAddress),
 				Weight: m.Weight, IdentityType: 0,
 			})
 		}
 		vc.CommitteeEvents = append(vc.CommitteeEvents, ev)
 	}
 	for i, key := range n.keys {
-		vc.CurrentTopology = append(vc.CurrentTopology, verify.TopologyNode{
-			EthAddress: verify.Address(n.eth[i]), OrbsAddress: verify.Address(crypto.PubkeyToAddress(key.PublicKey)),
+		vc.CurrentTopology = append(vc.CurrentTopology, mgmt.TopologyNode{
+			EthAddress: mgmt.Address(n.eth[i]), OrbsAddress: mgmt.Address(crypto.PubkeyToAddress(key.PublicKey)),
 			Ip: "127.0.0.1", Port: 0,
 		})
 	}
@@ -252,9 +254,9 @@ func (n *Network) ManagementDoc() *verify.ManagementDoc {
 	if now := uint32(time.Now().Unix()); now > end {
 		end = now
 	}
-	return &verify.ManagementDoc{
+	return &mgmt.ManagementDoc{
 		CurrentRefTime: end, PageStartRefTime: n.RefTime(0), PageEndRefTime: end,
-		VirtualChains: map[string]*verify.VirtualChain{strconv.FormatUint(uint64(n.ChainID), 10): vc},
+		VirtualChains: map[string]*mgmt.VirtualChain{strconv.FormatUint(uint64(n.ChainID), 10): vc},
 	}
 }
 

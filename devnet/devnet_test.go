@@ -7,10 +7,11 @@ import (
 	"path/filepath"
 	"testing"
 
+	"github.com/vcsync/vcsync/committee/mgmt"
+
 	"github.com/ethereum/go-ethereum/crypto"
 
 	"github.com/vcsync/vcsync/store"
-	"github.com/vcsync/vcsync/verify"
 )
 
 func TestChainIsDeterministicAndSigned(t *testing.T) {
@@ -54,7 +55,7 @@ func TestChainIsDeterministicAndSigned(t *testing.T) {
 
 func TestCommitteeRotatesAndDocAgrees(t *testing.T) {
 	n, _ := New(Config{Seed: "rot", Blocks: 1000, RotateEvery: 250, TipRefTime: 1_800_000_000})
-	src, err := verify.NewDocSource(n.ManagementDoc(), n.ChainID)
+	src, err := mgmt.NewDocSource(n.ManagementDoc(), n.ChainID)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -102,11 +103,11 @@ func TestGenerateWithGap(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var doc verify.ManagementDoc
+	var doc mgmt.ManagementDoc
 	if err := json.Unmarshal(data, &doc); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := verify.NewDocSource(&doc, n.ChainID); err != nil {
+	if _, err := mgmt.NewDocSource(&doc, n.ChainID); err != nil {
 		t.Fatalf("written document does not validate: %v", err)
 	}
 

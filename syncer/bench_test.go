@@ -11,6 +11,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/vcsync/vcsync/committee"
+	"github.com/vcsync/vcsync/committee/mgmt"
+
 	"github.com/vcsync/vcsync/devnet"
 	"github.com/vcsync/vcsync/internal/metrics"
 	"github.com/vcsync/vcsync/peerclient"
@@ -137,7 +140,7 @@ func BenchmarkMetricsOverhead(b *testing.B) {
 // servedChain generates cfg's chain and serves its store on 127.0.0.1 for
 // the benchmark; it returns the network, the server, the chain's committee
 // source and its identity.
-func servedChain(b *testing.B, cfg devnet.Config) (*devnet.Network, *httptest.Server, verify.Source, store.Identity) {
+func servedChain(b *testing.B, cfg devnet.Config) (*devnet.Network, *httptest.Server, committee.Source, store.Identity) {
 	n, err := devnet.New(cfg)
 	if err != nil {
 		b.Fatal(err)
@@ -152,7 +155,7 @@ func servedChain(b *testing.B, cfg devnet.Config) (*devnet.Network, *httptest.Se
 	}
 	srv := httptest.NewServer(peerserver.New(src, peerserver.Options{}).Handler())
 	b.Cleanup(func() { srv.Close(); src.Close() })
-	docSrc, err := verify.NewDocSource(n.ManagementDoc(), n.ChainID)
+	docSrc, err := mgmt.NewDocSource(n.ManagementDoc(), n.ChainID)
 	if err != nil {
 		b.Fatal(err)
 	}

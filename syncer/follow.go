@@ -6,7 +6,7 @@ import (
 	"math/rand"
 	"time"
 
-	"github.com/vcsync/vcsync/verify"
+	"github.com/vcsync/vcsync/committee/mgmt"
 )
 
 // DefaultStaleAfter is how long without a committed block means the node
@@ -55,7 +55,7 @@ func Follow(ctx context.Context, cfg Config, staleAfter time.Duration, onRound f
 			}
 			// What the committee source knows grows with time: a newer
 			// management document, new Ethereum events.
-			if r, ok := cfg.Verifier.Source.(verify.Refresher); ok {
+			if r, ok := cfg.Verifier.Source.(mgmt.Refresher); ok {
 				if err := r.Refresh(ctx); err != nil && ctx.Err() == nil {
 					failed(fmt.Errorf("refresh the committee source: %w", err))
 					if err := cfg.Store.Release(); err != nil {

@@ -10,10 +10,11 @@ import (
 	"testing"
 	"time"
 
+	"github.com/vcsync/vcsync/committee"
+
 	"github.com/vcsync/vcsync/peerclient"
 	"github.com/vcsync/vcsync/store"
 	"github.com/vcsync/vcsync/syncer"
-	"github.com/vcsync/vcsync/verify"
 )
 
 func TestFollowSyncsAgainWhenStale(t *testing.T) {
@@ -94,7 +95,7 @@ func TestFollowReleasesTheStoreBetweenRounds(t *testing.T) {
 
 // refreshCounter is a committee source that counts Refresh calls.
 type refreshCounter struct {
-	verify.Source
+	committee.Source
 	refreshes atomic.Int32
 }
 

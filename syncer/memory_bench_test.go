@@ -4,7 +4,6 @@ import (
 	"bufio"
 	"context"
 	"fmt"
-	"github.com/vcsync/vcsync/internal/testwait"
 	"io"
 	"math/rand"
 	"net"
@@ -19,6 +18,9 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/vcsync/vcsync/committee/mgmt"
+	"github.com/vcsync/vcsync/internal/testwait"
 
 	"github.com/vcsync/vcsync/devnet"
 	"github.com/vcsync/vcsync/peerclient"
@@ -201,7 +203,7 @@ func measureSync(b *testing.B, cfg devnet.Config, urls []string, tune syncer.Con
 	if err != nil {
 		b.Fatal(err)
 	}
-	docSrc, _ := verify.NewDocSource(n.ManagementDoc(), n.ChainID)
+	docSrc, _ := mgmt.NewDocSource(n.ManagementDoc(), n.ChainID)
 	id := store.Identity{ChainID: n.ChainID, NetworkType: n.NetworkType}
 	for i := 0; i < b.N; i++ {
 		s, err := store.Open(filepath.Join(b.TempDir(), "node.db"), store.Options{Create: true, Identity: &id})

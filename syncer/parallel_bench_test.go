@@ -9,6 +9,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/vcsync/vcsync/committee/mgmt"
+
 	"github.com/vcsync/vcsync/devnet"
 	"github.com/vcsync/vcsync/peerclient"
 	"github.com/vcsync/vcsync/peerserver"
@@ -55,7 +57,7 @@ type slowLinks struct {
 	b      *testing.B
 	n      *devnet.Network
 	src    *store.Store
-	docSrc *verify.DocSource
+	docSrc *mgmt.DocSource
 }
 
 const slowLinksBlocks = 20000
@@ -74,7 +76,7 @@ func newSlowLinks(b *testing.B) *slowLinks {
 		b.Fatal(err)
 	}
 	b.Cleanup(func() { src.Close() })
-	docSrc, _ := verify.NewDocSource(n.ManagementDoc(), n.ChainID)
+	docSrc, _ := mgmt.NewDocSource(n.ManagementDoc(), n.ChainID)
 	return &slowLinks{b: b, n: n, src: src, docSrc: docSrc}
 }
 

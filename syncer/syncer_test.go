@@ -13,6 +13,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/vcsync/vcsync/committee"
+	"github.com/vcsync/vcsync/committee/mgmt"
+
 	"github.com/vcsync/vcsync/block"
 	"github.com/vcsync/vcsync/devnet"
 	"github.com/vcsync/vcsync/peerclient"
@@ -56,7 +59,7 @@ func newFixtureWith(t *testing.T, cfg devnet.Config) *fixture {
 }
 
 func (f *fixture) verifier(t *testing.T) *verify.Verifier {
-	src, err := verify.NewDocSource(f.net.ManagementDoc(), f.net.ChainID)
+	src, err := mgmt.NewDocSource(f.net.ManagementDoc(), f.net.ChainID)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -470,11 +473,11 @@ func TestPeerDisconnectingMidStreamIsDropped(t *testing.T) {
 
 // otherCurrent answers Current with a committee of its own.
 type otherCurrent struct {
-	verify.Source
-	cur *verify.Committee
+	committee.Source
+	cur *committee.Committee
 }
 
-func (o otherCurrent) Current(context.Context) (*verify.Committee, error) { return o.cur, nil }
+func (o otherCurrent) Current(context.Context) (*committee.Committee, error) { return o.cur, nil }
 
 func TestPullAboveTopUsesTheTipRule(t *testing.T) {
 	t.Parallel()

@@ -7,6 +7,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/vcsync/vcsync/committee/mgmt"
+
 	"github.com/vcsync/vcsync/devnet"
 	"github.com/vcsync/vcsync/store"
 	"github.com/vcsync/vcsync/verify"
@@ -31,7 +33,7 @@ func benchAudit(b *testing.B, blocks uint64, committee int, bare bool) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	src, _ := verify.NewDocSource(n.ManagementDoc(), n.ChainID)
+	src, _ := mgmt.NewDocSource(n.ManagementDoc(), n.ChainID)
 	v := &verify.Verifier{Source: src, ChainID: n.ChainID, NetworkType: n.NetworkType}
 	s, err := store.Open(filepath.Clean(files.Store), store.Options{ReadOnly: true})
 	if err != nil {

@@ -6,6 +6,8 @@ import (
 	"math/big"
 	"sync/atomic"
 
+	"github.com/vcsync/vcsync/committee"
+
 	"github.com/ethereum/go-ethereum/common"
 	"github.com/ethereum/go-ethereum/crypto"
 
@@ -51,17 +53,17 @@ func invalid(h uint64, format string, args ...any) *BlockError {
 // committee its parent names, while only members still in the current
 // committee count). So a stored proof holds nothing that was not checked.
 type proofRule struct {
-	counted *Committee
-	extra   *Committee // may sign without counting; nil for quorum
+	counted *committee.Committee
+	extra   *committee.Committee // may sign without counting; nil for quorum
 	need    *big.Int
 	what    string // "quorum" or "honest stake", for messages
 }
 
-func quorumRule(c *Committee) proofRule {
+func quorumRule(c *committee.Committee) proofRule {
 	return proofRule{counted: c, need: c.QuorumWeight(), what: "quorum"}
 }
 
-func honestRule(current, signing *Committee) proofRule {
+func honestRule(current, signing *committee.Committee) proofRule {
 	return proofRule{counted: current, extra: signing, need: current.HonestWeight(), what: "honest stake"}
 }
 
@@ -138,7 +140,7 @@ func checkProof(b *block.Block, digest common.Hash, r proofRule, recoveries *ato
 	}
 	if signed.Cmp(r.need) < 0 {
 		return signed, invalid(h, "signed weight %s is %.1f%% of the committee at ref time %d (total %s); %s needs %s (%.1f%%)",
-			signed, r.counted.Share(signed), r.counted.RefTime, r.counted.total, r.what, r.need, r.counted.Share(r.need))
+			signed, r.counted.Share(signed), r.counted.RefTime, r.counted.TotalWeight(), r.what, r.need, r.counted.Share(r.need))
 	}
 	return signed, nil
 }

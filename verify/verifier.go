@@ -1,3 +1,8 @@
+// Package verify decides which blocks vcsync may trust: hash links, block
+// proofs (weighted quorum, honest stake) and the tip rule, against the
+// committee a committee.Source names for each block's parent's reference
+// time, and the audit of a stored chain. Where committees come from
+// (Ethereum, documents) is the committee packages' business.
 package verify
 
 import (
@@ -8,6 +13,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/vcsync/vcsync/committee"
 
 	"github.com/ethereum/go-ethereum/common"
 
@@ -20,7 +27,7 @@ const DefaultHonestyGrace = 12 * time.Hour
 
 // Verifier checks blocks of one chain against a committee source.
 type Verifier struct {
-	Source      Source
+	Source      committee.Source
 	ChainID     uint32
 	NetworkType uint32
 	Grace       time.Duration    // honesty grace for the tip rule; 0 means DefaultHonestyGrace
@@ -203,12 +210,12 @@ func (v *Verifier) planProof(ctx context.Context, seg Segment, i int, b *block.B
 		return proofJob{}, err
 	}
 	isTip := i == 0 && seg.Above == nil && seg.Tip && seg.Trusted == nil
-	lookup := func() (*Committee, error) {
+	lookup := func() (*committee.Committee, error) {
 		c, err := v.Source.CommitteeAt(ctx, prevRef)
 		if err == nil {
 			return c, nil
 		}
-		if errors.Is(err, ErrNoCommittee) && (fromPeer || isTip) {
+		if errors.Is(err, committee.ErrNoCommittee) && (fromPeer || isTip) {
 			return nil, invalid(b.Height(), "its parent's reference time %d names no committee: %v", prevRef, err)
 		}
 		return nil, fmt.Errorf("committee for block %d (parent ref time %d): %w", b.Height(), prevRef, err)

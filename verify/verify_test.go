@@ -9,6 +9,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/vcsync/vcsync/committee"
+	"github.com/vcsync/vcsync/committee/mgmt"
+
 	"github.com/ethereum/go-ethereum/crypto"
 
 	"github.com/vcsync/vcsync/block"
@@ -28,7 +31,7 @@ func newNet(t *testing.T, cfg devnet.Config) (*devnet.Network, []*block.Block, *
 	if err != nil {
 		t.Fatal(err)
 	}
-	src, err := verify.NewDocSource(n.ManagementDoc(), n.ChainID)
+	src, err := mgmt.NewDocSource(n.ManagementDoc(), n.ChainID)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -174,23 +177,23 @@ func TestProofRules(t *testing.T) {
 }
 
 // fixedSource is one committee for every reference time.
-type fixedSource struct{ at, current *verify.Committee }
+type fixedSource struct{ at, current *committee.Committee }
 
-func (s fixedSource) CommitteeAt(context.Context, uint32) (*verify.Committee, error) {
+func (s fixedSource) CommitteeAt(context.Context, uint32) (*committee.Committee, error) {
 	return s.at, nil
 }
-func (s fixedSource) Current(context.Context) (*verify.Committee, error) { return s.current, nil }
-func (s fixedSource) GenesisRefTime(context.Context) (uint32, error)     { return 1, nil }
+func (s fixedSource) Current(context.Context) (*committee.Committee, error) { return s.current, nil }
+func (s fixedSource) GenesisRefTime(context.Context) (uint32, error)        { return 1, nil }
 
-func weightedKeys(t *testing.T, weights ...int64) ([]*ecdsa.PrivateKey, *verify.Committee) {
+func weightedKeys(t *testing.T, weights ...int64) ([]*ecdsa.PrivateKey, *committee.Committee) {
 	var keys []*ecdsa.PrivateKey
-	var members []verify.Member
+	var members []committee.Member
 	for i, w := range weights {
 		k, _ := crypto.ToECDSA(crypto.Keccak256([]byte{byte(i), 'w'}))
 		keys = append(keys, k)
-		members = append(members, verify.Member{NodeAddress: crypto.PubkeyToAddress(k.PublicKey), Weight: big.NewInt(w)})
+		members = append(members, committee.Member{NodeAddress: crypto.PubkeyToAddress(k.PublicKey), Weight: big.NewInt(w)})
 	}
-	c, err := verify.NewCommittee(1, members)
+	c, err := committee.NewCommittee(1, members)
 	if err != nil {
 		t.Fatal(err)
 	}

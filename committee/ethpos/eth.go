@@ -17,11 +17,11 @@ import (
 	"sync"
 	"time"
 
+	"github.com/vcsync/vcsync/committee"
+
 	"github.com/ethereum/go-ethereum"
 	"github.com/ethereum/go-ethereum/common"
 	"github.com/ethereum/go-ethereum/core/types"
-
-	"github.com/vcsync/vcsync/verify"
 )
 
 // EthReader is the part of ethclient.Client the Ethereum source uses; the
@@ -90,7 +90,7 @@ type EthSource struct {
 	final       *ethIndex        // the last finalized snapshot (what the cache holds)
 	cacheKey    string
 	lastRefresh time.Time
-	committees  map[uint64]*verify.Committee // by entry block
+	committees  map[uint64]*committee.Committee // by entry block
 	// CacheStatus says what the cache did on the first refresh: "off",
 	// "miss", "hit", "rebuilt: ..." or "unusable: ...".
 	CacheStatus string
@@ -102,7 +102,7 @@ func NewEthSource(client EthReader, cfg EthConfig) *EthSource {
 		cfg.Confirmations = DefaultConfirmations
 	}
 	return &EthSource{client: client, cfg: cfg, pager: logPager{client: client},
-		committees: map[uint64]*verify.Committee{}, CacheStatus: "off"}
+		committees: map[uint64]*committee.Committee{}, CacheStatus: "off"}
 }
 
 // GenesisRefTime is the configured genesis reference time.
@@ -115,7 +115,7 @@ func (s *EthSource) GenesisRefTime(context.Context) (uint32, error) {
 
 // CommitteeAt is the committee as of the last Ethereum block whose
 // timestamp is <= t, members' node addresses as the registry had them then.
-func (s *EthSource) CommitteeAt(ctx context.Context, t uint32) (*verify.Committee, error) {
+func (s *EthSource) CommitteeAt(ctx context.Context, t uint32) (*committee.Committee, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.ix == nil || (uint64(t) > s.ix.ToTime && time.Since(s.lastRefresh) >= minRefresh) {
@@ -125,17 +125,17 @@ func (s *EthSource) CommitteeAt(ctx context.Context, t uint32) (*verify.Committe
 	}
 	if uint64(t) > s.ix.ToTime {
 		return nil, fmt.Errorf("%w: reference time %d is after the indexed Ethereum time %d (block %d, %d blocks behind the head)",
-			verify.ErrNoCommittee, t, s.ix.ToTime, s.ix.To, s.cfg.Confirmations)
+			committee.ErrNoCommittee, t, s.ix.ToTime, s.ix.To, s.cfg.Confirmations)
 	}
 	i, _ := slices.BinarySearchFunc(s.entries, uint64(t)+1, func(e committeeEntry, t uint64) int { return cmp.Compare(e.Time, t) })
 	if i == 0 {
-		return nil, fmt.Errorf("%w: no committee event at or before reference time %d", verify.ErrNoCommittee, t)
+		return nil, fmt.Errorf("%w: no committee event at or before reference time %d", committee.ErrNoCommittee, t)
 	}
 	return s.committee(s.entries[i-1])
 }
 
 // Current is the committee at the indexed head.
-func (s *EthSource) Current(ctx context.Context) (*verify.Committee, error) {
+func (s *EthSource) Current(ctx context.Context) (*committee.Committee, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.ix == nil || time.Since(s.lastRefresh) >= minRefresh {
@@ -144,7 +144,7 @@ func (s *EthSource) Current(ctx context.Context) (*verify.Committee, error) {
 		}
 	}
 	if len(s.entries) == 0 {
-		return nil, fmt.Errorf("%w: no committee event in %s", verify.ErrNoCommittee, s.describeContracts())
+		return nil, fmt.Errorf("%w: no committee event in %s", committee.ErrNoCommittee, s.describeContracts())
 	}
 	return s.committee(s.entries[len(s.entries)-1])
 }
@@ -168,13 +168,13 @@ func (s *EthSource) Refresh(ctx context.Context) error {
 }
 
 // committee builds (once) the committee an entry names.
-func (s *EthSource) committee(e committeeEntry) (*verify.Committee, error) {
+func (s *EthSource) committee(e committeeEntry) (*committee.Committee, error) {
 	if c, ok := s.committees[e.Block]; ok {
 		return c, nil
 	}
 	c, err := e.committee()
 	if err != nil {
-		return nil, fmt.Errorf("%w: %v", verify.ErrNoCommittee, err)
+		return nil, fmt.Errorf("%w: %v", committee.ErrNoCommittee, err)
 	}
 	s.committees[e.Block] = c
 	return c, nil
@@ -207,7 +207,7 @@ func (s *EthSource) refresh(ctx context.Context) error {
 			return err
 		}
 		if h.Hash() != s.ix.ToHash {
-			s.committees = map[uint64]*verify.Committee{}
+			s.committees = map[uint64]*committee.Committee{}
 			if err := s.use(s.final); err != nil {
 				return err
 			}

@@ -24,6 +24,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/vcsync/vcsync/committee"
+	"github.com/vcsync/vcsync/committee/mgmt"
+
 	"github.com/ethereum/go-ethereum/rpc"
 
 	"github.com/ethereum/go-ethereum/accounts/abi"
@@ -326,9 +329,9 @@ func TestEthSourceAgreesWithManagementDoc(t *testing.T) {
 			pc.call("setOrbsAddress", m.EthAddress, m.NodeAddress)
 		}
 	}
-	vc := &verify.VirtualChain{VirtualChainId: n.ChainID}
-	addEvent := func(block uint64, members []verify.Member) {
-		ev := verify.CommitteeEvent{RefTime: pc.blockTime(block)}
+	vc := &mgmt.VirtualChain{VirtualChainId: n.ChainID}
+	addEvent := func(block uint64, members []committee.Member) {
+		ev := mgmt.CommitteeEvent{RefTime: pc.blockTime(block)}
 		sum := int64(0)
 		for _, m := range members {
 			sum += m.Weight.Int64()
@@ -339,13 +342,13 @@ func TestEthSourceAgreesWithManagementDoc(t *testing.T) {
 		least := (3*sum + int64(len(members))) / (2 * int64(len(members)))
 		for _, m := range members {
 			w := max(m.Weight.Int64(), least)
-			ev.Committee = append(ev.Committee, verify.CommitteeMember{
-				EthAddress: verify.Address(m.EthAddress), OrbsAddress: verify.Address(m.NodeAddress), Weight: big.NewInt(w)})
+			ev.Committee = append(ev.Committee, mgmt.CommitteeMember{
+				EthAddress: mgmt.Address(m.EthAddress), OrbsAddress: mgmt.Address(m.NodeAddress), Weight: big.NewInt(w)})
 		}
 		vc.CommitteeEvents = append(vc.CommitteeEvents, ev)
 	}
 	// Three epochs as snapshots, ten minutes apart.
-	var last []verify.Member
+	var last []committee.Member
 	for _, h := range []uint64{1, 201, 401} {
 		pc.backend.AdjustTime(10 * time.Minute)
 		last = n.Committee(h).Members
@@ -369,9 +372,9 @@ func TestEthSourceAgreesWithManagementDoc(t *testing.T) {
 	genesis := vc.CommitteeEvents[0].RefTime
 	vc.GenesisRefTime = genesis
 	head, _ := pc.client.HeaderByNumber(context.Background(), nil)
-	doc := &verify.ManagementDoc{CurrentRefTime: uint32(head.Time), PageEndRefTime: uint32(head.Time),
-		VirtualChains: map[string]*verify.VirtualChain{strconv.Itoa(int(n.ChainID)): vc}}
-	docSrc, err := verify.NewDocSource(doc, n.ChainID)
+	doc := &mgmt.ManagementDoc{CurrentRefTime: uint32(head.Time), PageEndRefTime: uint32(head.Time),
+		VirtualChains: map[string]*mgmt.VirtualChain{strconv.Itoa(int(n.ChainID)): vc}}
+	docSrc, err := mgmt.NewDocSource(doc, n.ChainID)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -404,10 +407,10 @@ func TestEthSourceAgreesWithManagementDoc(t *testing.T) {
 	}
 	t.Logf("%d lookups, %d RPCs", queries, proxy.count(""))
 
-	if _, err := eth.CommitteeAt(ctx, genesis-1); !errors.Is(err, verify.ErrNoCommittee) || !strings.Contains(err.Error(), "no committee event at or before") {
+	if _, err := eth.CommitteeAt(ctx, genesis-1); !errors.Is(err, committee.ErrNoCommittee) || !strings.Contains(err.Error(), "no committee event at or before") {
 		t.Fatalf("before the first event: %v", err)
 	}
-	if _, err := eth.CommitteeAt(ctx, uint32(head.Time)+3600); !errors.Is(err, verify.ErrNoCommittee) || !strings.Contains(err.Error(), "after the indexed Ethereum time") {
+	if _, err := eth.CommitteeAt(ctx, uint32(head.Time)+3600); !errors.Is(err, committee.ErrNoCommittee) || !strings.Contains(err.Error(), "after the indexed Ethereum time") {
 		t.Fatalf("after the head: %v", err)
 	}
 
@@ -423,7 +426,7 @@ func TestEthSourceAgreesWithManagementDoc(t *testing.T) {
 	}
 }
 
-func sameCommittee(t *testing.T, at any, got, want *verify.Committee) {
+func sameCommittee(t *testing.T, at any, got, want *committee.Committee) {
 	t.Helper()
 	if got.RefTime != want.RefTime || len(got.Members) != len(want.Members) {
 		t.Fatalf("at %v: eth committee from %d with %d members, doc from %d with %d", at, got.RefTime, len(got.Members), want.RefTime, len(want.Members))

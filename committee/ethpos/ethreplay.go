@@ -5,9 +5,9 @@ import (
 	"math/big"
 	"slices"
 
-	"github.com/ethereum/go-ethereum/common"
+	"github.com/vcsync/vcsync/committee"
 
-	"github.com/vcsync/vcsync/verify"
+	"github.com/ethereum/go-ethereum/common"
 )
 
 // The contract names the ContractRegistry gives the contracts whose events
@@ -116,7 +116,7 @@ func (r *serviceReplay) applyBlock(b uint64, events []posEvent) {
 		case evAddress:
 			r.pending[ev.Name] = ev.Contract
 		case evStake:
-			r.stake[ev.Guardian] = verify.WholeOrbs(ev.Weight)
+			r.stake[ev.Guardian] = committee.WholeOrbs(ev.Weight)
 		case evGuardianData:
 			if ev.Registered {
 				r.node[ev.Guardian] = ev.Node
@@ -159,7 +159,7 @@ func (r *serviceReplay) reads(ev posEvent) bool {
 // stake, its place in or out of the committee, and every member's weight
 // by the rule in force at t.
 func (r *serviceReplay) committeeChange(ev posEvent, t uint64) {
-	stake := verify.WholeOrbs(ev.Weight)
+	stake := committee.WholeOrbs(ev.Weight)
 	r.stake[ev.Guardian] = stake
 	r.committee = slices.DeleteFunc(r.committee, func(m serviceMember) bool { return m.Eth == ev.Guardian })
 	if ev.In {
@@ -169,7 +169,7 @@ func (r *serviceReplay) committeeChange(ev posEvent, t uint64) {
 	for i, m := range r.committee {
 		stakes[i] = r.stake[m.Eth]
 	}
-	for i, w := range verify.ServiceWeights(stakes, t) {
+	for i, w := range committee.ServiceWeights(stakes, t) {
 		r.committee[i].Weight = w
 	}
 	// Heaviest first, ties by address (the service sorts by address, then
@@ -188,16 +188,16 @@ func (r *serviceReplay) committeeChange(ev posEvent, t uint64) {
 // committee is the Committee an entry names: members with a node address,
 // each with its own weight. A member with none cannot sign and is left
 // out, as DocSource leaves out a document's member with no OrbsAddress.
-func (e committeeEntry) committee() (*verify.Committee, error) {
-	members := make([]verify.Member, 0, len(e.Members))
+func (e committeeEntry) committee() (*committee.Committee, error) {
+	members := make([]committee.Member, 0, len(e.Members))
 	for _, m := range e.Members {
 		if m.Node == (common.Address{}) {
 			continue
 		}
 		w, _ := new(big.Float).SetFloat64(m.Weight).Int(nil)
-		members = append(members, verify.Member{NodeAddress: m.Node, EthAddress: m.Eth, Weight: w})
+		members = append(members, committee.Member{NodeAddress: m.Node, EthAddress: m.Eth, Weight: w})
 	}
-	c, err := verify.NewCommittee(uint32(e.Time), members)
+	c, err := committee.NewCommittee(uint32(e.Time), members)
 	if err != nil {
 		return nil, fmt.Errorf("committee after Ethereum block %d: %w", e.Block, err)
 	}

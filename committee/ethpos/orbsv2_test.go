@@ -15,6 +15,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/vcsync/vcsync/committee"
+	"github.com/vcsync/vcsync/committee/mgmt"
+
 	"github.com/ethereum/go-ethereum"
 	"github.com/ethereum/go-ethereum/accounts/abi"
 	"github.com/ethereum/go-ethereum/common"
@@ -23,7 +26,6 @@ import (
 	"github.com/ethereum/go-ethereum/ethclient/simulated"
 
 	"github.com/vcsync/vcsync/committee/ethpos"
-	"github.com/vcsync/vcsync/verify"
 )
 
 // orbsChain is a simulated Ethereum with the real Orbs PoS V2 contracts
@@ -341,22 +343,22 @@ func modelWeights(raw []*big.Int, t uint32) []*big.Int {
 
 // document is the management document the service would publish for the
 // model's entries (members with no node address are published without one).
-func (m *serviceModel) document(chainID uint32, end uint32) *verify.ManagementDoc {
-	vc := &verify.VirtualChain{VirtualChainId: chainID, GenesisRefTime: m.entries[0].time}
+func (m *serviceModel) document(chainID uint32, end uint32) *mgmt.ManagementDoc {
+	vc := &mgmt.VirtualChain{VirtualChainId: chainID, GenesisRefTime: m.entries[0].time}
 	for _, e := range m.entries {
-		ev := verify.CommitteeEvent{RefTime: e.time}
+		ev := mgmt.CommitteeEvent{RefTime: e.time}
 		for _, mm := range e.members {
 			identity := 0
 			if mm.certified {
 				identity = 1
 			}
-			ev.Committee = append(ev.Committee, verify.CommitteeMember{EthAddress: verify.Address(mm.eth), OrbsAddress: verify.Address(mm.node),
+			ev.Committee = append(ev.Committee, mgmt.CommitteeMember{EthAddress: mgmt.Address(mm.eth), OrbsAddress: mgmt.Address(mm.node),
 				Weight: mm.weight, IdentityType: identity})
 		}
 		vc.CommitteeEvents = append(vc.CommitteeEvents, ev)
 	}
-	return &verify.ManagementDoc{CurrentRefTime: end, PageEndRefTime: end,
-		VirtualChains: map[string]*verify.VirtualChain{strconv.Itoa(int(chainID)): vc}}
+	return &mgmt.ManagementDoc{CurrentRefTime: end, PageEndRefTime: end,
+		VirtualChains: map[string]*mgmt.VirtualChain{strconv.Itoa(int(chainID)): vc}}
 }
 
 // TestRealContractsHistory drives the real Orbs PoS V2 contracts through
@@ -466,7 +468,7 @@ func TestRealContractsHistory(t *testing.T) {
 
 	// Serve the chain as if it crossed the change time at `crossing`.
 	proxy := serveSimulated(t, oc.client)
-	proxy.timeShift = uint64(crossing) - verify.WeightRuleChangeTime
+	proxy.timeShift = uint64(crossing) - committee.WeightRuleChangeTime
 	timeOf := func(b uint64) uint32 { return oc.blockTimeRaw(b) - uint32(proxy.timeShift) }
 	oc.build(m, timeOf)
 	if n := len(m.entries); n < 30 {
@@ -479,7 +481,7 @@ func TestRealContractsHistory(t *testing.T) {
 		t.Fatal(err)
 	}
 	last := m.entries[len(m.entries)-1]
-	doc, err := verify.NewDocSource(m.document(42, head.RefTime+3600), 42)
+	doc, err := mgmt.NewDocSource(m.document(42, head.RefTime+3600), 42)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -506,7 +508,7 @@ func TestRealContractsHistory(t *testing.T) {
 					got.QuorumWeight(), got.HonestWeight(), fromDoc.QuorumWeight(), fromDoc.HonestWeight())
 			}
 		}
-		if e.time < verify.WeightRuleChangeTime {
+		if e.time < committee.WeightRuleChangeTime {
 			before++
 		} else {
 			after++
@@ -579,15 +581,15 @@ func checkHistory(t *testing.T, m *serviceModel, gs []guardian, newcomer guardia
 }
 
 // committee is the Committee an entry names (members with a node address).
-func (e modelEntry) committee(t *testing.T) *verify.Committee {
+func (e modelEntry) committee(t *testing.T) *committee.Committee {
 	t.Helper()
-	var members []verify.Member
+	var members []committee.Member
 	for _, m := range e.members {
 		if m.node != (common.Address{}) {
-			members = append(members, verify.Member{NodeAddress: m.node, EthAddress: m.eth, Weight: m.weight})
+			members = append(members, committee.Member{NodeAddress: m.node, EthAddress: m.eth, Weight: m.weight})
 		}
 	}
-	c, err := verify.NewCommittee(e.time, members)
+	c, err := committee.NewCommittee(e.time, members)
 	if err != nil {
 		t.Fatal(err)
 	}

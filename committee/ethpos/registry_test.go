@@ -8,10 +8,11 @@ import (
 	"testing"
 	"time"
 
+	"github.com/vcsync/vcsync/committee"
+
 	"github.com/ethereum/go-ethereum/common"
 
 	"github.com/vcsync/vcsync/committee/ethpos"
-	"github.com/vcsync/vcsync/verify"
 )
 
 // deployTestPoS deploys one more TestPoS, to play one contract version.
@@ -95,7 +96,7 @@ func TestEthSourceFollowsTheContractRegistry(t *testing.T) {
 
 	src := ethpos.NewEthSource(pc.client, ethpos.EthConfig{ContractRegistry: registry})
 	ctx := context.Background()
-	at := func(t0 uint32) *verify.Committee {
+	at := func(t0 uint32) *committee.Committee {
 		t.Helper()
 		c, err := src.CommitteeAt(ctx, t0)
 		if err != nil {
@@ -103,7 +104,7 @@ func TestEthSourceFollowsTheContractRegistry(t *testing.T) {
 		}
 		return c
 	}
-	weightOf := func(c *verify.Committee, node common.Address) int64 {
+	weightOf := func(c *committee.Committee, node common.Address) int64 {
 		t.Helper()
 		m, ok := c.Lookup(node)
 		if !ok {

@@ -1,11 +1,9 @@
-package verify_test
+package mgmt_test
 
 import (
 	"context"
 	"encoding/json"
 	"errors"
-	"fmt"
-	"math/big"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -13,9 +11,10 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/ethereum/go-ethereum/common"
+	"github.com/vcsync/vcsync/committee"
+	"github.com/vcsync/vcsync/committee/mgmt"
 
-	"github.com/vcsync/vcsync/verify"
+	"github.com/ethereum/go-ethereum/common"
 )
 
 const docJSON = `{
@@ -30,9 +29,11 @@ const docJSON = `{
         {"EthAddress": "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa", "OrbsAddress": "1111111111111111111111111111111111111111", "Weight": 500}]}
     ]}}}`
 
-func parseDoc(t *testing.T, s string) *verify.ManagementDoc {
+var ctx = context.Background()
+
+func parseDoc(t *testing.T, s string) *mgmt.ManagementDoc {
 	t.Helper()
-	var d verify.ManagementDoc
+	var d mgmt.ManagementDoc
 	if err := json.Unmarshal([]byte(s), &d); err != nil {
 		t.Fatal(err)
 	}
@@ -40,7 +41,7 @@ func parseDoc(t *testing.T, s string) *verify.ManagementDoc {
 }
 
 func TestDocLookupKeepsEachMembersWeight(t *testing.T) {
-	src, err := verify.NewDocSource(parseDoc(t, docJSON), 42)
+	src, err := mgmt.NewDocSource(parseDoc(t, docJSON), 42)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -83,10 +84,10 @@ func TestDocValidation(t *testing.T) {
 			if s == docJSON {
 				t.Fatal("test edit did not apply")
 			}
-			var d verify.ManagementDoc
+			var d mgmt.ManagementDoc
 			err := json.Unmarshal([]byte(s), &d)
 			if err == nil {
-				_, err = verify.NewDocSource(&d, 42)
+				_, err = mgmt.NewDocSource(&d, 42)
 			}
 			if err == nil || !strings.Contains(err.Error(), tc.want) {
 				t.Fatalf("error %v, want %q", err, tc.want)
@@ -103,14 +104,14 @@ func TestDocFollowsTheServiceRules(t *testing.T) {
 	ctx := context.Background()
 	doc := strings.Replace(docJSON, `"CurrentRefTime": 5000, "PageStartRefTime": 1000, "PageEndRefTime": 5000`,
 		`"CurrentRefTime": 2000, "PageStartRefTime": 1500, "PageEndRefTime": 1800`, 1)
-	src, err := verify.NewDocSource(parseDoc(t, doc), 42)
+	src, err := mgmt.NewDocSource(parseDoc(t, doc), 42)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if c, err := src.CommitteeAt(ctx, 1999); err != nil || len(c.Members) != 3 {
 		t.Fatalf("the event at 1000, before the page's start, counts: %v %v", c, err)
 	}
-	if _, err := src.CommitteeAt(ctx, 2001); !errors.Is(err, verify.ErrNoCommittee) {
+	if _, err := src.CommitteeAt(ctx, 2001); !errors.Is(err, committee.ErrNoCommittee) {
 		t.Fatalf("past CurrentRefTime: %v", err)
 	}
 	if len(src.Warnings) != 1 || !strings.Contains(src.Warnings[0], "not final") {
@@ -119,7 +120,7 @@ func TestDocFollowsTheServiceRules(t *testing.T) {
 
 	doc = strings.Replace(docJSON, `{"RefTime": 3000`, `{"RefTime": 1000`, 1)
 	doc = strings.Replace(doc, `"OrbsAddress": "2222222222222222222222222222222222222222", `, ``, 1)
-	src, err = verify.NewDocSource(parseDoc(t, doc), 42)
+	src, err = mgmt.NewDocSource(parseDoc(t, doc), 42)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -130,77 +131,15 @@ func TestDocFollowsTheServiceRules(t *testing.T) {
 	if len(src.Warnings) != 2 {
 		t.Fatalf("warnings %q", src.Warnings)
 	}
-	var d verify.ManagementDoc
+	var d mgmt.ManagementDoc
 	if err := json.Unmarshal([]byte(`{}`), &d); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := verify.NewDocSource(&d, 42); err == nil || !strings.Contains(err.Error(), "lists no virtual chains") {
+	if _, err := mgmt.NewDocSource(&d, 42); err == nil || !strings.Contains(err.Error(), "lists no virtual chains") {
 		t.Fatalf("an empty document: %v", err)
 	}
-	if _, err := verify.ParseManagementDoc(strings.NewReader(docJSON + `{"more": 1}`)); err == nil || !strings.Contains(err.Error(), "trailing data") {
+	if _, err := mgmt.ParseManagementDoc(strings.NewReader(docJSON + `{"more": 1}`)); err == nil || !strings.Contains(err.Error(), "trailing data") {
 		t.Fatalf("trailing data: %v", err)
-	}
-}
-
-// The weights are the management service's, case for case, on both sides
-// of its rule change and at every rounding half: testdata/weights/golden.json
-// was computed by JavaScript itself (testdata/weights/gen.js).
-func TestAdjustWeightsMatchesTheManagementService(t *testing.T) {
-	data, err := os.ReadFile("../testdata/weights/golden.json")
-	if err != nil {
-		t.Fatal(err)
-	}
-	var golden struct {
-		ChangeTime uint64 `json:"change_time"`
-		Cases      []struct {
-			Name    string   `json:"name"`
-			Time    uint64   `json:"time"`
-			Stakes  []string `json:"stakes"`
-			Weights []string `json:"weights"`
-		} `json:"cases"`
-	}
-	if err := json.Unmarshal(data, &golden); err != nil {
-		t.Fatal(err)
-	}
-	if golden.ChangeTime != verify.WeightRuleChangeTime || len(golden.Cases) < 300 {
-		t.Fatalf("golden file: change time %d, %d cases", golden.ChangeTime, len(golden.Cases))
-	}
-	for _, c := range golden.Cases {
-		raw := make([]*big.Int, len(c.Stakes))
-		for i, s := range c.Stakes {
-			raw[i], _ = new(big.Int).SetString(s, 10)
-		}
-		if got := fmt.Sprint(verify.AdjustWeights(raw, c.Time)); got != fmt.Sprint(c.Weights) {
-			t.Fatalf("%s (time %d): %s, the service computed %v", c.Name, c.Time, got, c.Weights)
-		}
-	}
-}
-
-// The rule change moves quorum: the same stakes give other weights, and a
-// set of signers reaching quorum under one rule may not under the other.
-func TestWeightRuleChangeMovesQuorum(t *testing.T) {
-	orbs := new(big.Int).Exp(big.NewInt(10), big.NewInt(18), nil)
-	raw := []*big.Int{new(big.Int).Mul(big.NewInt(10), orbs), new(big.Int).Mul(big.NewInt(20), orbs),
-		new(big.Int).Add(new(big.Int).Mul(big.NewInt(300), orbs), big.NewInt(999))}
-	// Whole ORBS 10, 20, 300: total 330; before, at least round(330/3) = 110;
-	// after, at least round(330/2) = 165.
-	before := verify.AdjustWeights(raw, verify.WeightRuleChangeTime-1)
-	after := verify.AdjustWeights(raw, verify.WeightRuleChangeTime)
-	if fmt.Sprint(before) != "[110 110 300]" || fmt.Sprint(after) != "[165 165 300]" {
-		t.Fatalf("before %v, after %v", before, after)
-	}
-	quorum := func(ws []*big.Int) int64 {
-		members := make([]verify.Member, len(ws))
-		for i, w := range ws {
-			members[i] = verify.Member{NodeAddress: common.BigToAddress(big.NewInt(int64(i + 1))), Weight: w}
-		}
-		c, _ := verify.NewCommittee(1, members)
-		return c.QuorumWeight().Int64()
-	}
-	// 520 total: quorum 347, which 300 + 110 = 410 reaches; 630 total:
-	// quorum 421, which 300 + 165 = 465 reaches and 300 alone never does.
-	if quorum(before) != 347 || quorum(after) != 421 {
-		t.Fatalf("quorum %d before, %d after", quorum(before), quorum(after))
 	}
 }
 
@@ -223,7 +162,7 @@ func TestReadDocFromFileAndHTTP(t *testing.T) {
 	defer srv.Close()
 
 	for _, loc := range []string{path, srv.URL + "/vchains/42/management"} {
-		d, err := verify.ReadManagementDoc(context.Background(), loc, true)
+		d, err := mgmt.ReadManagementDoc(context.Background(), loc, true)
 		if err != nil {
 			t.Fatalf("%s: %v", loc, err)
 		}
@@ -231,23 +170,23 @@ func TestReadDocFromFileAndHTTP(t *testing.T) {
 			t.Fatalf("%s: CurrentRefTime %d", loc, d.CurrentRefTime)
 		}
 	}
-	if _, err := verify.ReadManagementDoc(context.Background(), srv.URL+"/nope", true); err == nil || !strings.Contains(err.Error(), "404") {
+	if _, err := mgmt.ReadManagementDoc(context.Background(), srv.URL+"/nope", true); err == nil || !strings.Contains(err.Error(), "404") {
 		t.Fatalf("HTTP 404: %v", err)
 	}
 	// An HTML error page is named and cut short, on one line.
-	_, err := verify.ReadManagementDoc(context.Background(), srv.URL+"/html", true)
+	_, err := mgmt.ReadManagementDoc(context.Background(), srv.URL+"/html", true)
 	if err == nil || !strings.Contains(err.Error(), `HTTP 404 Not Found (an HTML page: "404 Not Found Not Found The requested URL`) ||
 		strings.Contains(err.Error(), "<") || strings.Contains(err.Error(), "\n") || len(err.Error()) > 250 {
 		t.Fatalf("HTML 404: %v", err)
 	}
 	// Only http(s) and files: ftp:// is not read as a path.
-	if _, err := verify.ReadManagementDoc(context.Background(), "ftp://example.com/m.json", true); err == nil || !strings.Contains(err.Error(), "ftp:// is not supported") {
+	if _, err := mgmt.ReadManagementDoc(context.Background(), "ftp://example.com/m.json", true); err == nil || !strings.Contains(err.Error(), "ftp:// is not supported") {
 		t.Fatalf("ftp: %v", err)
 	}
-	if d, err := verify.ReadManagementDoc(context.Background(), "file://"+path, false); err != nil || d.CurrentRefTime != 5000 {
+	if d, err := mgmt.ReadManagementDoc(context.Background(), "file://"+path, false); err != nil || d.CurrentRefTime != 5000 {
 		t.Fatalf("file://: %v", err)
 	}
-	if _, err := verify.ReadManagementDoc(context.Background(), srv.URL+"/vchains/42/management", false); err == nil || !strings.Contains(err.Error(), "not a file") {
+	if _, err := mgmt.ReadManagementDoc(context.Background(), srv.URL+"/vchains/42/management", false); err == nil || !strings.Contains(err.Error(), "not a file") {
 		t.Fatalf("URL as committee file: %v", err)
 	}
 }

@@ -1,4 +1,4 @@
-package verify
+package mgmt
 
 import (
 	"context"
@@ -9,6 +9,8 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/vcsync/vcsync/committee"
 )
 
 const docV1 = `{"CurrentRefTime": 2000, "PageStartRefTime": 1000, "PageEndRefTime": 2000,
@@ -39,7 +41,7 @@ func TestDocLoaderReadsANewerDocument(t *testing.T) {
 	}
 	// Past the document's end, with no newer document yet: no committee.
 	time.Sleep(60 * time.Millisecond)
-	if _, err := l.CommitteeAt(ctx, 3500); !errors.Is(err, ErrNoCommittee) {
+	if _, err := l.CommitteeAt(ctx, 3500); !errors.Is(err, committee.ErrNoCommittee) {
 		t.Fatalf("past the end of v1: %v", err)
 	}
 	// Lookups past the end re-read at most once per minRefresh.

@@ -1,8 +1,9 @@
-// Package verify decides which blocks vcsync may trust: it finds the
-// committee named by a reference time (from Ethereum, a management-service
-// document or a committee file) and checks block proofs, hash links and the
-// tip rule against it.
-package verify
+// Package committee is the committee model every source and the verifier
+// share: members and their weights, the quorum and honest-stake thresholds,
+// the management service's weight rule, and the Source interface a
+// committee source implements. It knows no source (Ethereum, documents) and
+// no block or proof rule.
+package committee
 
 import (
 	"context"

@@ -1,4 +1,4 @@
-package verify
+package mgmt
 
 import (
 	"context"
@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"sync"
 	"time"
+
+	"github.com/vcsync/vcsync/committee"
 )
 
 // minRefresh bounds how often lookups past what a document covers read it
@@ -71,11 +73,11 @@ func (l *DocLoader) Refresh(ctx context.Context) error {
 	return l.load(ctx)
 }
 
-func (l *DocLoader) CommitteeAt(ctx context.Context, t uint32) (*Committee, error) {
+func (l *DocLoader) CommitteeAt(ctx context.Context, t uint32) (*committee.Committee, error) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	c, err := l.src.CommitteeAt(ctx, t)
-	if errors.Is(err, ErrNoCommittee) && l.src.end != 0 && t > l.src.end && time.Since(l.last) >= minRefresh {
+	if errors.Is(err, committee.ErrNoCommittee) && l.src.end != 0 && t > l.src.end && time.Since(l.last) >= minRefresh {
 		if lerr := l.load(ctx); lerr != nil {
 			return nil, fmt.Errorf("%w (reading a newer document failed: %v)", err, lerr)
 		}
@@ -84,7 +86,7 @@ func (l *DocLoader) CommitteeAt(ctx context.Context, t uint32) (*Committee, erro
 	return c, err
 }
 
-func (l *DocLoader) Current(ctx context.Context) (*Committee, error) {
+func (l *DocLoader) Current(ctx context.Context) (*committee.Committee, error) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	return l.src.Current(ctx)

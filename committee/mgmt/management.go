@@ -1,4 +1,9 @@
-package verify
+// Package mgmt reads committees from a management-service document (its
+// /vchains/ID/management answer) or a committee file of the same shape:
+// reading it from a file or URL within bounds, validating it, answering
+// lookups by reference time, and re-reading a newer one when a lookup
+// passes its end. It knows nothing of Ethereum, blocks or stores.
+package mgmt
 
 import (
 	"context"
@@ -15,6 +20,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/vcsync/vcsync/committee"
 
 	"github.com/ethereum/go-ethereum/common"
 )
@@ -169,7 +176,7 @@ type DocSource struct {
 	chain   *VirtualChain
 	end     uint32
 	current uint32
-	events  []*Committee // sorted by RefTime, strictly increasing
+	events  []*committee.Committee // sorted by RefTime, strictly increasing
 	// Warnings name what the document holds that the service's rules say
 	// to pass over: entries not final yet, repeated ref times, members
 	// with no node address.
@@ -222,7 +229,7 @@ func NewDocSource(doc *ManagementDoc, chainID uint32) (*DocSource, error) {
 					i, ev.RefTime, prev)
 			}
 		}
-		members := make([]Member, 0, len(ev.Committee))
+		members := make([]committee.Member, 0, len(ev.Committee))
 		for _, m := range ev.Committee {
 			if m.OrbsAddress == (Address{}) {
 				s.Warnings = append(s.Warnings, fmt.Sprintf("committee at ref time %d: member %s has no node (Orbs) address and cannot sign; left out",
@@ -230,9 +237,9 @@ func NewDocSource(doc *ManagementDoc, chainID uint32) (*DocSource, error) {
 				continue
 			}
 			// Each member keeps its own weight: the pair is never split.
-			members = append(members, Member{NodeAddress: common.Address(m.OrbsAddress), EthAddress: common.Address(m.EthAddress), Weight: m.Weight})
+			members = append(members, committee.Member{NodeAddress: common.Address(m.OrbsAddress), EthAddress: common.Address(m.EthAddress), Weight: m.Weight})
 		}
-		c, err := NewCommittee(ev.RefTime, members)
+		c, err := committee.NewCommittee(ev.RefTime, members)
 		if err != nil {
 			return nil, fmt.Errorf("management document: %w", err)
 		}
@@ -250,19 +257,19 @@ func NewDocSource(doc *ManagementDoc, chainID uint32) (*DocSource, error) {
 	return s, nil
 }
 
-func (s *DocSource) CommitteeAt(_ context.Context, t uint32) (*Committee, error) {
+func (s *DocSource) CommitteeAt(_ context.Context, t uint32) (*committee.Committee, error) {
 	if s.end != 0 && t > s.end {
-		return nil, fmt.Errorf("%w: reference time %d is past the management document's end %d (fetch a newer document if the block is honest)", ErrNoCommittee, t, s.end)
+		return nil, fmt.Errorf("%w: reference time %d is past the management document's end %d (fetch a newer document if the block is honest)", committee.ErrNoCommittee, t, s.end)
 	}
 	i := sort.Search(len(s.events), func(i int) bool { return s.events[i].RefTime > t })
 	if i == 0 {
-		return nil, fmt.Errorf("%w: reference time %d is before the first committee event (%d)", ErrNoCommittee, t, s.events[0].RefTime)
+		return nil, fmt.Errorf("%w: reference time %d is before the first committee event (%d)", committee.ErrNoCommittee, t, s.events[0].RefTime)
 	}
 	return s.events[i-1], nil
 }
 
 // Current is the committee at the document's CurrentRefTime (its last event when unset).
-func (s *DocSource) Current(ctx context.Context) (*Committee, error) {
+func (s *DocSource) Current(ctx context.Context) (*committee.Committee, error) {
 	if s.current == 0 {
 		return s.events[len(s.events)-1], nil
 	}
