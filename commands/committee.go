@@ -6,10 +6,9 @@ import (
 	"fmt"
 	"io"
 
-	"github.com/vcsync/vcsync/committee"
-
 	"github.com/urfave/cli/v2"
 
+	"github.com/vcsync/vcsync/committee"
 	"github.com/vcsync/vcsync/committee/ethpos"
 )
 

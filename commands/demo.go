@@ -11,10 +11,9 @@ import (
 	"sync"
 	"time"
 
-	"github.com/vcsync/vcsync/committee/mgmt"
-
 	"github.com/urfave/cli/v2"
 
+	"github.com/vcsync/vcsync/committee/mgmt"
 	"github.com/vcsync/vcsync/devnet"
 	"github.com/vcsync/vcsync/peerclient"
 	"github.com/vcsync/vcsync/peerserver"

@@ -18,12 +18,11 @@ import (
 	"testing"
 	"time"
 
-	"github.com/vcsync/vcsync/internal/testwait"
-
 	bolt "go.etcd.io/bbolt"
 
 	"github.com/vcsync/vcsync/block"
 	"github.com/vcsync/vcsync/internal/failpoint"
+	"github.com/vcsync/vcsync/internal/testwait"
 	"github.com/vcsync/vcsync/store"
 	"github.com/vcsync/vcsync/syncer"
 )

@@ -8,12 +8,11 @@ import (
 	"strings"
 	"time"
 
-	"github.com/vcsync/vcsync/committee"
-	"github.com/vcsync/vcsync/committee/mgmt"
-
 	"github.com/urfave/cli/v2"
 
+	"github.com/vcsync/vcsync/committee"
 	"github.com/vcsync/vcsync/committee/ethpos"
+	"github.com/vcsync/vcsync/committee/mgmt"
 	"github.com/vcsync/vcsync/store"
 	"github.com/vcsync/vcsync/verify"
 )

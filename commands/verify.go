@@ -7,11 +7,10 @@ import (
 	"io"
 	"strconv"
 
-	"github.com/vcsync/vcsync/committee"
-
 	"github.com/urfave/cli/v2"
 
 	"github.com/vcsync/vcsync/block"
+	"github.com/vcsync/vcsync/committee"
 	"github.com/vcsync/vcsync/committee/ethpos"
 	"github.com/vcsync/vcsync/store"
 	"github.com/vcsync/vcsync/verify"

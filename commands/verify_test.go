@@ -9,12 +9,11 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/vcsync/vcsync/store"
-
 	"github.com/ethereum/go-ethereum/crypto"
 	bolt "go.etcd.io/bbolt"
 
 	"github.com/vcsync/vcsync/block"
+	"github.com/vcsync/vcsync/store"
 	"github.com/vcsync/vcsync/verify"
 )
 

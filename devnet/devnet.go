@@ -14,13 +14,12 @@ import (
 	"sync"
 	"time"
 
-	"github.com/vcsync/vcsync/committee"
-	"github.com/vcsync/vcsync/committee/mgmt"
-
 	"github.com/ethereum/go-ethereum/common"
 	"github.com/ethereum/go-ethereum/crypto"
 
 	"github.com/vcsync/vcsync/block"
+	"github.com/vcsync/vcsync/committee"
+	"github.com/vcsync/vcsync/committee/mgmt"
 )
 
 // Defaults for Config's zero values.

@@ -7,10 +7,9 @@ import (
 	"path/filepath"
 	"testing"
 
-	"github.com/vcsync/vcsync/committee/mgmt"
-
 	"github.com/ethereum/go-ethereum/crypto"
 
+	"github.com/vcsync/vcsync/committee/mgmt"
 	"github.com/vcsync/vcsync/store"
 )
 

@@ -7,7 +7,6 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
-	"github.com/vcsync/vcsync/internal/scratch"
 	"os"
 	"strings"
 	"sync"
@@ -18,6 +17,7 @@ import (
 
 	"github.com/vcsync/vcsync/block"
 	"github.com/vcsync/vcsync/chain"
+	"github.com/vcsync/vcsync/internal/scratch"
 )
 
 // FormatVersion is the on-disk layout version written to the meta bucket.

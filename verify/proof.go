@@ -6,12 +6,11 @@ import (
 	"math/big"
 	"sync/atomic"
 
-	"github.com/vcsync/vcsync/committee"
-
 	"github.com/ethereum/go-ethereum/common"
 	"github.com/ethereum/go-ethereum/crypto"
 
 	"github.com/vcsync/vcsync/block"
+	"github.com/vcsync/vcsync/committee"
 )
 
 // ErrInvalidBlock matches every *BlockError: the block, and so whoever sent

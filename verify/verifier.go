@@ -14,11 +14,10 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/vcsync/vcsync/committee"
-
 	"github.com/ethereum/go-ethereum/common"
 
 	"github.com/vcsync/vcsync/block"
+	"github.com/vcsync/vcsync/committee"
 )
 
 // DefaultHonestyGrace is how long a committee is assumed to stay honest

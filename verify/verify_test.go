@@ -9,12 +9,11 @@ import (
 	"testing"
 	"time"
 
-	"github.com/vcsync/vcsync/committee"
-	"github.com/vcsync/vcsync/committee/mgmt"
-
 	"github.com/ethereum/go-ethereum/crypto"
 
 	"github.com/vcsync/vcsync/block"
+	"github.com/vcsync/vcsync/committee"
+	"github.com/vcsync/vcsync/committee/mgmt"
 	"github.com/vcsync/vcsync/devnet"
 	"github.com/vcsync/vcsync/verify"
 )

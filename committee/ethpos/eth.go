@@ -17,11 +17,11 @@ import (
 	"sync"
 	"time"
 
-	"github.com/vcsync/vcsync/committee"
-
 	"github.com/ethereum/go-ethereum"
 	"github.com/ethereum/go-ethereum/common"
 	"github.com/ethereum/go-ethereum/core/types"
+
+	"github.com/vcsync/vcsync/committee"
 )
 
 // EthReader is the part of ethclient.Client the Ethereum source uses; the

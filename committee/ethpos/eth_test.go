@@ -24,21 +24,19 @@ import (
 	"testing"
 	"time"
 
-	"github.com/vcsync/vcsync/committee"
-	"github.com/vcsync/vcsync/committee/mgmt"
-
-	"github.com/ethereum/go-ethereum/rpc"
-
 	"github.com/ethereum/go-ethereum/accounts/abi"
 	"github.com/ethereum/go-ethereum/common"
 	"github.com/ethereum/go-ethereum/core/types"
 	"github.com/ethereum/go-ethereum/crypto"
 	"github.com/ethereum/go-ethereum/ethclient"
 	"github.com/ethereum/go-ethereum/ethclient/simulated"
+	"github.com/ethereum/go-ethereum/rpc"
 
 	"github.com/vcsync/vcsync/block"
 	"github.com/vcsync/vcsync/commands"
+	"github.com/vcsync/vcsync/committee"
 	"github.com/vcsync/vcsync/committee/ethpos"
+	"github.com/vcsync/vcsync/committee/mgmt"
 	"github.com/vcsync/vcsync/devnet"
 	"github.com/vcsync/vcsync/verify"
 )

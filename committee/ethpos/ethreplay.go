@@ -5,9 +5,9 @@ import (
 	"math/big"
 	"slices"
 
-	"github.com/vcsync/vcsync/committee"
-
 	"github.com/ethereum/go-ethereum/common"
+
+	"github.com/vcsync/vcsync/committee"
 )
 
 // The contract names the ContractRegistry gives the contracts whose events

@@ -15,9 +15,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/vcsync/vcsync/committee"
-	"github.com/vcsync/vcsync/committee/mgmt"
-
 	"github.com/ethereum/go-ethereum"
 	"github.com/ethereum/go-ethereum/accounts/abi"
 	"github.com/ethereum/go-ethereum/common"
@@ -25,7 +22,9 @@ import (
 	"github.com/ethereum/go-ethereum/crypto"
 	"github.com/ethereum/go-ethereum/ethclient/simulated"
 
+	"github.com/vcsync/vcsync/committee"
 	"github.com/vcsync/vcsync/committee/ethpos"
+	"github.com/vcsync/vcsync/committee/mgmt"
 )
 
 // orbsChain is a simulated Ethereum with the real Orbs PoS V2 contracts

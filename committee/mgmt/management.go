@@ -21,9 +21,9 @@ import (
 	"strings"
 	"time"
 
-	"github.com/vcsync/vcsync/committee"
-
 	"github.com/ethereum/go-ethereum/common"
+
+	"github.com/vcsync/vcsync/committee"
 )
 
 // ManagementDoc is the management-service document, in the shape the Orbs

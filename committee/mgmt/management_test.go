@@ -11,10 +11,10 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/ethereum/go-ethereum/common"
+
 	"github.com/vcsync/vcsync/committee"
 	"github.com/vcsync/vcsync/committee/mgmt"
-
-	"github.com/ethereum/go-ethereum/common"
 )
 
 const docJSON = `{
