@@ -147,6 +147,13 @@ type Source interface {
 	GenesisRefTime(ctx context.Context) (uint32, error)
 }
 
+// Refresher is a committee source whose knowledge grows with time: sync
+// --follow refreshes it before each round, so a long-running follower sees
+// new committees (a newer management document, new Ethereum events).
+type Refresher interface {
+	Refresh(ctx context.Context) error
+}
+
 // WholeOrbs is the management service's orbitonsToOrbs: Number(BigInt(raw) / 10^18).
 func WholeOrbs(raw *big.Int) float64 {
 	f, _ := new(big.Float).SetInt(new(big.Int).Quo(raw, weightUnit)).Float64()

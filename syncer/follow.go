@@ -5,8 +5,6 @@ import (
 	"fmt"
 	"math/rand"
 	"time"
-
-	"github.com/vcsync/vcsync/committee/mgmt"
 )
 
 // DefaultStaleAfter is how long without a committed block means the node
@@ -49,16 +47,16 @@ func Follow(ctx context.Context, cfg Config, staleAfter time.Duration, onRound f
 			if !sleep(ctx, wait) {
 				return last
 			}
-			if err := cfg.Store.Acquire(); err != nil {
+			if err := acquire(cfg.Store); err != nil {
 				failed(err) // locked by a reader for longer than the lock timeout: next round
 				continue
 			}
 			// What the committee source knows grows with time: a newer
 			// management document, new Ethereum events.
-			if r, ok := cfg.Verifier.Source.(mgmt.Refresher); ok {
+			if r, ok := cfg.Verifier.(refresher); ok {
 				if err := r.Refresh(ctx); err != nil && ctx.Err() == nil {
 					failed(fmt.Errorf("refresh the committee source: %w", err))
-					if err := cfg.Store.Release(); err != nil {
+					if err := release(cfg.Store); err != nil {
 						return fmt.Errorf("release the store between rounds: %w", err)
 					}
 					continue
@@ -75,10 +73,37 @@ func Follow(ctx context.Context, cfg Config, staleAfter time.Duration, onRound f
 		round(res, err)
 		// Only vcsync writes the store (a node is not run beside it on
 		// one store), so it is next stale staleAfter after this round.
-		if err := cfg.Store.Release(); err != nil {
+		if err := release(cfg.Store); err != nil {
 			return fmt.Errorf("release the store between rounds: %w", err)
 		}
 	}
+}
+
+// releasable is a store Follow lets go of between rounds (store.Store is
+// one), so an operator's inspect, verify or export can open it meanwhile.
+type releasable interface {
+	Release() error
+	Acquire() error
+}
+
+func release(s Store) error {
+	if r, ok := s.(releasable); ok {
+		return r.Release()
+	}
+	return nil
+}
+
+func acquire(s Store) error {
+	if r, ok := s.(releasable); ok {
+		return r.Acquire()
+	}
+	return nil
+}
+
+// refresher is a verifier whose committee source learns with time
+// (verify.Verifier is one).
+type refresher interface {
+	Refresh(ctx context.Context) error
 }
 
 // maxFollowBackoff caps the wait after failed rounds: a follower notices a

@@ -12,7 +12,9 @@ import (
 	"sync"
 	"time"
 
+	"github.com/ethereum/go-ethereum/common"
 	"github.com/vcsync/vcsync/block"
+	"github.com/vcsync/vcsync/chain"
 	"github.com/vcsync/vcsync/peerclient"
 	"github.com/vcsync/vcsync/store"
 	"github.com/vcsync/vcsync/verify"
@@ -45,10 +47,28 @@ type Observer interface {
 	Timed(what string, d time.Duration)          // how long a "batch" (request to last chunk) or a "chunk" (one read) took
 }
 
+// Store is what the sync core needs of a block store (store.Store is one):
+// the chain it holds, its heights, the blocks it has, and committing a
+// verified run below what it holds, in one transaction.
+type Store interface {
+	Identity() chain.Identity
+	State() (chain.State, error)
+	Get(height uint64) (*block.Block, error)
+	Has(height uint64) (bool, error)
+	Hash(height uint64) (common.Hash, error)
+	CommitDescending(blocks []*block.Block) (chain.State, error)
+}
+
+// Verifier checks a descending run of blocks from a peer (verify.Verifier
+// is one): how many of them, from the top, it trusts, and why not the rest.
+type Verifier interface {
+	VerifyDescending(ctx context.Context, seg verify.Segment) (int, error)
+}
+
 // Config wires a Syncer.
 type Config struct {
-	Store          *store.Store
-	Verifier       *verify.Verifier
+	Store          Store
+	Verifier       Verifier
 	Peers          []peerclient.Peer
 	Batch          uint64
 	Chunk          int

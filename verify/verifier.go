@@ -46,6 +46,16 @@ type Verifier struct {
 // Recoveries is the number of signature recoveries v has performed.
 func (v *Verifier) Recoveries() uint64 { return v.recoveries.Load() }
 
+// Refresh asks the committee source to learn what it can since it was
+// read (a newer document, new Ethereum events), if it is a source that
+// can; a follower calls it between rounds.
+func (v *Verifier) Refresh(ctx context.Context) error {
+	if r, ok := v.Source.(committee.Refresher); ok {
+		return r.Refresh(ctx)
+	}
+	return nil
+}
+
 func (v *Verifier) checkSlots() chan struct{} {
 	v.slotsOnce.Do(func() {
 		workers := v.Workers

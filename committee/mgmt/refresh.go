@@ -15,13 +15,6 @@ import (
 // a stream of fetches. (A variable so tests can shorten it.)
 var minRefresh = 2 * time.Second
 
-// Refresher is a committee source whose knowledge grows with time: sync
-// --follow refreshes it before each round, so a long-running follower sees
-// new committees (a newer management document, new Ethereum events).
-type Refresher interface {
-	Refresh(ctx context.Context) error
-}
-
 // DocLoader is a management document or committee file that is read again
 // when asked: before each follow round, and when a lookup asks for a
 // reference time past what the document covers (at most once per
