@@ -11,10 +11,16 @@ import (
 // writes millions of blocks through one open would grow that map without
 // bound, so the store closes and reopens the file after this many page
 // allocations (16 MiB of 4 KiB pages), which costs a millisecond or so.
-var reopenAfterPages int64 = 4096
+const reopenAfterPages int64 = 4096
 
-// betweenReopen, when set by a test, runs while the file is closed.
-var betweenReopen func(path string)
+// reopenLimit is the store's page count between reopens: reopenAfterPages
+// unless a test set its own.
+func (s *Store) reopenLimit() int64 {
+	if s.reopenAfter > 0 {
+		return s.reopenAfter
+	}
+	return reopenAfterPages
+}
 
 // trimBookkeeping reopens the file once enough pages were allocated since
 // it was opened. Called after a commit, by the writer. The commit stands
@@ -28,7 +34,7 @@ func (s *Store) trimBookkeeping() {
 	}
 	stats := s.db.Stats()
 	s.mu.RUnlock()
-	if stats.TxStats.GetPageCount() >= reopenAfterPages {
+	if stats.TxStats.GetPageCount() >= s.reopenLimit() {
 		s.reopen()
 	}
 }
@@ -47,8 +53,8 @@ func (s *Store) reopen() error {
 		s.db, s.dbErr = nil, fmt.Errorf("reopen store %s: %w", s.path, err)
 		return s.dbErr
 	}
-	if betweenReopen != nil {
-		betweenReopen(s.path)
+	if s.betweenReopen != nil {
+		s.betweenReopen(s.path)
 	}
 	db, err := openBolt(s.path, false, s.timeout, 0)
 	switch {

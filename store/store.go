@@ -83,7 +83,7 @@ var ErrNotVcsync = errors.New("not a vcsync store")
 
 // Store is an open block store.
 type Store struct {
-	// mu lets write reopen db (see reopenAfterBytes) while other
+	// mu lets write reopen db (see reopenAfterPages) while other
 	// goroutines read: every use of db holds it for reading.
 	mu       sync.RWMutex
 	db       *bolt.DB
@@ -105,6 +105,12 @@ type Store struct {
 	final          string
 	publishAtClose bool
 	scratch        string // the name a created store was opened under
+
+	// reopenAfter and betweenReopen are a test's: a smaller page count
+	// between reopens (0: reopenAfterPages), and a hook run while the file
+	// is closed.
+	reopenAfter   int64
+	betweenReopen func(path string)
 
 	// Recovered says what Open did to finish an interrupted command
 	// (compact --replace), for the command to tell the user; "" if nothing.

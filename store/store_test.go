@@ -471,9 +471,8 @@ func TestReverseSyncedStoreIsCompact(t *testing.T) {
 // bookkeeping stays bounded; readers on other goroutines carry on across
 // the reopens and every block stays where it was written.
 func TestReopenBoundsBookkeeping(t *testing.T) {
-	defer func(n int64) { reopenAfterPages = n }(reopenAfterPages)
-	reopenAfterPages = 40
 	s := openNew(t)
+	s.reopenAfter = 40
 	chain := linkedChain(600)
 	stop := make(chan struct{})
 	readErr := make(chan error, 1)
@@ -505,8 +504,8 @@ func TestReopenBoundsBookkeeping(t *testing.T) {
 	if err := <-readErr; err != nil {
 		t.Fatalf("reader during reopens: %v", err)
 	}
-	if peak >= reopenAfterPages+20 {
-		t.Fatalf("%d pages allocated through one open; want a reopen after %d", peak, reopenAfterPages)
+	if peak >= s.reopenAfter+20 {
+		t.Fatalf("%d pages allocated through one open; want a reopen after %d", peak, s.reopenAfter)
 	}
 	mustState(t, s, 600, 600, 600)
 	for _, b := range chain {
@@ -524,20 +523,18 @@ func TestReopenBoundsBookkeeping(t *testing.T) {
 // that triggered the reopen stands, every later use says the store is
 // locked, and the file holds exactly what was committed.
 func TestReopenLosesLockCleanly(t *testing.T) {
-	defer func(n int64) { reopenAfterPages = n }(reopenAfterPages)
-	reopenAfterPages = 1
-	var intruder *bolt.DB
-	betweenReopen = func(path string) {
-		var err error
-		if intruder, err = bolt.Open(path, 0o644, &bolt.Options{Timeout: time.Second}); err != nil {
-			t.Errorf("take the lock: %v", err)
-		}
-	}
-	defer func() { betweenReopen = nil }()
 	path := filepath.Join(t.TempDir(), "blocks.db")
 	s, err := Open(path, Options{Create: true, Identity: &testID, LockTimeout: 100 * time.Millisecond})
 	if err != nil {
 		t.Fatal(err)
+	}
+	var intruder *bolt.DB
+	s.reopenAfter = 1
+	s.betweenReopen = func(path string) {
+		var err error
+		if intruder, err = bolt.Open(path, 0o644, &bolt.Options{Timeout: time.Second}); err != nil {
+			t.Errorf("take the lock: %v", err)
+		}
 	}
 	chain := linkedChain(10)
 	st, err := s.CommitDescending(desc(chain, 10, 6))

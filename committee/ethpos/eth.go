@@ -50,8 +50,8 @@ const (
 
 // minRefresh bounds how often lookups past what a source knows re-index or
 // re-read it: blocks from peers naming future reference times cannot turn
-// into a stream of RPCs or fetches. (A variable so tests can shorten it.)
-var minRefresh = 2 * time.Second
+// into a stream of RPCs or fetches.
+const minRefresh = 2 * time.Second
 
 // EthConfig names the contracts and the chain's genesis reference time.
 // Either ContractRegistry is set, and the source follows it to the

@@ -12,8 +12,8 @@ import (
 
 // minRefresh bounds how often lookups past what a document covers read it
 // again: blocks from peers naming future reference times cannot turn into
-// a stream of fetches. (A variable so tests can shorten it.)
-var minRefresh = 2 * time.Second
+// a stream of fetches.
+const minRefresh = 2 * time.Second
 
 // DocLoader is a management document or committee file that is read again
 // when asked: before each follow round, and when a lookup asks for a
@@ -28,12 +28,13 @@ type DocLoader struct {
 	mu   sync.Mutex
 	src  *DocSource
 	last time.Time
+	now  func() time.Time // the clock minRefresh is measured on
 }
 
 // LoadDoc reads the document at location (a URL only if allowURL) for a
 // chain. warn, if set, hears what the service's rules made it pass over.
 func LoadDoc(ctx context.Context, location string, allowURL bool, chainID uint32, warn func(string)) (*DocLoader, error) {
-	l := &DocLoader{location: location, allowURL: allowURL, chainID: chainID, warn: warn}
+	l := &DocLoader{location: location, allowURL: allowURL, chainID: chainID, warn: warn, now: time.Now}
 	if err := l.load(ctx); err != nil {
 		return nil, err
 	}
@@ -41,7 +42,7 @@ func LoadDoc(ctx context.Context, location string, allowURL bool, chainID uint32
 }
 
 func (l *DocLoader) load(ctx context.Context) error {
-	l.last = time.Now()
+	l.last = l.now()
 	doc, err := ReadManagementDoc(ctx, l.location, l.allowURL)
 	if err != nil {
 		return err
@@ -70,7 +71,7 @@ func (l *DocLoader) CommitteeAt(ctx context.Context, t uint32) (*committee.Commi
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	c, err := l.src.CommitteeAt(ctx, t)
-	if errors.Is(err, committee.ErrNoCommittee) && l.src.end != 0 && t > l.src.end && time.Since(l.last) >= minRefresh {
+	if errors.Is(err, committee.ErrNoCommittee) && l.src.end != 0 && t > l.src.end && l.now().Sub(l.last) >= minRefresh {
 		if lerr := l.load(ctx); lerr != nil {
 			return nil, fmt.Errorf("%w (reading a newer document failed: %v)", err, lerr)
 		}

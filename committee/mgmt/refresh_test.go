@@ -22,8 +22,6 @@ var docV2 = strings.Replace(strings.Replace(docV1, `"CurrentRefTime": 2000`, `"C
 	`"Weight": 100}]}]`, `"Weight": 100}]}, {"RefTime": 3000, "Committee": [{"EthAddress": "bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb", "OrbsAddress": "2222222222222222222222222222222222222222", "Weight": 100}]}]`, 1)
 
 func TestDocLoaderReadsANewerDocument(t *testing.T) {
-	defer func(d time.Duration) { minRefresh = d }(minRefresh)
-	minRefresh = 50 * time.Millisecond
 	var version, fetches atomic.Int32
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		fetches.Add(1)
@@ -39,22 +37,29 @@ func TestDocLoaderReadsANewerDocument(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	clock := l.last
+	l.now = func() time.Time { return clock }
 	// Past the document's end, with no newer document yet: no committee.
-	time.Sleep(60 * time.Millisecond)
+	clock = clock.Add(minRefresh)
 	if _, err := l.CommitteeAt(ctx, 3500); !errors.Is(err, committee.ErrNoCommittee) {
 		t.Fatalf("past the end of v1: %v", err)
 	}
+	if fetches.Load() != 2 {
+		t.Fatalf("%d fetches: a lookup past the end, a refresh interval after the first read, reads again", fetches.Load())
+	}
 	// Lookups past the end re-read at most once per minRefresh.
-	before := fetches.Load()
 	for i := 0; i < 20; i++ {
 		l.CommitteeAt(ctx, 3500)
 	}
-	if fetches.Load()-before > 1 {
-		t.Fatalf("%d fetches for 20 lookups inside one refresh interval", fetches.Load()-before)
+	if fetches.Load() != 2 {
+		t.Fatalf("%d more fetches for 20 lookups inside one refresh interval", fetches.Load()-2)
 	}
 	// The service publishes a newer document: the next lookup past the end reads it.
 	version.Store(1)
-	time.Sleep(60 * time.Millisecond)
+	if _, err := l.CommitteeAt(ctx, 3500); !errors.Is(err, committee.ErrNoCommittee) {
+		t.Fatalf("read again within the refresh interval: %v", err)
+	}
+	clock = clock.Add(minRefresh)
 	c, err := l.CommitteeAt(ctx, 3500)
 	if err != nil || c.RefTime != 3000 {
 		t.Fatalf("after the service moved on: %v %v", c, err)
