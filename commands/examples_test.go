@@ -12,6 +12,8 @@ import (
 	"testing"
 
 	"github.com/urfave/cli/v2"
+
+	"github.com/vcsync/vcsync/internal/testio"
 )
 
 // docExample is one command line from README.md or a command's --help.
@@ -161,7 +163,7 @@ func TestDocExamples(t *testing.T) {
 // and the last one's exit code (an earlier one failing is an error too). It
 // runs on a worker goroutine, so it reports with t.Error, never t.Fatal.
 func runPipeline(t *testing.T, dir, line string) (string, int) {
-	var out lockedBuffer // every command of the pipeline writes to it at once
+	var out testio.LockedBuffer // every command of the pipeline writes to it at once
 	var cmds []*exec.Cmd
 	for i, part := range strings.Split(line, " | ") {
 		fields := strings.Fields(part)

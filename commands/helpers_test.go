@@ -22,6 +22,7 @@ import (
 
 	"github.com/vcsync/vcsync/block"
 	"github.com/vcsync/vcsync/internal/failpoint"
+	"github.com/vcsync/vcsync/internal/testio"
 	"github.com/vcsync/vcsync/internal/testwait"
 	"github.com/vcsync/vcsync/store"
 	"github.com/vcsync/vcsync/syncer"
@@ -184,24 +185,6 @@ func mustEqualStores(t testing.TB, a, b string) {
 	}
 }
 
-// lockedBuffer is a bytes.Buffer safe to read while a command writes it.
-type lockedBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *lockedBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *lockedBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
-
 // startServe runs `vcsync serve` on port 0 of 127.0.0.1 until the test
 // ends and returns the URL it logged: the kernel picks the port, so no
 // other test can take it in between.
@@ -221,7 +204,7 @@ func startServeWith(t *testing.T, db string) (string, func()) {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
-	logs := &lockedBuffer{}
+	logs := &testio.LockedBuffer{}
 	// serve parses its flags in-process too: it takes its turn until it
 	// listens (or ends), when cli is done with its package-level help.
 	inProcess.Lock()

@@ -14,6 +14,8 @@ import (
 
 	dto "github.com/prometheus/client_model/go"
 	"github.com/prometheus/common/expfmt"
+
+	"github.com/vcsync/vcsync/internal/testio"
 )
 
 // scrape reads url's metrics with the Prometheus text parser.
@@ -63,7 +65,7 @@ func value(t *testing.T, families map[string]*dto.MetricFamily, name string, wan
 }
 
 // waitForLog waits until logs match re and returns the first group.
-func waitForLog(t *testing.T, logs *lockedBuffer, re *regexp.Regexp) string {
+func waitForLog(t *testing.T, logs *testio.LockedBuffer, re *regexp.Regexp) string {
 	t.Helper()
 	for range 500 {
 		if m := re.FindStringSubmatch(logs.String()); m != nil {
@@ -77,10 +79,10 @@ func waitForLog(t *testing.T, logs *lockedBuffer, re *regexp.Regexp) string {
 
 // childWithLogs runs vcsync in a child process, its stderr gathered in
 // logs; stop sends SIGTERM and waits (also at cleanup).
-func childWithLogs(t *testing.T, args ...string) (logs *lockedBuffer, stop func()) {
+func childWithLogs(t *testing.T, args ...string) (logs *testio.LockedBuffer, stop func()) {
 	cmd := exec.Command(os.Args[0], args...)
 	cmd.Env = append(os.Environ(), "VCSYNC_TEST_CHILD=1")
-	logs = &lockedBuffer{}
+	logs = &testio.LockedBuffer{}
 	cmd.Stdout, cmd.Stderr = io.Discard, logs
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)

@@ -11,6 +11,8 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/vcsync/vcsync/internal/testio"
+
 	"github.com/vcsync/vcsync/peerserver"
 	"github.com/vcsync/vcsync/wire"
 )
@@ -33,29 +35,12 @@ func (h *heldSource) ReadRange(hi, lo uint64, fn func(uint64, []byte) error) err
 	return h.Source.ReadRange(hi, lo, fn)
 }
 
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
-
 // One client address holds at most its share of streams: the next request
 // gets 503 with a Retry-After, logged once however often it is refused,
 // and the slot is back once a stream ends.
 func TestPerClientStreamCap(t *testing.T) {
 	src := &heldSource{Source: devnetStore(t, "slots", 100, nil), reading: make(chan struct{}), release: make(chan struct{})}
-	var logs lockedBuffer
+	var logs testio.LockedBuffer
 	srv := httptest.NewServer(peerserver.New(src, peerserver.Options{Log: slog.New(slog.NewJSONHandler(&logs, nil))}).Handler())
 	t.Cleanup(srv.Close)
 	get := func() *http.Response {

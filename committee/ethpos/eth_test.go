@@ -38,6 +38,7 @@ import (
 	"github.com/vcsync/vcsync/committee/ethpos"
 	"github.com/vcsync/vcsync/committee/mgmt"
 	"github.com/vcsync/vcsync/devnet"
+	"github.com/vcsync/vcsync/internal/testio"
 	"github.com/vcsync/vcsync/verify"
 )
 
@@ -437,24 +438,6 @@ func sameCommittee(t *testing.T, at any, got, want *committee.Committee) {
 	}
 }
 
-// syncBuffer is a bytes.Buffer safe to read while a command writes it.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
-
 // newKey makes a node key and its address.
 func newKey(t *testing.T) (*ecdsa.PrivateKey, common.Address) {
 	t.Helper()
@@ -741,7 +724,7 @@ func TestFollowWithEthereumSourceThroughTheCommandLine(t *testing.T) {
 	node := filepath.Join(dir, "node.db")
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	out, errb := &syncBuffer{}, &syncBuffer{}
+	out, errb := &testio.LockedBuffer{}, &testio.LockedBuffer{}
 	done := make(chan int, 1)
 	go func() {
 		done <- commands.Main(ctx, []string{"vcsync", "sync", "--follow", "--json", "--stale-after", "1s", "--store", node,
