@@ -259,7 +259,7 @@ func Main(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	out := &countingWriter{w: stdout}
 	app.Writer, app.ErrWriter = out, stderr
 	app.Metadata = map[string]any{argsKey: args}
-	err := app.RunContext(ctx, args)
+	err := withAdvice(app.RunContext(ctx, args))
 	if err != nil {
 		if jsonLogsAsked(args[1:]) { // every stderr line a JSON record
 			logOptions{json: true}.logger(stderr).Error(err.Error(), "kind", errorKind(err))

@@ -153,3 +153,38 @@ func TestEnvironmentDoesNotOutliveARun(t *testing.T) {
 		t.Fatalf("verify tip with VCSYNC_MANAGEMENT unset after a run that had it: exit %d %q", code, errs)
 	}
 }
+
+// A package's error says what went wrong; the command line adds the flag
+// that changes it (advice.go), in text and in JSON.
+func TestLibraryErrorsGetTheirFlagAdvice(t *testing.T) {
+	t.Parallel()
+	db := filepath.Join(genStore(t, "20", ""), "blocks.db")
+	existing := filepath.Join(t.TempDir(), "out.vcx")
+	os.WriteFile(existing, []byte("an operator's file"), 0o644)
+	for _, tc := range []struct {
+		args   []string
+		says   string
+		advice string
+	}{
+		{[]string{"export", "--store", db, "--out", existing}, "the target exists", "give --force to replace it"},
+		{[]string{"verify", "tip", "--store", db, "--committee-file", "http://127.0.0.1:1/management"}, "a URL is not a file", "give a URL with --management"},
+		{[]string{"rollback", "--store", db, "--to", "5", "--max-remove", "10", "--yes"}, "more than the 10 allowed", "raise --max-remove, or add --force"},
+	} {
+		for _, asJSON := range []bool{false, true} {
+			args := tc.args
+			if asJSON {
+				args = append(args[:len(args):len(args)], "--json")
+			}
+			out, errs, code := run(t, args...)
+			if code != ExitUsage || !strings.Contains(errs, tc.says) || !strings.Contains(errs, tc.advice) {
+				t.Fatalf("vcsync %s: exit %d %q; want exit 2 with %q and %q", strings.Join(args, " "), code, errs, tc.says, tc.advice)
+			}
+			if asJSON && !strings.Contains(out, tc.advice) {
+				t.Fatalf("vcsync %s: the JSON lacks the advice: %s", strings.Join(args, " "), out)
+			}
+		}
+	}
+	if data, _ := os.ReadFile(existing); string(data) != "an operator's file" {
+		t.Fatal("the refused export changed the file")
+	}
+}

@@ -68,6 +68,9 @@ func syncOptionsFrom(c *cli.Context, mode string) (syncOptions, error) {
 	if o.logs, err = logOptionsFrom(c); err != nil {
 		return o, err
 	}
+	if o.from != 0 && o.to > o.from {
+		return o, usageError(fmt.Errorf("--to %d is above --from %d: a pull runs from a higher height down to a lower one", o.to, o.from))
+	}
 	if o.trust != nil && o.follow {
 		return o, usageError(errors.New("--trust and --follow do not go together: a checkpoint anchors one run down from it; follow without it"))
 	}
@@ -235,6 +238,7 @@ func (o syncOptions) run(ctx context.Context, stdout, stderr io.Writer) error {
 		runErr = syncer.Follow(ctx, cfg, o.staleAfter, func(res syncer.Result, err error) {
 			round++
 			reg.Round(err)
+			adviseDrops(&res)
 			if err != nil {
 				next := time.Duration(res.NextRoundSeconds * float64(time.Second)).Round(time.Second)
 				rep.Note(slog.LevelWarn, "sync round failed", "round", round, "error", err.Error(), "next_round_in", next.String(),
@@ -247,6 +251,7 @@ func (o syncOptions) run(ctx context.Context, stdout, stderr io.Writer) error {
 	default:
 		res, runErr = syncer.New(cfg).Sync(ctx)
 	}
+	adviseDrops(&res)
 	if t := o.trust; t != nil {
 		if err := s.SetCheckpoint(t.Height, t.Hash); err == nil {
 			rep.Note(slog.LevelInfo, "trusted checkpoint recorded in the store", "height", t.Height, "hash", t.Hash.Hex())

@@ -78,6 +78,9 @@ func (r *reporter) Note(level slog.Level, msg string, attrs ...any) {
 }
 
 func (r *reporter) Dropped(peer, kind, reason string) {
+	if a := dropAdvice(syncer.DropKind(kind)); a != "" {
+		reason += "; " + a
+	}
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	r.record(slog.LevelWarn, "peer dropped", "peer", peer, "kind", kind, "reason", reason)

@@ -185,12 +185,12 @@ func TestCloseGapsAndPullFromFilePeer(t *testing.T) {
 	}
 	// --to above the gap the pull must close first is refused.
 	if _, errs, code := run(t, "pull", "--store", fresh, "--committee-file", bigMgmt, "--peer", served, "--to", "99999"); code != ExitUsage ||
-		!strings.Contains(errs, "--to 99999 is above 500") {
+		!strings.Contains(errs, "the lowest height 99999 is above 500") || !strings.Contains(errs, "give a --to of 500 or below") {
 		t.Fatalf("pull --to above the gap: exit %d %s", code, errs)
 	}
 	// --to above every peer's top: nothing is there to pull, and no peer is blamed.
 	if _, errs, code := run(t, "pull", "--store", db, "--committee-file", mgmt, "--peer", peer, "--to", "99999"); code != ExitFailed ||
-		!strings.Contains(errs, "none serves height 99999 (the pull's --to)") || strings.Contains(errs, "dropped") {
+		!strings.Contains(errs, "none serves height 99999 (the pull's lowest)") || strings.Contains(errs, "dropped") {
 		t.Fatalf("pull --to above every peer: exit %d %s", code, errs)
 	}
 }

@@ -25,6 +25,10 @@ const Stdin = "-"
 // blocks its header promises: damage, not a dropped connection.
 var ErrTruncated = errors.New("export file is truncated")
 
+// ErrNothingWritten means an export read from a pipe or FIFO got no byte
+// within the chunk timeout: nobody is writing it.
+var ErrNothingWritten = errors.New("nothing was written to it")
+
 // ExportPeer serves an export file as a peer, so import runs the same
 // verified sync as every other command. A regular file is opened for
 // each request; a pipe (stdin, a FIFO, a shell's <(...)) can be read
@@ -181,7 +185,7 @@ func waitForWriter(r *bufio.Reader, timeout time.Duration) error {
 		case !errors.Is(err, io.EOF):
 			return err
 		case time.Now().After(deadline):
-			return fmt.Errorf("nothing was written to it within %s (--chunk-timeout)", timeout)
+			return fmt.Errorf("%w within %s", ErrNothingWritten, timeout)
 		}
 		time.Sleep(20 * time.Millisecond)
 	}

@@ -13,8 +13,12 @@ import (
 	"github.com/vcsync/vcsync/wire"
 )
 
-// ErrExists means the export's target is already there.
-var ErrExists = errors.New("the target exists")
+// ErrExists means the export's target is already there; ErrNotRegular,
+// that it is something other than a regular file (never replaced).
+var (
+	ErrExists     = errors.New("the target exists")
+	ErrNotRegular = errors.New("the target is not a regular file")
+)
 
 // ExportResult is what an export wrote.
 type ExportResult struct {
@@ -32,9 +36,9 @@ func Export(src Source, path string, from, to uint64, chunk int, force bool) (Ex
 	if fi, err := os.Lstat(path); err == nil {
 		switch {
 		case !fi.Mode().IsRegular():
-			return ExportResult{}, fmt.Errorf("export: %w: %s is not a regular file (%s): refusing to replace it", ErrExists, path, fi.Mode().Type())
+			return ExportResult{}, fmt.Errorf("export: %w: %s (%s): refusing to replace it", ErrNotRegular, path, fi.Mode().Type())
 		case !force:
-			return ExportResult{}, fmt.Errorf("export: %w: %s: give --force to replace it", ErrExists, path)
+			return ExportResult{}, fmt.Errorf("export: %w: %s", ErrExists, path)
 		}
 	} else if !errors.Is(err, os.ErrNotExist) {
 		return ExportResult{}, fmt.Errorf("export: %w", err)

@@ -246,7 +246,7 @@ func (s *Store) CompactInPlace() (CompactReport, error) {
 			ErrNotSmaller, rep.DiskAfter, rep.DiskBefore)
 	}
 	failpoint.Hit("compact-copy-checked")
-	if err := writeDurably(journal, []byte("compact --replace: "+filepath.Base(copyPath)+" -> "+filepath.Base(s.path)+"\n")); err != nil {
+	if err := writeDurably(journal, []byte("compaction in place: "+filepath.Base(copyPath)+" -> "+filepath.Base(s.path)+"\n")); err != nil {
 		os.Remove(copyPath)
 		return rep, fmt.Errorf("compact: write the journal %s: %w", journal, err)
 	}
@@ -303,7 +303,7 @@ func (s *Store) finishInterrupted() error {
 		what, err = finishCompact(s.path)
 	}
 	if err != nil {
-		return fmt.Errorf("an interrupted compact --replace of %s: %w", s.path, err)
+		return fmt.Errorf("an interrupted compaction in place of %s: %w", s.path, err)
 	}
 	s.Recovered = what
 	return nil
@@ -322,7 +322,7 @@ func undoCompact(path string) (string, error) {
 	if err := removeDurably(compactJournalPath(path)); err != nil {
 		return "", err
 	}
-	return fmt.Sprintf("undid an interrupted compact --replace: %s is the file it was; the unfinished copy was removed", path), nil
+	return fmt.Sprintf("undid an interrupted compaction in place: %s is the file it was; the unfinished copy was removed", path), nil
 }
 
 // finishCompact completes a swap whose rename happened: the store is the
@@ -335,7 +335,7 @@ func finishCompact(path string) (string, error) {
 	if err := removeDurably(compactJournalPath(path)); err != nil {
 		return "", err
 	}
-	return fmt.Sprintf("finished an interrupted compact --replace: %s is the compacted copy; the old file was removed", path), nil
+	return fmt.Sprintf("finished an interrupted compaction in place: %s is the compacted copy; the old file was removed", path), nil
 }
 
 func sameFile(a, b string) (bool, error) {

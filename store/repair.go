@@ -77,7 +77,7 @@ func (s *Store) Rollback(to, maxRemove uint64, force bool) (RollbackPlan, error)
 		return p, err
 	}
 	if p.Removed > maxRemove && !force {
-		return p, fmt.Errorf("%w: rolling back to %d removes %d blocks (%d-%d), more than --max-remove %d; add --force if that is meant",
+		return p, fmt.Errorf("%w: rolling back to %d removes %d blocks (%d-%d), more than the %d allowed",
 			ErrForceNeeded, to, p.Removed, p.From, p.Until, maxRemove)
 	}
 	err = s.guard(at(to), func() error {
@@ -278,7 +278,7 @@ func countIn(hs []uint64, st State) int {
 // the one-gap model cannot keep, strays), and the indices are rewritten.
 func (s *Store) Repair(p RepairPlan) error {
 	if !p.InPlace {
-		return fmt.Errorf("%w: the bbolt file itself is damaged (%v); salvage its readable blocks into a new file with --out", ErrDamaged, p.Problems)
+		return fmt.Errorf("%w: the bbolt file itself is damaged (%v); only a salvage of its readable blocks into a new file repairs it", ErrDamaged, p.Problems)
 	}
 	if p.Nothing {
 		return nil

@@ -160,7 +160,7 @@ func (s *Syncer) noPeer(st store.State, req request, why []string) error {
 	case req.from != 0:
 		want = fmt.Sprintf("height %d", req.from)
 	case req.to > st.Top+1:
-		want = fmt.Sprintf("height %d (the pull's --to)", req.to)
+		want = fmt.Sprintf("height %d (the pull's lowest)", req.to)
 	}
 	s.mu.Lock()
 	for name, reason := range s.dropped {

@@ -208,8 +208,7 @@ func (s *Syncer) receive(ctx context.Context, b batch, g wire.Grant, chunks <-ch
 		case errors.As(r.err, &be) && unlinkedFromFloor(be, floor):
 			stopped, runErr = true, divergedBelow(peer, floor, f.seg[len(f.seg)-1])
 		case errors.As(r.err, &be) && be.UntrustedTip:
-			s.drop(peer, DropUntrustedTip, "its tip is not trusted: %v; a chain older than the honesty grace is anchored with --trust HEIGHT:HASH "+
-				"(read the hash from a node you trust: vcsync inspect --block HEIGHT)", be)
+			s.drop(peer, DropUntrustedTip, "its tip is not trusted: %v; a chain older than the honesty grace is anchored by a trusted checkpoint", be)
 			stopped = true
 		case errors.As(r.err, &be):
 			culprit := peer

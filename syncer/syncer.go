@@ -170,6 +170,22 @@ type Syncer struct {
 	pre   prefetcher // batches downloading ahead of the main loop
 }
 
+// PullRangeError is a pull asked to end (To) above where it starts (From):
+// a pull runs downwards. Gap is the store's heights when an open gap fixed
+// From (the gap is closed first); zero when From was asked for.
+type PullRangeError struct {
+	From, To uint64
+	Gap      chain.State
+}
+
+func (e *PullRangeError) Error() string {
+	if e.Gap.GapOpen() {
+		return fmt.Sprintf("the lowest height %d is above %d, where the pull starts: a gap is open (InOrder %d, LastSynced %d) and is closed first, downwards",
+			e.To, e.From, e.Gap.InOrder, e.Gap.LastSynced)
+	}
+	return fmt.Sprintf("the lowest height %d is above the highest %d: a pull runs from a higher height down to a lower one", e.To, e.From)
+}
+
 // pullBudget is what Pull asked for and, once a peer granted it, the
 // lowest height the batch must leave committed.
 type pullBudget struct {
@@ -250,10 +266,10 @@ func (s *Syncer) Pull(ctx context.Context, from, to uint64) (Result, error) {
 		}
 	}
 	if to != 0 && from != 0 && to > from {
-		return s.result(), fmt.Errorf("--to %d is above --from %d: a pull runs from a higher height down to a lower one", to, from)
+		return s.result(), &PullRangeError{From: from, To: to}
 	}
 	if to != 0 && from == 0 && st.GapOpen() && to > st.LastSynced-1 {
-		return s.result(), fmt.Errorf("--to %d is above %d, where the pull starts: a gap is open (InOrder %d, LastSynced %d) and is closed first, downwards", to, st.LastSynced-1, st.InOrder, st.LastSynced)
+		return s.result(), &PullRangeError{From: st.LastSynced - 1, To: to, Gap: st}
 	}
 	s.pull = &pullBudget{from: from, to: to}
 	return s.run(ctx, func(store.State) (bool, error) {

@@ -105,10 +105,14 @@ func NewEthSource(client EthReader, cfg EthConfig) *EthSource {
 		committees: map[uint64]*committee.Committee{}, CacheStatus: "off"}
 }
 
+// ErrNoGenesisRefTime means block 1 was to be verified and the source was
+// given no genesis reference time: the contracts do not record it.
+var ErrNoGenesisRefTime = errors.New("the Ethereum source needs the genesis reference time to verify block 1")
+
 // GenesisRefTime is the configured genesis reference time.
 func (s *EthSource) GenesisRefTime(context.Context) (uint32, error) {
 	if s.cfg.GenesisRefTime == 0 {
-		return 0, errors.New("the Ethereum source needs --genesis-ref-time to verify block 1")
+		return 0, ErrNoGenesisRefTime
 	}
 	return s.cfg.GenesisRefTime, nil
 }

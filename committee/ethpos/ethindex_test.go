@@ -1,6 +1,8 @@
 package ethpos
 
 import (
+	"context"
+	"errors"
 	"math/big"
 	"strings"
 	"testing"
@@ -66,5 +68,18 @@ func TestIndexWithoutATimestampItNeedsIsRefused(t *testing.T) {
 	ix.Times[7] = 1_700_000_000
 	if err := s.use(ix); err != nil || len(s.entries) != 1 || s.entries[0].Time != 1_700_000_000 {
 		t.Fatalf("the whole index: %v, %+v", err, s.entries)
+	}
+}
+
+// The contracts do not record the genesis reference time: without one, the
+// source says so (the command line names the flag that gives it).
+func TestGenesisRefTimeMustBeGiven(t *testing.T) {
+	s := NewEthSource(nil, EthConfig{Committee: common.Address{1}, Registry: common.Address{2}})
+	if _, err := s.GenesisRefTime(context.Background()); !errors.Is(err, ErrNoGenesisRefTime) {
+		t.Fatalf("no genesis reference time: %v", err)
+	}
+	s = NewEthSource(nil, EthConfig{Committee: common.Address{1}, Registry: common.Address{2}, GenesisRefTime: 1600000000})
+	if got, err := s.GenesisRefTime(context.Background()); err != nil || got != 1600000000 {
+		t.Fatalf("given 1600000000: %d %v", got, err)
 	}
 }

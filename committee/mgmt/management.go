@@ -88,6 +88,10 @@ func (a *Address) UnmarshalText(text []byte) error {
 // maxDocBytes bounds a downloaded document; real ones are a few MiB.
 const maxDocBytes = 64 << 20
 
+// ErrURLNotFile means a committee file was named by a URL: committee files
+// are read from disk only, never fetched.
+var ErrURLNotFile = errors.New("a URL is not a file")
+
 // ReadManagementDoc reads a document from a file path, or, when allowURL is
 // set, from an http(s) URL.
 func ReadManagementDoc(ctx context.Context, location string, allowURL bool) (*ManagementDoc, error) {
@@ -98,7 +102,7 @@ func ReadManagementDoc(ctx context.Context, location string, allowURL bool) (*Ma
 	location = strings.TrimPrefix(location, "file://")
 	if strings.HasPrefix(location, "http://") || strings.HasPrefix(location, "https://") {
 		if !allowURL {
-			return nil, fmt.Errorf("committee file %s: a URL is not a file (use --management for a URL)", location)
+			return nil, fmt.Errorf("committee file %s: %w", location, ErrURLNotFile)
 		}
 		ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 		defer cancel()

@@ -80,7 +80,7 @@ func New(version string) *Registry {
 	r.batches = counter("vcsync_sync_batches_total", "Batches started from a peer.")
 	r.dropped = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "vcsync_sync_peers_dropped_total", Help: "Peers dropped for the rest of a run, by why."}, []string{"kind"})
 	f(r.dropped)
-	r.rounds = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "vcsync_sync_rounds_total", Help: "Rounds of sync --follow, by result (ok, failed)."}, []string{"result"})
+	r.rounds = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "vcsync_sync_rounds_total", Help: "Rounds of a following sync, by result (ok, failed)."}, []string{"result"})
 	f(r.rounds)
 	r.peerTop = gauge("vcsync_sync_best_peer_top", "The highest height a peer advertised in the last availability round.")
 	r.lag = gauge("vcsync_sync_lag_blocks", "Blocks between the best peer's top and the store's Top (0 when the store is ahead or level).")
@@ -91,8 +91,8 @@ func New(version string) *Registry {
 	r.verifyFailures = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "vcsync_sync_verification_failures_total",
 		Help: "Blocks from peers that failed verification, by reason: " + strings.Join(failureReasons, ", ") + "."}, []string{"reason"})
 	f(r.verifyFailures)
-	r.lastRound = gauge("vcsync_sync_last_round_timestamp_seconds", "When the last round of sync --follow ended (unix seconds).")
-	r.lastRoundOK = gauge("vcsync_sync_last_round_success", "1 if the last round of sync --follow succeeded, else 0.")
+	r.lastRound = gauge("vcsync_sync_last_round_timestamp_seconds", "When the last round of a following sync ended (unix seconds).")
+	r.lastRoundOK = gauge("vcsync_sync_last_round_success", "1 if the last round of a following sync succeeded, else 0.")
 
 	r.streamsOpen = gauge("vcsync_serve_streams_open", "Block streams being served now.")
 	r.streamsRefused = counter("vcsync_serve_streams_refused_total", "Block requests answered busy (503).")
