@@ -11,6 +11,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/vcsync/vcsync/internal/floors"
+
 	"github.com/vcsync/vcsync/committee"
 	"github.com/vcsync/vcsync/committee/mgmt"
 
@@ -32,7 +34,7 @@ import (
 // core, measured in the same run.
 func BenchmarkSync20k(b *testing.B) {
 	for _, size := range []int{4, 22} {
-		for _, form := range devnet.ProofForms {
+		for _, form := range floors.ProofForms {
 			b.Run(fmt.Sprintf("committee=%d/proof=%s", size, form.Name), func(b *testing.B) { benchSync(b, 20000, size, form.Bare) })
 		}
 	}
@@ -48,7 +50,7 @@ func benchSync(b *testing.B, blocks uint64, committee int, bare bool) {
 
 	var synced, checked uint64
 	var elapsed time.Duration
-	floorsBefore := devnet.MeasureFloors(devnet.FloorRounds, devnet.FloorOps)
+	floorsBefore := floors.MeasureFloors(floors.FloorRounds, floors.FloorOps)
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
 		b.StopTimer()
@@ -76,8 +78,8 @@ func benchSync(b *testing.B, blocks uint64, committee int, bare bool) {
 	inSync := float64(checked) / elapsed.Seconds()
 	// The machine's speed drifts: the floors are medians of rounds before
 	// and after the run.
-	floors := floorsBefore.Merge(devnet.MeasureFloors(devnet.FloorRounds, devnet.FloorOps))
-	bareRecover, bareVerify := floors.Recover, floors.Verify
+	rates := floorsBefore.Merge(floors.MeasureFloors(floors.FloorRounds, floors.FloorOps))
+	bareRecover, bareVerify := rates.Recover, rates.Verify
 	b.ReportMetric(rate, "blocks/s")
 	b.ReportMetric(float64(checked)/float64(synced), "sigs/block")
 	b.ReportMetric(inSync, "sync_sigs/s")

@@ -7,6 +7,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/vcsync/vcsync/internal/floors"
+
 	"github.com/vcsync/vcsync/committee/mgmt"
 
 	"github.com/vcsync/vcsync/devnet"
@@ -21,7 +23,7 @@ import (
 // efficiency against the signature floor.
 func BenchmarkAuditVsRecover(b *testing.B) {
 	for _, size := range []int{4, 22} {
-		for _, form := range devnet.ProofForms {
+		for _, form := range floors.ProofForms {
 			b.Run(fmt.Sprintf("committee=%d/proof=%s", size, form.Name), func(b *testing.B) { benchAudit(b, 20000, size, form.Bare) })
 		}
 	}
@@ -40,7 +42,7 @@ func benchAudit(b *testing.B, blocks uint64, committee int, bare bool) {
 		b.Fatal(err)
 	}
 	defer s.Close()
-	floorsBefore := devnet.MeasureFloors(devnet.FloorRounds, devnet.FloorOps)
+	floorsBefore := floors.MeasureFloors(floors.FloorRounds, floors.FloorOps)
 	b.ResetTimer()
 	var verified uint64
 	start, before := time.Now(), v.Recoveries()
@@ -56,8 +58,8 @@ func benchAudit(b *testing.B, blocks uint64, committee int, bare bool) {
 	b.StopTimer()
 	// The machine's speed drifts: the floors are medians of rounds before
 	// and after the run.
-	floors := floorsBefore.Merge(devnet.MeasureFloors(devnet.FloorRounds, devnet.FloorOps))
-	bareRecover, bareVerify := floors.Recover, floors.Verify
+	rates := floorsBefore.Merge(floors.MeasureFloors(floors.FloorRounds, floors.FloorOps))
+	bareRecover, bareVerify := rates.Recover, rates.Verify
 	inAudit := float64(checked) / elapsed.Seconds()
 	b.ReportMetric(float64(verified)/elapsed.Seconds(), "blocks/s")
 	b.ReportMetric(float64(checked)/float64(verified), "sigs/block")

@@ -1,4 +1,7 @@
-package devnet
+// Package floors measures this machine's bare signature rates, the floors
+// benchmarks compare their own rates with, and names the proof forms they
+// run on. It is imported by benchmarks only.
+package floors
 
 import (
 	"runtime"
