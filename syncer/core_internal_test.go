@@ -225,7 +225,6 @@ func fakeSyncer(st Store, v Verifier, peers ...peerclient.Peer) *Syncer {
 
 func TestPlan(t *testing.T) {
 	t.Parallel()
-	chainOf := fakeChain(200)
 	cases := []struct {
 		name  string
 		st    chain.State
@@ -256,15 +255,15 @@ func TestPlan(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			s := fakeSyncer(newFakeStore(), &fakeVerifier{})
-			s.pull = tc.pull
+			g := goal{kind: goalSync}
+			if tc.pull != nil {
+				g = goal{kind: goalPull, pull: *tc.pull}
+			}
+			var trust *Checkpoint
 			if tc.trust != 0 {
-				s.cfg.Trust = &Checkpoint{Height: tc.trust}
+				trust = &Checkpoint{Height: tc.trust}
 			}
-			if tc.carry != 0 {
-				s.carry = []*block.Block{chainOf[tc.carry-1]}
-			}
-			if got := s.plan(tc.st); got != tc.want {
+			if got := plan(tc.st, tc.carry, g, trust, 30); got != tc.want {
 				t.Fatalf("plan(%+v) = %+v, want %+v", tc.st, got, tc.want)
 			}
 		})
@@ -445,5 +444,44 @@ func TestAdmission(t *testing.T) {
 				t.Fatalf("err %v, dropped %+v; want one %s drop naming %q", err, res.PeersDropped, tc.kind, tc.reason)
 			}
 		})
+	}
+}
+
+// Each goal says when its run is done: a gap run when the gap is closed and
+// nothing is carried; a pull when the lowest height of its grant is stored;
+// a sync anchored on a checkpoint when the store holds everything up to it
+// (an unanchored sync ends when no peer is ahead).
+func TestGoalUnmet(t *testing.T) {
+	t.Parallel()
+	chainOf := fakeChain(100)
+	s := fakeSyncer(newFakeStore(append(chainOf[:10:10], chainOf[60:]...)...), &fakeVerifier{}) // 1-10, 61-100: a gap
+	gap, _ := s.cfg.Store.State()
+	closed := chain.State{InOrder: 100, LastSynced: 100, Top: 100}
+	cases := []struct {
+		name  string
+		g     goal
+		st    chain.State
+		carry bool
+		trust *Checkpoint
+		want  bool
+	}{
+		{"gap open", goal{kind: goalGap}, gap, false, nil, true},
+		{"gap closed", goal{kind: goalGap}, closed, false, nil, false},
+		{"gap closed, a block still carried", goal{kind: goalGap}, closed, true, nil, true},
+		{"pull not granted yet", goal{kind: goalPull, pull: pullBudget{from: 50}}, gap, false, nil, true},
+		{"pull whose lowest is missing", goal{kind: goalPull, pull: pullBudget{from: 50, low: 40}}, gap, false, nil, true},
+		{"pull whose lowest is stored", goal{kind: goalPull, pull: pullBudget{from: 70, low: 65}}, gap, false, nil, false},
+		{"sync", goal{kind: goalSync}, closed, false, nil, true},
+		{"sync below its checkpoint", goal{kind: goalSync}, gap, false, &Checkpoint{Height: 100}, true},
+		{"sync that reached its checkpoint", goal{kind: goalSync}, closed, false, &Checkpoint{Height: 100}, false},
+	}
+	for _, tc := range cases {
+		s.goal, s.cfg.Trust, s.carry = tc.g, tc.trust, nil
+		if tc.carry {
+			s.carry = []*block.Block{chainOf[50]}
+		}
+		if got, err := s.unmet(tc.st); err != nil || got != tc.want {
+			t.Errorf("%s: unmet %v (%v), want %v", tc.name, got, err, tc.want)
+		}
 	}
 }

@@ -64,12 +64,13 @@ func (s *Syncer) stream(ctx context.Context, b batch) error {
 		s.drop(peer, DropLied, "%s", reason)
 		return nil
 	}
-	if s.pull != nil && s.pull.low == 0 {
-		s.pull.low = g.To
-		s.noteReduction(peer, g, wreq)
-	}
-	if s.pull == nil {
-		s.planPrefetch(ctx, g, req.floor)
+	if s.goal.kind == goalPull {
+		if s.goal.pull.low == 0 {
+			s.goal.pull.low = g.To
+			s.noteReduction(peer, g, wreq)
+		}
+	} else {
+		s.planPrefetch(ctx, g, req.floor) // a pull is one batch: nothing to fetch ahead
 	}
 	s.markUsed(peer)
 	s.cfg.Observer.Batch(peer.Name(), g)

@@ -164,7 +164,7 @@ type Syncer struct {
 	carry     []*block.Block
 	carryFrom peerclient.Peer
 
-	pull *pullBudget // set by Pull: the one batch it must complete
+	goal goal // what the run is for, set when it starts
 
 	known []answer   // the last availability answers, for choosing prefetch peers
 	pre   prefetcher // batches downloading ahead of the main loop
@@ -185,6 +185,22 @@ func (e *PullRangeError) Error() string {
 	}
 	return fmt.Sprintf("the lowest height %d is above the highest %d: a pull runs from a higher height down to a lower one", e.To, e.From)
 }
+
+// goal is what a run is for. The kind is fixed when the run starts (Sync,
+// CloseGap or Pull); a pull's budget learns its lowest height from the
+// first grant.
+type goal struct {
+	kind goalKind
+	pull pullBudget // goalPull only
+}
+
+type goalKind int
+
+const (
+	goalSync goalKind = iota // the whole chain: the gap first, then from the peers' tip
+	goalGap                  // only the gap between InOrder and LastSynced
+	goalPull                 // one batch, as asked, committed whole
+)
 
 // pullBudget is what Pull asked for and, once a peer granted it, the
 // lowest height the batch must leave committed.
@@ -238,12 +254,14 @@ func (nopObserver) Timed(string, time.Duration)     {}
 // Sync runs the flow until the store holds 1..tip with no gap: the gap
 // first, then from the best peer's tip down to Top+1, and so on.
 func (s *Syncer) Sync(ctx context.Context) (Result, error) {
-	return s.run(ctx, func(st store.State) (bool, error) { return !s.reachedCheckpoint(st), nil })
+	s.goal = goal{kind: goalSync}
+	return s.run(ctx)
 }
 
 // CloseGap only closes the gap between InOrder and LastSynced.
 func (s *Syncer) CloseGap(ctx context.Context) (Result, error) {
-	return s.run(ctx, func(st store.State) (bool, error) { return st.GapOpen() || len(s.carry) > 0, nil })
+	s.goal = goal{kind: goalGap}
+	return s.run(ctx)
 }
 
 // Pull runs the same loop as Sync with a budget of one batch: from down to
@@ -271,14 +289,23 @@ func (s *Syncer) Pull(ctx context.Context, from, to uint64) (Result, error) {
 	if to != 0 && from == 0 && st.GapOpen() && to > st.LastSynced-1 {
 		return s.result(), &PullRangeError{From: st.LastSynced - 1, To: to, Gap: st}
 	}
-	s.pull = &pullBudget{from: from, to: to}
-	return s.run(ctx, func(store.State) (bool, error) {
-		if s.pull.low == 0 {
-			return true, nil
+	s.goal = goal{kind: goalPull, pull: pullBudget{from: from, to: to}}
+	return s.run(ctx)
+}
+
+// unmet says whether the run's goal still needs a batch.
+func (s *Syncer) unmet(st store.State) (bool, error) {
+	switch s.goal.kind {
+	case goalGap:
+		return st.GapOpen() || len(s.carry) > 0, nil
+	case goalPull:
+		if s.goal.pull.low == 0 {
+			return true, nil // nothing granted yet
 		}
-		has, err := s.cfg.Store.Has(s.pull.low)
+		has, err := s.cfg.Store.Has(s.goal.pull.low)
 		return !has, err
-	})
+	}
+	return !s.reachedCheckpoint(st), nil
 }
 
 func (s *Syncer) result() Result {
@@ -300,8 +327,8 @@ func (s *Syncer) result() Result {
 	return r
 }
 
-// run repeats batches while more(state) and there is something to fetch.
-func (s *Syncer) run(ctx context.Context, more func(store.State) (bool, error)) (Result, error) {
+// run repeats batches while the goal is unmet and there is something to fetch.
+func (s *Syncer) run(ctx context.Context) (Result, error) {
 	if s.start.IsZero() {
 		s.start = time.Now()
 	}
@@ -320,10 +347,10 @@ func (s *Syncer) run(ctx context.Context, more func(store.State) (bool, error)) 
 		if err != nil {
 			return s.result(), err
 		}
-		if ok, err := more(st); err != nil || !ok {
+		if ok, err := s.unmet(st); err != nil || !ok {
 			return s.result(), err
 		}
-		done, err := s.batch(ctx, st, s.plan(st))
+		done, err := s.batch(ctx, st, plan(st, s.carryLow(), s.goal, s.cfg.Trust, s.cfg.Batch))
 		if ctx.Err() != nil {
 			return interrupted()
 		}
@@ -331,8 +358,8 @@ func (s *Syncer) run(ctx context.Context, more func(store.State) (bool, error)) 
 			return s.result(), err
 		}
 		if done {
-			if s.pull != nil && s.pull.low != 0 {
-				return s.result(), fmt.Errorf("%w: no peer serves the rest of the batch down to %d", ErrIncomplete, s.pull.low)
+			if low := s.goal.pull.low; s.goal.kind == goalPull && low != 0 {
+				return s.result(), fmt.Errorf("%w: no peer serves the rest of the batch down to %d", ErrIncomplete, low)
 			}
 			return s.result(), nil // no peer is ahead of the store: nothing to do
 		}
@@ -347,36 +374,44 @@ type request struct {
 	fetch    bool   // false: only the carried block needs finishing
 }
 
-// plan decides the next batch from the indices (README, "How sync works"): while a gap
-// is open, LastSynced-1 down to max(InOrder+1, LastSynced-batch); with no
-// gap, open-ended from the peer's tip down to Top+1. A pull narrows it to
-// its budget.
-func (s *Syncer) plan(st store.State) request {
+// carryLow is the height of the lowest carried block, 0 if none.
+func (s *Syncer) carryLow() uint64 {
+	if len(s.carry) == 0 {
+		return 0
+	}
+	return s.carry[len(s.carry)-1].Height()
+}
+
+// plan decides the next batch from the indices (README, "How sync works"):
+// while a gap is open, LastSynced-1 down to max(InOrder+1, LastSynced-batch);
+// with no gap, open-ended from the peer's tip down to Top+1; a carried block
+// (its lowest at carryLow) is continued below; a checkpoint above Top is
+// started from. A pull narrows it to its budget.
+func plan(st store.State, carryLow uint64, g goal, trust *Checkpoint, batch uint64) request {
 	floor := st.Top
 	if st.GapOpen() {
 		floor = st.InOrder
 	}
 	r := request{floor: floor, fetch: true}
 	switch {
-	case len(s.carry) > 0:
-		low := s.carry[len(s.carry)-1].Height()
-		if low == floor+1 {
+	case carryLow != 0:
+		if carryLow == floor+1 {
 			return request{floor: floor}
 		}
-		r.from = low - 1
-	case s.pull != nil && s.pull.low == 0 && s.pull.from != 0:
-		r.from, r.tip = s.pull.from, !st.GapOpen()
+		r.from = carryLow - 1
+	case g.kind == goalPull && g.pull.low == 0 && g.pull.from != 0:
+		r.from, r.tip = g.pull.from, !st.GapOpen()
 	case st.GapOpen():
 		r.from = st.LastSynced - 1
-	case s.cfg.Trust != nil && st.Top < s.cfg.Trust.Height:
-		r.from, r.tip = s.cfg.Trust.Height, true // start at the checkpoint: nothing above it is anchored
+	case trust != nil && st.Top < trust.Height:
+		r.from, r.tip = trust.Height, true // start at the checkpoint: nothing above it is anchored
 	default:
 		r.to, r.tip = st.Top+1, true
 	}
 	if r.from != 0 {
-		r.to = max(floor+1, r.from-min(r.from, s.cfg.Batch)+1)
+		r.to = max(floor+1, r.from-min(r.from, batch)+1)
 	}
-	if p := s.pull; p != nil {
+	if p := g.pull; g.kind == goalPull {
 		switch {
 		case p.low != 0:
 			// Only the lowest block's parent is still needed, to verify it.
