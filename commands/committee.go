@@ -20,7 +20,7 @@ func committeeCommand() *cli.Command {
 			"         vcsync committee --current --chain-id 42 --eth-rpc http://127.0.0.1:8545 \\\n" +
 			"           --contract-registry 0x...",
 		Flags: append([]cli.Flag{
-			&cli.Uint64Flag{Name: "at", Usage: "reference time `T` (unix seconds)"},
+			boundedUint64(&cli.Uint64Flag{Name: "at", Usage: "reference time `T` (unix seconds)"}, 0, 1<<32-1),
 			&cli.BoolFlag{Name: "current", Usage: "the committee in effect now"},
 			chainIDFlag,
 			jsonFlag,

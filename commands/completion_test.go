@@ -52,3 +52,32 @@ func TestCompletionAndManCoverEveryCommandAndFlag(t *testing.T) {
 		t.Errorf("completion tcsh: exit %d %s", code, errs)
 	}
 }
+
+// Every numeric flag is declared with its bounds, or is one whose whole
+// type range means something (a seed, a height, a block number, a rate).
+func TestNumericFlagsAreBounded(t *testing.T) {
+	t.Parallel()
+	unbounded := map[string]bool{"seed": true, "from": true, "to": true, "block": true, "max-remove": true, "eth-from-block": true, "eth-rps": true}
+	everyCommand(NewApp().Commands, "", func(name string, c *cli.Command) {
+		for _, f := range c.Flags {
+			bounded := true
+			switch f := f.(type) {
+			case *cli.Uint64Flag:
+				bounded = f.Action != nil
+			case *cli.UintFlag:
+				bounded = f.Action != nil
+			case *cli.IntFlag:
+				bounded = f.Action != nil
+			case *cli.Int64Flag:
+				bounded = f.Action != nil
+			case *cli.DurationFlag:
+				bounded = f.Action != nil
+			case *cli.Float64Flag:
+				bounded = f.Action != nil
+			}
+			if flag := f.Names()[0]; !bounded && !unbounded[flag] {
+				t.Errorf("%s --%s has no bounds", name, flag)
+			}
+		}
+	})
+}

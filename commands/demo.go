@@ -30,11 +30,11 @@ func demoCommand() *cli.Command {
 			"replaces the proof of every 97th block with forged signatures), syncs an empty store\n" +
 			"in a temporary directory, shows the forging peer being dropped, and inspects the result.",
 		Flags: []cli.Flag{
-			&cli.Uint64Flag{Name: "blocks", Value: 10000, Usage: "chain length"},
+			boundedUint64(&cli.Uint64Flag{Name: "blocks", Value: 10000, Usage: "chain length"}, 1, 100_000_000),
 			&cli.Int64Flag{Name: "seed", Value: 1, Usage: "seed for the peer choice"},
 			// Many small batches: the forger is chosen (and dropped) in all but
 			// about (2/3)^40 of demo runs.
-			&cli.Uint64Flag{Name: "batch", Value: 250, Usage: "blocks per batch"},
+			boundedUint64(&cli.Uint64Flag{Name: "batch", Value: 250, Usage: "blocks per batch"}, 1, 1_000_000),
 			&cli.StringFlag{Name: "dir", DefaultText: "a temporary directory, removed", Usage: "keep the demo's files in `DIR`"},
 			jsonFlag,
 		},

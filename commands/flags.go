@@ -1,6 +1,7 @@
 package commands
 
 import (
+	"cmp"
 	"fmt"
 	"io"
 	"strings"
@@ -23,10 +24,10 @@ var (
 		Name: "store", Usage: "path of the bbolt block store", EnvVars: []string{"VCSYNC_STORE"},
 		Required: true, Category: "Store",
 	}
-	lockTimeoutFlag = &cli.DurationFlag{
+	lockTimeoutFlag = boundedDuration(&cli.DurationFlag{
 		Name: "lock-timeout", Value: store.DefaultLockTimeout, Category: "Store", EnvVars: []string{"VCSYNC_LOCK_TIMEOUT"},
 		Usage: "how long to wait for another process's lock on the store (0: do not wait)",
-	}
+	}, 0, time.Hour)
 	jsonFlag = &cli.BoolFlag{Name: "json", Usage: "print one JSON object instead of text"}
 )
 
@@ -48,24 +49,24 @@ var (
 		Usage: "ContractRegistry `ADDRESS` (with --eth-rpc): followed to every Committee, GuardiansRegistration and Elections version, as the management service does"}
 	committeeContractFlag = &cli.StringFlag{Name: "committee-contract", Category: "Committees", EnvVars: []string{"VCSYNC_COMMITTEE_CONTRACT"}, Usage: "Committee contract `ADDRESS`, one version for all time (with --registry-contract, instead of --contract-registry)"}
 	registryContractFlag  = &cli.StringFlag{Name: "registry-contract", Category: "Committees", EnvVars: []string{"VCSYNC_REGISTRY_CONTRACT"}, Usage: "GuardiansRegistration contract `ADDRESS`, one version for all time (with --committee-contract)"}
-	genesisRefTimeFlag    = &cli.Uint64Flag{Name: "genesis-ref-time", Category: "Committees", EnvVars: []string{"VCSYNC_GENESIS_REF_TIME"}, Usage: "genesis reference time (unix seconds) for the Ethereum source"}
+	genesisRefTimeFlag    = boundedUint64(&cli.Uint64Flag{Name: "genesis-ref-time", Category: "Committees", EnvVars: []string{"VCSYNC_GENESIS_REF_TIME"}, Usage: "genesis reference time (unix seconds) for the Ethereum source"}, 0, 1<<32-1)
 	ethFromBlockFlag      = &cli.Uint64Flag{Name: "eth-from-block", Category: "Committees", Usage: "first Ethereum block to index, the contracts' deployment (0: found by binary search on eth_getCode)"}
-	ethConfirmationsFlag  = &cli.Uint64Flag{Name: "eth-confirmations", Value: ethpos.DefaultConfirmations, Category: "Committees",
-		Usage: "blocks behind the Ethereum head the index stays (3, about 36s: within the management service's 40s lag)"}
+	ethConfirmationsFlag  = boundedUint64(&cli.Uint64Flag{Name: "eth-confirmations", Value: ethpos.DefaultConfirmations, Category: "Committees",
+		Usage: "blocks behind the Ethereum head the index stays (3, about 36s: within the management service's 40s lag)"}, 1, 10_000)
 	ethRPSFlag     = &cli.Float64Flag{Name: "eth-rps", Value: ethpos.DefaultEthRPS, Category: "Committees", Usage: "most calls a second to the Ethereum endpoint (free tiers allow about 10)"}
-	ethTimeoutFlag = &cli.DurationFlag{Name: "eth-timeout", Value: ethpos.DefaultEthTimeout, Category: "Committees", Usage: "how long one Ethereum call may keep retrying busy answers (429, 502-504, rate-limit errors)"}
+	ethTimeoutFlag = boundedDuration(&cli.DurationFlag{Name: "eth-timeout", Value: ethpos.DefaultEthTimeout, Category: "Committees", Usage: "how long one Ethereum call may keep retrying busy answers (429, 502-504, rate-limit errors)"}, time.Second, time.Hour)
 	ethCacheFlag   = &cli.StringFlag{Name: "eth-cache", Category: "Committees", EnvVars: []string{"VCSYNC_ETH_CACHE"},
 		DefaultText: "STORE.ethcache, beside the store", Usage: "bbolt `FILE` keeping the finalized Ethereum index between runs (none: off)"}
-	graceFlag = &cli.DurationFlag{
+	graceFlag = boundedDuration(&cli.DurationFlag{
 		Name: "honesty-grace", Value: verify.DefaultHonestyGrace, Category: "Verification",
 		Usage: "how long a committee stays trusted after its reference time (tip rule)",
-	}
+	}, time.Minute, 30*24*time.Hour)
 	nowFlag = &cli.TimestampFlag{
 		Name: "now", Layout: time.RFC3339, Category: "Verification",
 		Usage: "fix the clock for the tip rule (RFC 3339), for scripted and test use",
 	}
-	chainIDFlag     = &cli.UintFlag{Name: "chain-id", Category: "Store", EnvVars: []string{"VCSYNC_CHAIN_ID"}, Usage: "virtual chain id (with --network-type, needed to create a store; checked against an existing one)"}
-	networkTypeFlag = &cli.UintFlag{Name: "network-type", Category: "Store", EnvVars: []string{"VCSYNC_NETWORK_TYPE"}, Usage: "network type (with --chain-id)"}
+	chainIDFlag     = boundedUint(&cli.UintFlag{Name: "chain-id", Category: "Store", EnvVars: []string{"VCSYNC_CHAIN_ID"}, Usage: "virtual chain id (with --network-type, needed to create a store; checked against an existing one)"}, 0, 1<<32-1)
+	networkTypeFlag = boundedUint(&cli.UintFlag{Name: "network-type", Category: "Store", EnvVars: []string{"VCSYNC_NETWORK_TYPE"}, Usage: "network type (with --chain-id)"}, 0, 1<<32-1)
 )
 
 // Flags of the commands that sync from peers.
@@ -75,15 +76,15 @@ var (
 		Usage: "peer `URL`, repeatable: http://host:port, or file:///path/blocks.db for another store",
 	}
 	peersFileFlag  = &cli.StringFlag{Name: "peers-file", Category: "Peers", Usage: "file with one peer URL per line (# comments)"}
-	batchFlag      = &cli.Uint64Flag{Name: "batch", Value: syncer.DefaultBatch, Category: "Peers", Usage: "blocks to ask for per batch"}
-	chunkFlag      = &cli.IntFlag{Name: "chunk", Value: syncer.DefaultChunk, Category: "Peers", Usage: "blocks per streamed chunk"}
-	collectFlag    = &cli.DurationFlag{Name: "collect-timeout", Value: syncer.DefaultCollectTimeout, Category: "Peers", Usage: "how long to collect availability answers"}
-	chunkTimeFlag  = &cli.DurationFlag{Name: "chunk-timeout", Value: peerclient.DefaultChunkTimeout, Category: "Peers", Usage: "a peer that delivers no chunk for this long is dropped"}
-	busyTimeFlag   = &cli.DurationFlag{Name: "busy-timeout", Value: syncer.DefaultBusyTimeout, Category: "Peers", Usage: "how long to wait in a row while every useful peer answers busy (503) before giving up; a busy peer is never dropped"}
+	batchFlag      = boundedUint64(&cli.Uint64Flag{Name: "batch", Value: syncer.DefaultBatch, Category: "Peers", Usage: "blocks to ask for per batch"}, 1, 1_000_000)
+	chunkFlag      = boundedInt(&cli.IntFlag{Name: "chunk", Value: syncer.DefaultChunk, Category: "Peers", Usage: "blocks per streamed chunk"}, 1, 10_000)
+	collectFlag    = boundedDuration(&cli.DurationFlag{Name: "collect-timeout", Value: syncer.DefaultCollectTimeout, Category: "Peers", Usage: "how long to collect availability answers"}, time.Millisecond, 10*time.Minute)
+	chunkTimeFlag  = boundedDuration(&cli.DurationFlag{Name: "chunk-timeout", Value: peerclient.DefaultChunkTimeout, Category: "Peers", Usage: "a peer that delivers no chunk for this long is dropped"}, time.Millisecond, 10*time.Minute)
+	busyTimeFlag   = boundedDuration(&cli.DurationFlag{Name: "busy-timeout", Value: syncer.DefaultBusyTimeout, Category: "Peers", Usage: "how long to wait in a row while every useful peer answers busy (503) before giving up; a busy peer is never dropped"}, time.Millisecond, 24*time.Hour)
 	seedFlag       = &cli.Int64Flag{Name: "seed", Category: "Peers", Usage: "seed for the random peer choice (0: random); makes a run reproducible"}
-	maxBlockFlag   = &cli.IntFlag{Name: "max-block-bytes", Value: block.DefaultMaxSize, Category: "Peers", Usage: "largest block accepted from a peer"}
-	parallelFlag   = &cli.IntFlag{Name: "parallel", Value: syncer.DefaultParallel, Category: "Peers", Usage: "batches fetched at once, from different peers (1: one at a time)"}
-	staleAfterFlag = &cli.DurationFlag{Name: "stale-after", Value: syncer.DefaultStaleAfter, Usage: "with --follow: run again when no block was committed for this long"}
+	maxBlockFlag   = boundedInt(&cli.IntFlag{Name: "max-block-bytes", Value: block.DefaultMaxSize, Category: "Peers", Usage: "largest block accepted from a peer"}, 1<<10, 1<<30)
+	parallelFlag   = boundedInt(&cli.IntFlag{Name: "parallel", Value: syncer.DefaultParallel, Category: "Peers", Usage: "batches fetched at once, from different peers (1: one at a time)"}, 1, 64)
+	staleAfterFlag = boundedDuration(&cli.DurationFlag{Name: "stale-after", Value: syncer.DefaultStaleAfter, Usage: "with --follow: run again when no block was committed for this long"}, time.Second, 24*time.Hour)
 )
 
 // The flag sets commands share.
@@ -122,88 +123,40 @@ func onCommandLine(c *cli.Context, name string) bool {
 	return false
 }
 
-// flagCheck says what is wrong with a flag's value, or "".
-type flagCheck func(c *cli.Context, name string) string
+// Every numeric flag is declared with its bounds (bounded*): a zero,
+// negative or absurd value is refused with the allowed range instead of
+// being replaced by a default, whether it came from the command line or the
+// environment. Reference times are uint32 on the wire and in blocks: their
+// flags take at most 2^32-1, never a larger value cut to its low 32 bits.
 
-func intIn(lo, hi int64) flagCheck {
-	return func(c *cli.Context, name string) string {
-		var v int64
-		switch g := c.Value(name).(type) {
-		case int:
-			v = int64(g)
-		case int64:
-			v = g
-		case uint:
-			v = int64(g)
-		case uint64:
-			if g > uint64(hi) {
-				return fmt.Sprintf("--%s %d is out of range: give %d to %d", name, g, lo, hi)
-			}
-			v = int64(g)
-		}
+func boundedUint64(f *cli.Uint64Flag, lo, hi uint64) *cli.Uint64Flag {
+	f.Action = within(f.Name, lo, hi)
+	return f
+}
+
+func boundedUint(f *cli.UintFlag, lo, hi uint) *cli.UintFlag {
+	f.Action = within(f.Name, lo, hi)
+	return f
+}
+
+func boundedInt(f *cli.IntFlag, lo, hi int) *cli.IntFlag {
+	f.Action = within(f.Name, lo, hi)
+	return f
+}
+
+func boundedDuration(f *cli.DurationFlag, lo, hi time.Duration) *cli.DurationFlag {
+	f.Action = within(f.Name, lo, hi)
+	return f
+}
+
+// within is a flag's Action refusing a value outside lo..hi.
+func within[T cmp.Ordered](name string, lo, hi T) func(*cli.Context, T) error {
+	return func(c *cli.Context, v T) error {
 		if v < lo || v > hi {
-			return fmt.Sprintf("--%s %d is out of range: give %d to %d", name, v, lo, hi)
+			return usageError(fmt.Errorf("--%s %v is out of range: give %v to %v; see vcsync %s --help", name, v, lo, hi, c.Command.FullName()))
 		}
-		return ""
+		return nil
 	}
-}
-
-func durationIn(lo, hi time.Duration) flagCheck {
-	return func(c *cli.Context, name string) string {
-		if d := c.Duration(name); d < lo || d > hi {
-			return fmt.Sprintf("--%s %s is out of range: give %s to %s", name, d, lo, hi)
-		}
-		return ""
-	}
-}
-
-// flagChecks bound every numeric flag: a zero, negative or absurd value is
-// refused with the allowed range instead of being replaced by a default.
-var flagChecks = map[string]flagCheck{
-	"batch":                  intIn(1, 1_000_000),
-	"chunk":                  intIn(1, 10_000),
-	"max-block-bytes":        intIn(1<<10, 1<<30),
-	"lock-timeout":           durationIn(0, time.Hour),
-	"collect-timeout":        durationIn(time.Millisecond, 10*time.Minute),
-	"chunk-timeout":          durationIn(time.Millisecond, 10*time.Minute),
-	"busy-timeout":           durationIn(time.Millisecond, 24*time.Hour),
-	"stale-after":            durationIn(time.Second, 24*time.Hour),
-	"honesty-grace":          durationIn(time.Minute, 30*24*time.Hour),
-	"committee-size":         intIn(1, 1024),
-	"blocks":                 intIn(1, 100_000_000),
-	"rotate-every":           intIn(1, 1<<40),
-	"body-bytes":             intIn(0, 16<<20),
-	"max-batch":              intIn(1, 1_000_000),
-	"max-chunk":              intIn(1, 10_000),
-	"max-frame-bytes":        intIn(1<<10, 1<<30),
-	"max-streams":            intIn(1, 4096),
-	"max-streams-per-client": intIn(1, 4096),
-	"max-errors":             intIn(1, 1_000_000),
-	"chain-id":               intIn(0, 1<<32-1),
-	"network-type":           intIn(0, 1<<32-1),
-	"eth-confirmations":      intIn(1, 10_000),
-	"eth-timeout":            durationIn(time.Second, time.Hour),
-	"parallel":               intIn(1, 64),
-	// Reference times are uint32 on the wire and in blocks: a larger value
-	// must be refused, not cut to its low 32 bits.
-	"at":               intIn(0, 1<<32-1),
-	"genesis-ref-time": intIn(0, 1<<32-1),
-	"tip-ref-time":     intIn(0, 1<<32-1),
-}
-
-// checkFlagValues runs the checks of the flags a command was given.
-func checkFlagValues(c *cli.Context, cmd string) error {
-	for _, f := range c.Command.Flags {
-		name := f.Names()[0]
-		check, ok := flagChecks[name]
-		if !ok || !c.IsSet(name) {
-			continue
-		}
-		if msg := check(c, name); msg != "" {
-			return fmt.Errorf("%s; see %s --help", msg, cmd)
-		}
-	}
-	return nil
 }
 
 // lockTimeout is --lock-timeout for store.Open: 0 means "do not wait",

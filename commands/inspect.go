@@ -25,7 +25,7 @@ func inspectCommand() *cli.Command {
 			storeFlag, lockTimeoutFlag, jsonFlag,
 			&cli.Uint64Flag{Name: "block", Usage: "show block `N`: header, hash, body size and proof signers"},
 			&cli.BoolFlag{Name: "check", Usage: "check the bbolt file and walk every block: decoding, hash links, indices; exit 1 listing every problem"},
-			&cli.IntFlag{Name: "max-errors", Value: 100, Usage: "with --check: stop after `N` problems"},
+			boundedInt(&cli.IntFlag{Name: "max-errors", Value: 100, Usage: "with --check: stop after `N` problems"}, 1, 1_000_000),
 		},
 		Action: func(c *cli.Context) error {
 			o := inspectOptions{store: storeOptionsFrom(c), json: c.Bool(jsonFlag.Name), showBlock: c.IsSet("block"),

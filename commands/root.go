@@ -120,9 +120,6 @@ func scriptsFirst(cmd *cli.Command, parent string) {
 				return usageError(fmt.Errorf("%s needs --%s; see %s --help", name, r, name))
 			}
 		}
-		if err := checkFlagValues(c, name); err != nil {
-			return usageError(err)
-		}
 		if before != nil {
 			return before(c)
 		}

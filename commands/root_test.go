@@ -37,6 +37,7 @@ func TestUsageErrorsAreOneLineOnStderr(t *testing.T) {
 		{[]string{"sync", "--store", db, "--max-block-bytes", "-1"}, "--max-block-bytes -1 is out of range"},
 		{[]string{"inspect", "--store", db, "--lock-timeout", "-1s"}, "--lock-timeout -1s is out of range"},
 		{[]string{"devnet", "gen", "--out", t.TempDir(), "--committee-size", "0"}, "--committee-size 0 is out of range"},
+		{[]string{"devnet", "gen", "--out", t.TempDir(), "--chain-id", "4294967338"}, "--chain-id 4294967338 is out of range: give 0 to 4294967295"},
 		{[]string{"verify", "range", "--store", db, "--committee-file", "x", "1", "5", "--json"}, "put flags first"},
 		{[]string{"sync", "--store", db, "--committee-file", "x", "--peer", "127.0.0.1:7700"}, `has no scheme: use http://127.0.0.1:7700`},
 		{[]string{"sync", "--store", db, "--committee-file", "x", "--peer", "file://pf/self.db"}, "file:// needs an absolute path, file:///pf/self.db"},

@@ -22,11 +22,11 @@ func serveCommand() *cli.Command {
 		Flags: []cli.Flag{
 			storeFlag, lockTimeoutFlag,
 			&cli.StringFlag{Name: "listen", Value: "127.0.0.1:7700", Usage: "`ADDR` to listen on"},
-			&cli.Uint64Flag{Name: "max-batch", Value: wire.DefaultMaxBatch, Usage: "most blocks granted per request"},
-			&cli.IntFlag{Name: "max-chunk", Value: wire.DefaultMaxChunk, Usage: "most blocks per streamed chunk"},
-			&cli.IntFlag{Name: "max-frame-bytes", Value: wire.DefaultMaxFrameBytes, Usage: "most bytes per chunk frame"},
-			&cli.IntFlag{Name: "max-streams", Value: peerserver.DefaultMaxStreams, Usage: "concurrent block streams; more are answered 503 with Retry-After"},
-			&cli.IntFlag{Name: "max-streams-per-client", Value: peerserver.DefaultMaxStreamsPerClient, Usage: "concurrent block streams of one client address (its live batch and one fetched ahead)"},
+			boundedUint64(&cli.Uint64Flag{Name: "max-batch", Value: wire.DefaultMaxBatch, Usage: "most blocks granted per request"}, 1, 1_000_000),
+			boundedInt(&cli.IntFlag{Name: "max-chunk", Value: wire.DefaultMaxChunk, Usage: "most blocks per streamed chunk"}, 1, 10_000),
+			boundedInt(&cli.IntFlag{Name: "max-frame-bytes", Value: wire.DefaultMaxFrameBytes, Usage: "most bytes per chunk frame"}, 1<<10, 1<<30),
+			boundedInt(&cli.IntFlag{Name: "max-streams", Value: peerserver.DefaultMaxStreams, Usage: "concurrent block streams; more are answered 503 with Retry-After"}, 1, 4096),
+			boundedInt(&cli.IntFlag{Name: "max-streams-per-client", Value: peerserver.DefaultMaxStreamsPerClient, Usage: "concurrent block streams of one client address (its live batch and one fetched ahead)"}, 1, 4096),
 			metricsAddrFlag, logFormatFlag, logLevelFlag,
 		},
 		Action: func(c *cli.Context) error {

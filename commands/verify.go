@@ -74,7 +74,7 @@ type verifyOptions struct {
 
 var (
 	allowGapsFlag = &cli.BoolFlag{Name: "allow-gaps", Usage: "succeed when every stored block verifies, even if heights are missing"}
-	maxErrorsFlag = &cli.IntFlag{Name: "max-errors", Value: 100, Usage: "stop the audit after `N` bad blocks (at least 1)"}
+	maxErrorsFlag = boundedInt(&cli.IntFlag{Name: "max-errors", Value: 100, Usage: "stop the audit after `N` bad blocks (at least 1)"}, 1, 1_000_000)
 )
 
 // auditResult is verify range|all's answer: what was verified, and for
