@@ -22,7 +22,7 @@ func importCommand() *cli.Command {
 			"Example: vcsync import --store new.db --chain-id 42 --network-type 2 --committee-file management.json blocks.vcx",
 		Flags: flags,
 		Action: func(c *cli.Context) error {
-			o, err := syncOptionsFrom(c, "import")
+			o, err := syncOptionsFrom(c, modeImport)
 			if err != nil {
 				return err
 			}

@@ -18,7 +18,7 @@ func syncCommand() *cli.Command {
 			"           --management management.json --peer http://10.0.0.5:7700 --peer file:///mnt/old/blocks.db\n" +
 			"With --follow it keeps going: when no block was committed for --stale-after, it syncs again.",
 		Flags:  append(syncFlags(), &cli.BoolFlag{Name: "follow", Usage: "keep syncing whenever the store goes stale"}, staleAfterFlag),
-		Action: syncAction,
+		Action: syncAction(modeSync),
 	}
 }
 
@@ -34,7 +34,7 @@ func pullCommand() *cli.Command {
 		Flags: append(syncFlags(),
 			&cli.Uint64Flag{Name: "from", DefaultText: "as sync plans it", Usage: "highest height to pull"},
 			&cli.Uint64Flag{Name: "to", DefaultText: "as far as the batch goes", Usage: "lowest height to pull"}),
-		Action: syncAction,
+		Action: syncAction(modePull),
 	}
 }
 
@@ -44,17 +44,19 @@ func closeGapsCommand() *cli.Command {
 		Usage:       "only close the gap between InOrder and LastSynced",
 		Description: "Example: vcsync close-gaps --store blocks.db --committee-file management.json --peer file:///mnt/backup/blocks.db",
 		Flags:       syncFlags(),
-		Action:      syncAction,
+		Action:      syncAction(modeCloseGaps),
 	}
 }
 
-// syncAction serves sync, pull and close-gaps.
-func syncAction(c *cli.Context) error {
-	o, err := syncOptionsFrom(c, c.Command.Name)
-	if err != nil {
-		return err
+// syncAction serves sync, pull and close-gaps, each built with its mode.
+func syncAction(mode syncMode) cli.ActionFunc {
+	return func(c *cli.Context) error {
+		o, err := syncOptionsFrom(c, mode)
+		if err != nil {
+			return err
+		}
+		return o.run(c.Context, c.App.Writer, c.App.ErrWriter)
 	}
-	return o.run(c.Context, c.App.Writer, c.App.ErrWriter)
 }
 
 // SyncReport is the --json summary of sync, pull, close-gaps and import,

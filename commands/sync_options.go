@@ -29,7 +29,7 @@ import (
 // syncOptions is what sync, pull, close-gaps and import were asked: they
 // run the same core and differ only in how much of the flow they run.
 type syncOptions struct {
-	mode        string // sync, pull, close-gaps or import
+	mode        syncMode
 	store       storeOptions
 	identity    *store.Identity // --chain-id and --network-type, both or neither
 	peers       []string        // peer addresses, or the export file for import
@@ -53,7 +53,18 @@ type syncOptions struct {
 	logs        logOptions
 }
 
-func syncOptionsFrom(c *cli.Context, mode string) (syncOptions, error) {
+// syncMode is which of the commands sharing the sync core is running,
+// fixed when the command is built.
+type syncMode int
+
+const (
+	modeSync      syncMode = iota // sync (and sync --follow)
+	modePull                      // pull: one batch
+	modeCloseGaps                 // close-gaps: the gap only
+	modeImport                    // import: an export file as the one peer
+)
+
+func syncOptionsFrom(c *cli.Context, mode syncMode) (syncOptions, error) {
 	o := syncOptions{mode: mode, store: storeOptionsFrom(c), batch: c.Uint64(batchFlag.Name), chunk: c.Int(chunkFlag.Name),
 		collect: c.Duration(collectFlag.Name), chunkWait: c.Duration(chunkTimeFlag.Name), busyWait: c.Duration(busyTimeFlag.Name), metricsAddr: c.String(metricsAddrFlag.Name), maxBlock: c.Int(maxBlockFlag.Name),
 		seed: c.Int64(seedFlag.Name), json: c.Bool(jsonFlag.Name), follow: c.Bool("follow"),
@@ -74,7 +85,7 @@ func syncOptionsFrom(c *cli.Context, mode string) (syncOptions, error) {
 	if o.trust != nil && o.follow {
 		return o, usageError(errors.New("--trust and --follow do not go together: a checkpoint anchors one run down from it; follow without it"))
 	}
-	if mode == "import" {
+	if mode == modeImport {
 		o.peers = c.Args().Slice()
 		if o.sha256 = strings.ToLower(strings.TrimPrefix(c.String(sha256Flag.Name), "0x")); o.sha256 != "" && !validSHA256(o.sha256) {
 			return o, usageError(fmt.Errorf("--sha256 %q is not a SHA-256 (64 hex digits); see vcsync import --help", c.String(sha256Flag.Name)))
@@ -121,7 +132,7 @@ func (o syncOptions) peerOptions() peerclient.Options {
 
 // openPeers builds the peers, refusing the store itself as its own peer.
 func (o syncOptions) openPeers(ctx context.Context) ([]peerclient.Peer, error) {
-	if o.mode == "import" {
+	if o.mode == modeImport {
 		peer := peerclient.NewExportPeer(o.peers[0], o.peerOptions())
 		if _, err := peer.Availability(ctx); err != nil {
 			return []peerclient.Peer{peer}, err
@@ -185,7 +196,7 @@ func (o syncOptions) run(ctx context.Context, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	if o.mode == "import" {
+	if o.mode == modeImport {
 		if o, err = o.beforeImport(peers[0].(*peerclient.ExportPeer)); err != nil {
 			return err
 		}
@@ -227,9 +238,9 @@ func (o syncOptions) run(ctx context.Context, stdout, stderr io.Writer) error {
 	var res syncer.Result
 	var runErr error
 	switch {
-	case o.mode == "pull":
+	case o.mode == modePull:
 		res, runErr = syncer.New(cfg).Pull(ctx, o.from, o.to)
-	case o.mode == "close-gaps":
+	case o.mode == modeCloseGaps:
 		res, runErr = syncer.New(cfg).CloseGap(ctx)
 	case o.follow:
 		stopNotify := notifySystemd(ctx, rep.log, "following "+o.store.path)
@@ -260,7 +271,7 @@ func (o syncOptions) run(ctx context.Context, stdout, stderr io.Writer) error {
 		}
 	}
 	var fileSum string
-	if o.mode == "import" && runErr == nil {
+	if o.mode == modeImport && runErr == nil {
 		fileSum, runErr = o.afterImport(peers[0].(*peerclient.ExportPeer))
 	}
 	if eth != nil {

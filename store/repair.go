@@ -364,7 +364,7 @@ func Salvage(src, dst string, id *Identity, maxBlock int) (SalvageReport, error)
 	if sr.id == nil {
 		return rep, fmt.Errorf("%s: the chain identity is unreadable: give the chain id and network type", src)
 	}
-	out, err := Open(dst, Options{Create: true, Identity: sr.id, MaxBlock: maxBlock, PublishAtClose: true})
+	out, err := Open(dst, Options{Create: true, New: true, Identity: sr.id, MaxBlock: maxBlock, PublishAtClose: true})
 	if err != nil {
 		return rep, err
 	}

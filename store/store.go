@@ -57,6 +57,7 @@ var (
 	ErrIdentity     = errors.New("store belongs to another chain")
 	ErrRefused      = errors.New("write refused")
 	ErrNotFound     = errors.New("block not in store")
+	ErrExists       = errors.New("the store exists")
 	ErrInconsistent = errors.New("store is inconsistent")
 	ErrUndecodable  = errors.New("stored bytes are not a valid block")
 )
@@ -67,8 +68,12 @@ type Identity = chain.Identity
 
 // Options for Open.
 type Options struct {
-	ReadOnly    bool
-	Create      bool          // create the file when it is missing (needs Identity)
+	ReadOnly bool
+	Create   bool // create the file when it is missing (needs Identity)
+	// New, with Create, refuses a path that exists: the caller writes a
+	// new store, and another process may have put one there since the
+	// caller looked (salvage).
+	New         bool
 	Identity    *Identity     // when set, refuse a store of another chain
 	LockTimeout time.Duration // 0 means DefaultLockTimeout
 	MaxBlock    int           // largest block Get decodes; 0 means block.DefaultMaxSize
@@ -149,6 +154,8 @@ func Open(path string, opts Options) (*Store, error) {
 		final, path = path, scratch
 	} else if err != nil {
 		return nil, err
+	} else if opts.New {
+		return nil, fmt.Errorf("%w: %s (a new store was to be written there; another process may have created it meanwhile)", ErrExists, path)
 	} else if _, err := CheckFile(path); err != nil {
 		return nil, err
 	}

@@ -561,3 +561,26 @@ func TestReopenLosesLockCleanly(t *testing.T) {
 	defer again.Close()
 	mustState(t, again, 0, 6, 10)
 }
+
+// A writer of a new store (salvage) refuses a path another process filled
+// since it looked, rather than opening that store and writing into it.
+func TestNewStoreRefusesAPathThatExists(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "blocks.db")
+	s, err := Open(path, Options{Create: true, New: true, Identity: &testID})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.CommitDescending(desc(linkedChain(3), 3, 1)); err != nil {
+		t.Fatal(err)
+	}
+	s.Close()
+	if _, err := Open(path, Options{Create: true, New: true, Identity: &testID}); !errors.Is(err, ErrExists) {
+		t.Fatalf("a new store over an existing one: %v, want ErrExists", err)
+	}
+	if again, err := Open(path, Options{Create: true, Identity: &testID}); err != nil {
+		t.Fatalf("without New the store opens as it is: %v", err)
+	} else {
+		mustState(t, again, 3, 3, 3)
+		again.Close()
+	}
+}
