@@ -27,12 +27,12 @@ func verifyCommand() *cli.Command {
 				Description: "Within the honesty grace of its parent's reference time the tip needs a quorum of\n" +
 					"that committee; past it, honest stake (> 1/3) of the current committee.\n" +
 					"Example: vcsync verify tip --store blocks.db --management management.json",
-				Flags: flags, Action: verifyAction,
+				Flags: flags, Action: verifyAction(verifyTip),
 			},
 			{
 				Name: "range", Usage: "verify hash links and proofs of stored blocks A..B", ArgsUsage: "A B",
 				Description: "Flags go before A B. Example: vcsync verify range --store blocks.db --committee-file management.json 1 500",
-				Flags:       append(flags, maxErrorsFlag), Action: verifyAction,
+				Flags:       append(flags, maxErrorsFlag), Action: verifyAction(verifyRange),
 			},
 			{
 				Name: "all", Usage: "audit the store: every block 1..Top present, hash-linked and signed by its committee",
@@ -42,23 +42,31 @@ func verifyCommand() *cli.Command {
 					"A bad block does not stop the audit: it lists every bad height (up to --max-errors)\n" +
 					"and the rollback that keeps only verified blocks.\n" +
 					"Example: vcsync verify all --store blocks.db --committee-file management.json",
-				Flags: append(flags, allowGapsFlag, maxErrorsFlag), Action: verifyAction,
+				Flags: append(flags, allowGapsFlag, maxErrorsFlag), Action: verifyAction(verifyAll),
 			},
 		},
 	}
 }
 
-func verifyAction(c *cli.Context) error {
-	v, err := verifierOptionsFrom(c)
-	if err != nil {
-		return err
+// verifyScope is which of verify's subcommands runs, fixed when it is built.
+type verifyScope int
+
+const (
+	verifyTip   verifyScope = iota // the store's Top, by the tip rule
+	verifyRange                    // stored blocks A..B
+	verifyAll                      // the whole store, 1..Top
+)
+
+func verifyAction(what verifyScope) cli.ActionFunc {
+	return func(c *cli.Context) error {
+		v, err := verifierOptionsFrom(c)
+		if err != nil {
+			return err
+		}
+		o := verifyOptions{store: storeOptionsFrom(c), verifier: v, json: c.Bool(jsonFlag.Name), what: what, args: c.Args().Slice(),
+			allowGaps: what == verifyAll && c.Bool(allowGapsFlag.Name), maxErrors: c.Int(maxErrorsFlag.Name)}
+		return o.run(c.Context, c.App.Writer, c.App.ErrWriter)
 	}
-	if c.IsSet(maxErrorsFlag.Name) && c.Int(maxErrorsFlag.Name) < 1 {
-		return usageError(fmt.Errorf("--max-errors must be at least 1; see vcsync verify %s --help", c.Command.Name))
-	}
-	o := verifyOptions{store: storeOptionsFrom(c), verifier: v, json: c.Bool(jsonFlag.Name), what: c.Command.Name, args: c.Args().Slice(),
-		allowGaps: c.Command.Name == "all" && c.Bool(allowGapsFlag.Name), maxErrors: c.Int(maxErrorsFlag.Name)}
-	return o.run(c.Context, c.App.Writer, c.App.ErrWriter)
 }
 
 // verifyOptions is what `vcsync verify tip|range|all` was asked.
@@ -66,7 +74,7 @@ type verifyOptions struct {
 	store     storeOptions
 	verifier  verifierOptions
 	json      bool
-	what      string   // tip, range or all
+	what      verifyScope
 	args      []string // A B for range
 	allowGaps bool     // all: stored blocks verified is enough
 	maxErrors int      // range, all: bad blocks after which the audit stops
@@ -112,7 +120,7 @@ func (o verifyOptions) run(ctx context.Context, stdout, stderr io.Writer) error 
 			fmt.Fprintf(stderr, "ethereum index: cache %s\n", cache)
 		}
 	}()
-	if o.what == "tip" {
+	if o.what == verifyTip {
 		return o.verifyTip(ctx, stdout, s, v)
 	}
 	return o.verifyRange(ctx, stdout, stderr, s, v)
@@ -178,7 +186,7 @@ func (o verifyOptions) verifyRange(ctx context.Context, w, stderr io.Writer, s *
 	type span struct{ from, to uint64 }
 	var spans []span
 	res := auditResult{Top: st.Top, Covered: []store.Range{}, Gaps: []store.Range{}, Waiting: []uint64{}}
-	if o.what == "range" {
+	if o.what == verifyRange {
 		a, errA := strconv.ParseUint(o.args[0], 10, 64)
 		b, errB := strconv.ParseUint(o.args[1], 10, 64)
 		if errA != nil || errB != nil || a == 0 || a > b {
