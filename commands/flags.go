@@ -153,7 +153,7 @@ func boundedDuration(f *cli.DurationFlag, lo, hi time.Duration) *cli.DurationFla
 func within[T cmp.Ordered](name string, lo, hi T) func(*cli.Context, T) error {
 	return func(c *cli.Context, v T) error {
 		if v < lo || v > hi {
-			return usageError(fmt.Errorf("--%s %v is out of range: give %v to %v; see vcsync %s --help", name, v, lo, hi, c.Command.FullName()))
+			return usageError(fmt.Errorf("--%s %v is out of range: give %v to %v; see %s --help", name, v, lo, hi, c.Command.HelpName))
 		}
 		return nil
 	}

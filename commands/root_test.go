@@ -27,7 +27,8 @@ func TestUsageErrorsAreOneLineOnStderr(t *testing.T) {
 		{[]string{"inspect", "--store", db, "oops", "--json"}, `"--json" comes after an argument`},
 		{[]string{"inspect", "--store", db, "oops"}, "takes no arguments"},
 		{[]string{"inspect", "--store", db, "--block", "5", "--check"}, "do not go together"},
-		{[]string{"sync", "--store", db, "--batch", "0"}, "--batch 0 is out of range: give 1 to 1000000"},
+		{[]string{"sync", "--store", db, "--batch", "0"}, "--batch 0 is out of range: give 1 to 1000000; see vcsync sync --help"},
+		{[]string{"verify", "all", "--store", db, "--committee-file", "x", "--max-errors", "0"}, "--max-errors 0 is out of range: give 1 to 1000000; see vcsync verify all --help"},
 		{[]string{"export", "--store", db, "--from", "1500", "--to", "1000", "--out", db + ".vcx"}, "the range is reversed"},
 		// uint32 reference times: 2^32+1000 must not be read as 1000.
 		{[]string{"committee", "--committee-file", "x.json", "--at", "4294968296"}, "--at 4294968296 is out of range: give 0 to 4294967295"},
