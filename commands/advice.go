@@ -4,10 +4,10 @@ import (
 	"errors"
 	"fmt"
 
+	"github.com/vcsync/vcsync/exportfile"
+
 	"github.com/vcsync/vcsync/committee/ethpos"
 	"github.com/vcsync/vcsync/committee/mgmt"
-	"github.com/vcsync/vcsync/peerclient"
-	"github.com/vcsync/vcsync/peerserver"
 	"github.com/vcsync/vcsync/store"
 	"github.com/vcsync/vcsync/syncer"
 )
@@ -22,8 +22,8 @@ var flagAdvice = []struct {
 	advice string
 }{
 	{store.ErrForceNeeded, "raise --max-remove, or add --force if that is meant"},
-	{peerserver.ErrExists, "give --force to replace it"},
-	{peerclient.ErrNothingWritten, "raise --chunk-timeout for a slower writer"},
+	{exportfile.ErrExists, "give --force to replace it"},
+	{exportfile.ErrNothingWritten, "raise --chunk-timeout for a slower writer"},
 	{ethpos.ErrNoGenesisRefTime, "give --genesis-ref-time"},
 	{mgmt.ErrURLNotFile, "give a URL with --management"},
 }

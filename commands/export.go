@@ -7,7 +7,7 @@ import (
 
 	"github.com/urfave/cli/v2"
 
-	"github.com/vcsync/vcsync/peerserver"
+	"github.com/vcsync/vcsync/exportfile"
 )
 
 func exportCommand() *cli.Command {
@@ -68,15 +68,15 @@ func (o exportOptions) run(stdout, stderr io.Writer) error {
 		}
 		to = st.InOrder
 	}
-	var res peerserver.ExportResult
+	var res exportfile.Result
 	w := stdout
 	if o.out == "-" {
-		res, err = peerserver.WriteExport(s, stdout, o.from, to, o.chunk)
+		res, err = exportfile.Write(s, stdout, o.from, to, o.chunk)
 		w = stderr // stdout holds the file
 	} else {
-		res, err = peerserver.Export(s, o.out, o.from, to, o.chunk, o.force)
+		res, err = exportfile.Create(s, o.out, o.from, to, o.chunk, o.force)
 	}
-	if errors.Is(err, peerserver.ErrExists) {
+	if errors.Is(err, exportfile.ErrExists) {
 		return usageError(err)
 	}
 	if err != nil {

@@ -17,10 +17,10 @@ import (
 	"time"
 
 	"github.com/ethereum/go-ethereum/common"
-
 	"github.com/urfave/cli/v2"
 
 	"github.com/vcsync/vcsync/committee/ethpos"
+	"github.com/vcsync/vcsync/exportfile"
 	"github.com/vcsync/vcsync/peerclient"
 	"github.com/vcsync/vcsync/store"
 	"github.com/vcsync/vcsync/syncer"
@@ -133,7 +133,7 @@ func (o syncOptions) peerOptions() peerclient.Options {
 // openPeers builds the peers, refusing the store itself as its own peer.
 func (o syncOptions) openPeers(ctx context.Context) ([]peerclient.Peer, error) {
 	if o.mode == modeImport {
-		peer := peerclient.NewExportPeer(o.peers[0], o.peerOptions())
+		peer := exportfile.NewPeer(o.peers[0], o.peerOptions())
 		if _, err := peer.Availability(ctx); err != nil {
 			return []peerclient.Peer{peer}, err
 		}
@@ -197,7 +197,7 @@ func (o syncOptions) run(ctx context.Context, stdout, stderr io.Writer) error {
 		return err
 	}
 	if o.mode == modeImport {
-		if o, err = o.beforeImport(peers[0].(*peerclient.ExportPeer)); err != nil {
+		if o, err = o.beforeImport(peers[0].(*exportfile.Peer)); err != nil {
 			return err
 		}
 	}
@@ -272,7 +272,7 @@ func (o syncOptions) run(ctx context.Context, stdout, stderr io.Writer) error {
 	}
 	var fileSum string
 	if o.mode == modeImport && runErr == nil {
-		fileSum, runErr = o.afterImport(peers[0].(*peerclient.ExportPeer))
+		fileSum, runErr = o.afterImport(peers[0].(*exportfile.Peer))
 	}
 	if eth != nil {
 		block, cache := eth.Indexed()
@@ -340,7 +340,7 @@ func validSHA256(s string) bool {
 // beforeImport fits the run to the file: a pipe is read once, one batch at
 // a time; a regular file with --sha256 is checked before anything of it
 // is imported.
-func (o syncOptions) beforeImport(p *peerclient.ExportPeer) (syncOptions, error) {
+func (o syncOptions) beforeImport(p *exportfile.Peer) (syncOptions, error) {
 	pipe, err := p.Sequential()
 	if err != nil {
 		return o, err
@@ -365,7 +365,7 @@ func (o syncOptions) beforeImport(p *peerclient.ExportPeer) (syncOptions, error)
 // checks its SHA-256; a pipe can only be checked once read, so the blocks
 // imported from it before a mismatch stay: each was verified like any
 // peer's. It returns the SHA-256 when it knows it.
-func (o syncOptions) afterImport(p *peerclient.ExportPeer) (string, error) {
+func (o syncOptions) afterImport(p *exportfile.Peer) (string, error) {
 	pipe, _ := p.Sequential()
 	if !pipe {
 		return o.sha256, nil // checked before the import

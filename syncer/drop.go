@@ -4,6 +4,8 @@ import (
 	"errors"
 	"fmt"
 
+	"github.com/vcsync/vcsync/exportfile"
+
 	"github.com/vcsync/vcsync/peerclient"
 	"github.com/vcsync/vcsync/store"
 	"github.com/vcsync/vcsync/verify"
@@ -45,7 +47,7 @@ func streamDropKind(err error) DropKind {
 		return DropProtocol
 	case errors.Is(err, verify.ErrInvalidBlock):
 		return DropBadBlock
-	case errors.Is(err, store.ErrDamaged), errors.Is(err, store.ErrUndecodable), errors.Is(err, peerclient.ErrTruncated):
+	case errors.Is(err, store.ErrDamaged), errors.Is(err, store.ErrUndecodable), errors.Is(err, exportfile.ErrTruncated):
 		return DropDamaged
 	default:
 		return DropDisconnected

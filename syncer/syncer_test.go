@@ -15,6 +15,7 @@ import (
 
 	"github.com/vcsync/vcsync/committee"
 	"github.com/vcsync/vcsync/committee/mgmt"
+	"github.com/vcsync/vcsync/exportfile"
 
 	"github.com/vcsync/vcsync/block"
 	"github.com/vcsync/vcsync/devnet"
@@ -314,12 +315,12 @@ func TestExportThenImport(t *testing.T) {
 	f := newFixture(t, 800)
 	src, _ := store.Open(f.src, store.Options{ReadOnly: true})
 	out := filepath.Join(t.TempDir(), "blocks.vcx")
-	if _, err := peerserver.Export(src, out, 1, 800, 64, false); err != nil {
+	if _, err := exportfile.Create(src, out, 1, 800, 64, false); err != nil {
 		t.Fatal(err)
 	}
 	src.Close()
 	s := f.emptyStore(t)
-	res, err := f.syncer(t, s, 1, peerclient.NewExportPeer(out, peerclient.Options{})).Sync(context.Background())
+	res, err := f.syncer(t, s, 1, exportfile.NewPeer(out, peerclient.Options{})).Sync(context.Background())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -328,7 +329,7 @@ func TestExportThenImport(t *testing.T) {
 		t.Fatalf("imported %d", res.Blocks)
 	}
 	// Importing again finds nothing missing.
-	if res, err := f.syncer(t, s, 1, peerclient.NewExportPeer(out, peerclient.Options{})).Sync(context.Background()); err != nil || res.Blocks != 0 {
+	if res, err := f.syncer(t, s, 1, exportfile.NewPeer(out, peerclient.Options{})).Sync(context.Background()); err != nil || res.Blocks != 0 {
 		t.Fatalf("second import: %d blocks, %v", res.Blocks, err)
 	}
 }
@@ -343,12 +344,12 @@ func TestImportOfALongFileDoesNotRereadIt(t *testing.T) {
 	f := newFixture(t, 3000)
 	src, _ := store.Open(f.src, store.Options{ReadOnly: true})
 	out := filepath.Join(t.TempDir(), "blocks.vcx")
-	if _, err := peerserver.Export(src, out, 1, 3000, 40, false); err != nil {
+	if _, err := exportfile.Create(src, out, 1, 3000, 40, false); err != nil {
 		t.Fatal(err)
 	}
 	src.Close()
 	s := f.emptyStore(t)
-	sy := syncer.New(syncer.Config{Store: s, Verifier: f.verifier(t), Peers: []peerclient.Peer{peerclient.NewExportPeer(out, peerclient.Options{})},
+	sy := syncer.New(syncer.Config{Store: s, Verifier: f.verifier(t), Peers: []peerclient.Peer{exportfile.NewPeer(out, peerclient.Options{})},
 		Batch: 300, Chunk: 40, CollectTimeout: time.Second, LiveBatchBytes: 200 << 10})
 	done := make(chan error, 1)
 	go func() { _, err := sy.Sync(context.Background()); done <- err }()

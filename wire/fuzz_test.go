@@ -2,7 +2,6 @@ package wire
 
 import (
 	"bytes"
-	"encoding/binary"
 	"testing"
 )
 
@@ -51,28 +50,6 @@ func FuzzDecodeAvailability(f *testing.F) {
 		}
 		if a.ServeFrom > a.ServeTo || (a.ServeTo > 0 && (a.ServeFrom == 0 || a.MaxChunk <= 0 || a.MaxChunk > MaxChunkLimit)) {
 			t.Fatalf("accepted an incoherent answer %+v", a)
-		}
-	})
-}
-
-// FuzzReadExportHeader: an export file's header is valid or an error, and
-// a header length is checked before it is allocated.
-func FuzzReadExportHeader(f *testing.F) {
-	var good bytes.Buffer
-	WriteExportHeader(&good, ExportHeader{NetworkType: 2, ChainID: 42, From: 1, To: 100, Chunk: 50})
-	f.Add(good.Bytes())
-	huge := []byte(ExportMagic + "\xff\xff\xff\xff")
-	f.Add(huge)
-	var n [4]byte
-	binary.BigEndian.PutUint32(n[:], 2)
-	f.Add(append([]byte(ExportMagic), append(n[:], '{', '}')...))
-	f.Fuzz(func(t *testing.T, data []byte) {
-		h, err := ReadExportHeader(bytes.NewReader(data))
-		if err != nil {
-			return
-		}
-		if h.From == 0 || h.From > h.To || h.Chunk <= 0 || h.Chunk > MaxChunkLimit {
-			t.Fatalf("accepted an invalid header %+v", h)
 		}
 	})
 }

@@ -1,4 +1,4 @@
-package peerclient
+package exportfile
 
 import (
 	"bufio"
@@ -7,6 +7,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"github.com/vcsync/vcsync/peerclient"
 	"hash"
 	"io"
 	"os"
@@ -29,14 +30,14 @@ var ErrTruncated = errors.New("export file is truncated")
 // within the chunk timeout: nobody is writing it.
 var ErrNothingWritten = errors.New("nothing was written to it")
 
-// ExportPeer serves an export file as a peer, so import runs the same
+// Peer serves an export file as a peer, so import runs the same
 // verified sync as every other command. A regular file is opened for
 // each request; a pipe (stdin, a FIFO, a shell's <(...)) can be read
 // only once, so it is opened once and served in one pass, one batch at a
 // time, highest first, as the file is written.
-type ExportPeer struct {
+type Peer struct {
 	path string
-	opts Options
+	opts peerclient.Options
 
 	once    sync.Once
 	openErr error
@@ -96,29 +97,29 @@ type pipeSource struct {
 	f      *os.File
 	r      *bufio.Reader
 	sum    hash.Hash // every byte read, for Finish
-	hdr    wire.ExportHeader
+	hdr    Header
 	next   uint64         // the height the next block read will have
 	left   []pendingBlock // read by the last batch, below its range
 	active bool           // a stream is reading
 }
 
-// NewExportPeer returns a peer reading the export file at path (Stdin:
+// NewPeer returns a peer reading the export file at path (Stdin:
 // standard input).
-func NewExportPeer(path string, opts Options) *ExportPeer {
+func NewPeer(path string, opts peerclient.Options) *Peer {
 	if opts.ChunkTimeout <= 0 {
-		opts.ChunkTimeout = DefaultChunkTimeout
+		opts.ChunkTimeout = peerclient.DefaultChunkTimeout
 	}
-	return &ExportPeer{path: path, opts: opts}
+	return &Peer{path: path, opts: opts}
 }
 
-func (p *ExportPeer) Name() string {
+func (p *Peer) Name() string {
 	if p.path == Stdin {
 		return "export:stdin"
 	}
 	return "export:" + p.path
 }
 
-func (p *ExportPeer) osPath() string {
+func (p *Peer) osPath() string {
 	if p.path == Stdin {
 		return "/dev/stdin"
 	}
@@ -127,7 +128,7 @@ func (p *ExportPeer) osPath() string {
 
 // Sequential says the file is a pipe: it serves one batch at a time, in
 // descending order, and cannot go back.
-func (p *ExportPeer) Sequential() (bool, error) {
+func (p *Peer) Sequential() (bool, error) {
 	p.once.Do(p.classify)
 	return p.pipe != nil, p.openErr
 }
@@ -136,7 +137,7 @@ func (p *ExportPeer) Sequential() (bool, error) {
 // is opened per request; a pipe is opened now, without blocking (a FIFO
 // with no writer reads as empty instead of hanging in open(2)), and its
 // header read; anything else is refused.
-func (p *ExportPeer) classify() {
+func (p *Peer) classify() {
 	fi, err := os.Stat(p.osPath())
 	if err != nil {
 		p.openErr = err
@@ -163,7 +164,7 @@ func (p *ExportPeer) classify() {
 		p.openErr = fmt.Errorf("%s: %w", p.Name(), err)
 		return
 	}
-	if src.hdr, err = wire.ReadExportHeader(src.r); err != nil {
+	if src.hdr, err = ReadHeader(src.r); err != nil {
 		f.Close()
 		p.openErr = fmt.Errorf("%s: %w", p.Name(), err)
 		return
@@ -201,14 +202,14 @@ func (d deadlineReader) Read(b []byte) (int, error) {
 	d.f.SetReadDeadline(time.Now().Add(d.timeout))
 	n, err := d.f.Read(b)
 	if errors.Is(err, os.ErrDeadlineExceeded) {
-		err = fmt.Errorf("%w: the export stream sent nothing for %s", ErrStalled, d.timeout)
+		err = fmt.Errorf("%w: the export stream sent nothing for %s", peerclient.ErrStalled, d.timeout)
 	}
 	return n, err
 }
 
 // openFile opens a regular export file, refusing anything else before
 // opening it: opening a FIFO would block until a writer came.
-func (p *ExportPeer) openFile() (*os.File, error) {
+func (p *Peer) openFile() (*os.File, error) {
 	fi, err := os.Stat(p.path)
 	if err != nil {
 		return nil, err
@@ -219,26 +220,26 @@ func (p *ExportPeer) openFile() (*os.File, error) {
 	return os.Open(p.path)
 }
 
-func (p *ExportPeer) header() (wire.ExportHeader, error) {
+func (p *Peer) header() (Header, error) {
 	if pipe, err := p.Sequential(); err != nil || pipe {
 		if err != nil {
-			return wire.ExportHeader{}, err
+			return Header{}, err
 		}
 		return p.pipe.hdr, nil
 	}
 	f, err := p.openFile()
 	if err != nil {
-		return wire.ExportHeader{}, err
+		return Header{}, err
 	}
 	defer f.Close()
-	h, err := wire.ReadExportHeader(bufio.NewReader(f))
+	h, err := ReadHeader(bufio.NewReader(f))
 	if err != nil {
 		return h, fmt.Errorf("%s: %w", p.path, err)
 	}
 	return h, nil
 }
 
-func (p *ExportPeer) Availability(context.Context) (wire.Availability, error) {
+func (p *Peer) Availability(context.Context) (wire.Availability, error) {
 	h, err := p.header()
 	if err != nil {
 		return wire.Availability{}, err
@@ -249,8 +250,8 @@ func (p *ExportPeer) Availability(context.Context) (wire.Availability, error) {
 	}, nil
 }
 
-func (p *ExportPeer) Blocks(ctx context.Context, req wire.Request) (Stream, error) {
-	g, err := localGrant(ctx, p, req)
+func (p *Peer) Blocks(ctx context.Context, req wire.Request) (peerclient.Stream, error) {
+	g, err := grant(ctx, p, req)
 	if err != nil {
 		return nil, err
 	}
@@ -263,7 +264,7 @@ func (p *ExportPeer) Blocks(ctx context.Context, req wire.Request) (Stream, erro
 	}
 	counted := &countingReader{r: f}
 	r := bufio.NewReaderSize(counted, 1<<20)
-	hdr, err := wire.ReadExportHeader(r)
+	hdr, err := ReadHeader(r)
 	if err != nil {
 		f.Close()
 		return nil, err
@@ -285,7 +286,7 @@ func (p *ExportPeer) Blocks(ctx context.Context, req wire.Request) (Stream, erro
 }
 
 // stream hands the pipe to one batch, from where the last one stopped.
-func (s *pipeSource) stream(g wire.Grant, opts Options) (Stream, error) {
+func (s *pipeSource) stream(g wire.Grant, opts peerclient.Options) (peerclient.Stream, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	highest := s.next
@@ -316,7 +317,7 @@ func (s *pipeSource) stream(g wire.Grant, opts Options) (Stream, error) {
 // Finish reads a pipe to its end, so the writer (an export on another
 // host) is not cut off, and returns the SHA-256 of everything the file
 // held (hex). For a regular file it hashes the file.
-func (p *ExportPeer) Finish() (string, error) {
+func (p *Peer) Finish() (string, error) {
 	if p.pipe == nil {
 		f, err := p.openFile()
 		if err != nil {
@@ -339,7 +340,7 @@ func (p *ExportPeer) Finish() (string, error) {
 }
 
 // Close closes a pipe.
-func (p *ExportPeer) Close() error {
+func (p *Peer) Close() error {
 	if p.pipe != nil {
 		return p.pipe.f.Close()
 	}
@@ -353,7 +354,7 @@ func (p *ExportPeer) Close() error {
 type exportStream struct {
 	grant     wire.Grant
 	r         *bufio.Reader
-	opts      Options
+	opts      peerclient.Options
 	next      uint64 // the height the next block in the file must have
 	fileChunk int    // most blocks in one of the file's frames
 	pending   []*block.Block
@@ -387,7 +388,7 @@ func (s *exportStream) ready() int {
 	return n
 }
 
-func (s *exportStream) Next(reserve Reserve) ([]*block.Block, int, error) {
+func (s *exportStream) Next(reserve peerclient.Reserve) ([]*block.Block, int, error) {
 	for len(s.pending) > 0 && s.pending[0].Height() > s.grant.From { // above the batch: the store has them
 		s.pending, s.sizes = s.pending[1:], s.sizes[1:]
 	}
@@ -451,4 +452,14 @@ func (s *exportStream) Close() error {
 		left[i] = pendingBlock{b, s.sizes[i]}
 	}
 	return s.release(s.next, left)
+}
+
+// grant negotiates req as a server would: the file's availability and the
+// request, by the one rule (wire.GrantFor).
+func grant(ctx context.Context, p *Peer, req wire.Request) (wire.Grant, error) {
+	a, err := p.Availability(ctx)
+	if err != nil {
+		return wire.Grant{}, err
+	}
+	return wire.GrantFor(a, req)
 }

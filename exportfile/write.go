@@ -1,4 +1,4 @@
-package peerserver
+package exportfile
 
 import (
 	"bufio"
@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"github.com/vcsync/vcsync/chain"
 	"io"
 	"os"
 
@@ -20,40 +21,47 @@ var (
 	ErrNotRegular = errors.New("the target is not a regular file")
 )
 
-// ExportResult is what an export wrote.
-type ExportResult struct {
+// Result is what an export wrote.
+type Result struct {
 	Bytes  int64
 	SHA256 string // hex, of every byte written: what import --sha256 checks
 }
 
-// Export writes stored blocks to down to from into path, in the wire's frame
+// Source is what an export reads: a store (store.Store is one).
+type Source interface {
+	Identity() chain.Identity
+	State() (chain.State, error)
+	ReadRange(hi, lo uint64, fn func(h uint64, raw []byte) error) error
+}
+
+// Create writes stored blocks to down to from into path, in the wire's frame
 // format behind an export header. It never destroys: path must be absent,
 // or with force a regular file (never a link, FIFO, device or directory).
 // It writes a temporary file beside path, fsyncs it, renames it into place
 // and fsyncs the directory, so what it reports done survives a power cut
 // and a failed or killed export leaves path as it was.
-func Export(src Source, path string, from, to uint64, chunk int, force bool) (ExportResult, error) {
+func Create(src Source, path string, from, to uint64, chunk int, force bool) (Result, error) {
 	if fi, err := os.Lstat(path); err == nil {
 		switch {
 		case !fi.Mode().IsRegular():
-			return ExportResult{}, fmt.Errorf("export: %w: %s (%s): refusing to replace it", ErrNotRegular, path, fi.Mode().Type())
+			return Result{}, fmt.Errorf("export: %w: %s (%s): refusing to replace it", ErrNotRegular, path, fi.Mode().Type())
 		case !force:
-			return ExportResult{}, fmt.Errorf("export: %w: %s", ErrExists, path)
+			return Result{}, fmt.Errorf("export: %w: %s", ErrExists, path)
 		}
 	} else if !errors.Is(err, os.ErrNotExist) {
-		return ExportResult{}, fmt.Errorf("export: %w", err)
+		return Result{}, fmt.Errorf("export: %w", err)
 	}
 	if err := checkExportRange(src, from, to); err != nil {
-		return ExportResult{}, err
+		return Result{}, err
 	}
 	f, err := scratch.Create(path, "partial")
 	if err != nil {
-		return ExportResult{}, fmt.Errorf("export to %s: %w", path, err)
+		return Result{}, fmt.Errorf("export to %s: %w", path, err)
 	}
 	tmp := f.Name()
 	defer os.Remove(tmp)
 	defer f.Close()
-	res, err := WriteExport(src, f, from, to, chunk)
+	res, err := Write(src, f, from, to, chunk)
 	if err != nil {
 		return res, fmt.Errorf("export: %w", scratch.Named(err, tmp, path))
 	}
@@ -75,11 +83,11 @@ func checkExportRange(src Source, from, to uint64) error {
 	return nil
 }
 
-// WriteExport writes the export of blocks to down to from onto w (a pipe, a
+// Write writes the export of blocks to down to from onto w (a pipe, a
 // socket, standard output): the header, then the frames.
-func WriteExport(src Source, out io.Writer, from, to uint64, chunk int) (ExportResult, error) {
+func Write(src Source, out io.Writer, from, to uint64, chunk int) (Result, error) {
 	if err := checkExportRange(src, from, to); err != nil {
-		return ExportResult{}, err
+		return Result{}, err
 	}
 	if chunk <= 0 {
 		chunk = wire.DefaultMaxChunk
@@ -88,20 +96,20 @@ func WriteExport(src Source, out io.Writer, from, to uint64, chunk int) (ExportR
 	counted := &countingWriter{w: io.MultiWriter(out, sum)}
 	w := bufio.NewWriterSize(counted, 1<<20)
 	id := src.Identity()
-	if err := wire.WriteExportHeader(w, wire.ExportHeader{NetworkType: id.NetworkType, ChainID: id.ChainID, From: from, To: to, Chunk: chunk}); err != nil {
-		return ExportResult{}, err
+	if err := WriteHeader(w, Header{NetworkType: id.NetworkType, ChainID: id.ChainID, From: from, To: to, Chunk: chunk}); err != nil {
+		return Result{}, err
 	}
 	fw := wire.NewFrameWriter(w, wire.Grant{From: to, To: from, Chunk: chunk, MaxFrameBytes: wire.DefaultMaxFrameBytes})
 	if err := src.ReadRange(to, from, func(_ uint64, raw []byte) error { return fw.Add(raw) }); err != nil {
-		return ExportResult{}, err
+		return Result{}, err
 	}
 	if err := fw.Flush(); err != nil {
-		return ExportResult{}, err
+		return Result{}, err
 	}
 	if err := w.Flush(); err != nil {
-		return ExportResult{}, err
+		return Result{}, err
 	}
-	return ExportResult{Bytes: counted.n, SHA256: hex.EncodeToString(sum.Sum(nil))}, nil
+	return Result{Bytes: counted.n, SHA256: hex.EncodeToString(sum.Sum(nil))}, nil
 }
 
 type countingWriter struct {
