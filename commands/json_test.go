@@ -14,6 +14,7 @@ import (
 	bolt "go.etcd.io/bbolt"
 
 	"github.com/vcsync/vcsync/store"
+	"github.com/vcsync/vcsync/store/fsck"
 )
 
 // documentedJSON reads docs/JSON.md's tables of objects: the fields each
@@ -123,7 +124,7 @@ func TestJSONOnEveryFailure(t *testing.T) {
 	updateBolt(t, foreign, func(tx *bolt.Tx) error { _, err := tx.CreateBucket([]byte("other")); return err })
 	truncated := filepath.Join(tmp, "truncated.db")
 	data, _ := os.ReadFile(db)
-	fh, err := store.CheckFile(db)
+	fh, err := fsck.CheckFile(db)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -10,6 +10,7 @@ import (
 	bolt "go.etcd.io/bbolt"
 
 	"github.com/vcsync/vcsync/block"
+	"github.com/vcsync/vcsync/store/fsck"
 )
 
 // CheckError names the first problem the consistency check found. It
@@ -88,7 +89,7 @@ func (s *Store) CheckAll(max int, progress func(done uint64)) (CheckReport, erro
 	}
 	r := CheckReport{Problems: []Problem{}}
 	p := problems{&r, max}
-	fh, err := CheckFile(s.path)
+	fh, err := fsck.CheckFile(s.path)
 	if err != nil && !errors.Is(err, ErrDamaged) {
 		return r, err
 	}

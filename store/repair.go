@@ -14,6 +14,7 @@ import (
 	"github.com/vcsync/vcsync/block"
 	"github.com/vcsync/vcsync/internal/failpoint"
 	"github.com/vcsync/vcsync/internal/scratch"
+	"github.com/vcsync/vcsync/store/fsck"
 )
 
 // ErrForceNeeded marks a rollback that removes more blocks than its
@@ -509,7 +510,7 @@ func (r *salvageReader) anyReadable() bool {
 // first copy of a height found stays: later ones are older copies on freed
 // pages), so the runs can be read by height with flat memory.
 func (r *salvageReader) stage(src, dst string) error {
-	fh, _ := CheckFile(src)
+	fh, _ := fsck.CheckFile(src)
 	pageSize := fh.PageSize
 	if pageSize == 0 {
 		pageSize = 4096
@@ -527,7 +528,7 @@ func (r *salvageReader) stage(src, dst string) error {
 	}
 	bk, _ := tx.CreateBucketIfNotExists(bucketBlocks)
 	pending := 0
-	scanErr := scanLeaves(src, pageSize, func(k, v []byte) {
+	scanErr := fsck.ScanLeaves(src, pageSize, func(k, v []byte) {
 		if err != nil || len(k) != 8 || len(v) <= 8 || bk.Get(k) != nil {
 			return
 		}

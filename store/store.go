@@ -18,6 +18,7 @@ import (
 	"github.com/vcsync/vcsync/block"
 	"github.com/vcsync/vcsync/chain"
 	"github.com/vcsync/vcsync/internal/scratch"
+	"github.com/vcsync/vcsync/store/fsck"
 )
 
 // FormatVersion is the on-disk layout version written to the meta bucket.
@@ -156,7 +157,7 @@ func Open(path string, opts Options) (*Store, error) {
 		return nil, err
 	} else if opts.New {
 		return nil, fmt.Errorf("%w: %s (a new store was to be written there; another process may have created it meanwhile)", ErrExists, path)
-	} else if _, err := CheckFile(path); err != nil {
+	} else if _, err := fsck.CheckFile(path); err != nil {
 		return nil, err
 	}
 	timeout := opts.LockTimeout

@@ -9,7 +9,7 @@ import (
 
 	bolt "go.etcd.io/bbolt"
 
-	"github.com/vcsync/vcsync/store"
+	"github.com/vcsync/vcsync/store/fsck"
 )
 
 // The Ethereum index cache: a small bbolt file (by default beside the
@@ -31,7 +31,7 @@ func loadEthIndex(path, key string) (*ethIndex, error) {
 	if _, err := os.Stat(path); errors.Is(err, os.ErrNotExist) {
 		return nil, nil
 	}
-	if _, err := store.CheckFile(path); err != nil {
+	if _, err := fsck.CheckFile(path); err != nil {
 		return nil, err
 	}
 	db, err := bolt.Open(path, 0o644, &bolt.Options{ReadOnly: true, Timeout: cacheLockWait})
@@ -70,7 +70,7 @@ func saveEthIndex(path, key string, ix *ethIndex) error {
 		return err
 	}
 	if _, err := os.Stat(path); err == nil {
-		if _, err := store.CheckFile(path); err != nil {
+		if _, err := fsck.CheckFile(path); err != nil {
 			return err
 		}
 	}

@@ -1,4 +1,4 @@
-package store
+package fsck
 
 import (
 	"encoding/binary"
@@ -16,11 +16,11 @@ const (
 	maxScanOverrun = 1 << 16 // most overflow pages followed for one leaf (256 MiB of 4 KiB pages)
 )
 
-// scanLeaves reads the file page by page with ReadAt (no memory map, so
+// ScanLeaves reads the file page by page with ReadAt (no memory map, so
 // damage cannot fault) and calls fn with every plain key/value on a page
 // that says it is a leaf. What it finds is unchecked: callers decode and
 // check every value.
-func scanLeaves(path string, pageSize int, fn func(k, v []byte)) error {
+func ScanLeaves(path string, pageSize int, fn func(k, v []byte)) error {
 	f, err := os.Open(path)
 	if err != nil {
 		return err
