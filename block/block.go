@@ -1,5 +1,6 @@
 // Package block defines the virtual chain block: its header, body and proof,
 // their RLP encoding, the block hash and the digest that committee members sign.
+// It knows nothing of stores, peers or committees.
 package block
 
 import (

@@ -1,5 +1,7 @@
 // Package commands is vcsync's command line: each file declares one command,
 // parses its flags, calls into the packages that do the work and prints.
+// It is the only package that names flags; it holds no protocol or store
+// rule of its own.
 package commands
 
 import (

@@ -1,7 +1,9 @@
 // Package peerclient adapts the places blocks come from to one Peer
-// interface: a vcsync serve over HTTP, another store read directly
-// (file://), or an export file. Everything a peer sends is untrusted: this
-// package enforces the wire's limits, the sync core verifies the blocks.
+// interface: a vcsync serve over HTTP, or another store read directly
+// (file://); package exportfile adds export files. Everything a peer sends
+// is untrusted: this package enforces the wire's limits, the sync core
+// verifies the blocks. It knows nothing of verification or of the store
+// being written.
 package peerclient
 
 import (

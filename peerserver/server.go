@@ -1,6 +1,7 @@
 // Package peerserver serves a store's blocks to peers over HTTP, read-only:
 // availability as JSON, blocks as a descending stream of length-prefixed
-// frames (docs/PROTOCOL.md).
+// frames (docs/PROTOCOL.md), within bounds on streams and memory. It
+// knows nothing of verification: it serves what the store holds.
 package peerserver
 
 import (

@@ -1,6 +1,8 @@
 // Package store keeps a virtual chain's blocks in a bbolt file together with
 // the three sync indices (InOrder, LastSynced, Top) and enforces the write
-// rules that keep them true.
+// rules that keep them true; it checks, repairs, rolls back, salvages and
+// compacts them. It knows nothing of peers, committees or flags: what it
+// stores was verified before it was handed over.
 package store
 
 import (

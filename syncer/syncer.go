@@ -1,7 +1,9 @@
 // Package syncer is vcsync's one sync core: it plans what the store is
 // missing, asks peers what they have, picks one at random, streams a batch
 // in chunks, verifies every block and commits verified chunks, tip to
-// genesis. pull, sync, close-gaps and import all run it.
+// genesis. pull, sync, close-gaps and import all run it. It declares the
+// Store and Verifier it needs and knows nothing of flags, output,
+// Prometheus or where committees come from.
 package syncer
 
 import (

@@ -1,8 +1,9 @@
 // Package wire is the peer protocol shared by the client (peerclient) and the
-// server (peerserver): the availability answer, the batch grant, the frames
-// blocks travel in and the export file's header (docs/PROTOCOL.md). Every
-// reader here treats its input as hostile: sizes are checked before memory
-// is spent on them.
+// server (peerserver): the availability answer, the batch grant and the
+// frames blocks travel in (docs/PROTOCOL.md); export files frame their
+// blocks the same way. Every reader here treats its input as hostile: sizes
+// are checked before memory is spent on them. It knows nothing of how
+// blocks are verified or stored.
 package wire
 
 import (
