@@ -71,10 +71,10 @@ func (o exportOptions) run(stdout, stderr io.Writer) error {
 	var res exportfile.Result
 	w := stdout
 	if o.out == "-" {
-		res, err = exportfile.Write(s, stdout, o.from, to, o.chunk)
+		res, err = exportfile.Write(s, stdout, exportfile.Bounds{Lowest: o.from, Highest: to}, o.chunk)
 		w = stderr // stdout holds the file
 	} else {
-		res, err = exportfile.Create(s, o.out, o.from, to, o.chunk, o.force)
+		res, err = exportfile.Create(s, o.out, exportfile.Bounds{Lowest: o.from, Highest: to}, o.chunk, o.force)
 	}
 	if errors.Is(err, exportfile.ErrExists) {
 		return usageError(err)

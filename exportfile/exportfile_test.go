@@ -54,7 +54,7 @@ func (s *memSource) ReadRange(hi, lo uint64, fn func(uint64, []byte) error) erro
 func TestCreateThenReadBack(t *testing.T) {
 	src := newMemSource(t, 250)
 	path := filepath.Join(t.TempDir(), "chain.vcx")
-	res, err := exportfile.Create(src, path, 11, 240, 17, false)
+	res, err := exportfile.Create(src, path, exportfile.Bounds{Lowest: 11, Highest: 240}, 17, false)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -92,10 +92,10 @@ func TestCreateThenReadBack(t *testing.T) {
 		t.Fatalf("the batch ended above %d", next+1)
 	}
 	// It never replaces a file without force, nor anything but a regular file.
-	if _, err := exportfile.Create(src, path, 1, 10, 5, false); !errors.Is(err, exportfile.ErrExists) {
+	if _, err := exportfile.Create(src, path, exportfile.Bounds{Lowest: 1, Highest: 10}, 5, false); !errors.Is(err, exportfile.ErrExists) {
 		t.Fatalf("over an existing file: %v", err)
 	}
-	if _, err := exportfile.Create(src, t.TempDir(), 1, 10, 5, true); !errors.Is(err, exportfile.ErrNotRegular) {
+	if _, err := exportfile.Create(src, t.TempDir(), exportfile.Bounds{Lowest: 1, Highest: 10}, 5, true); !errors.Is(err, exportfile.ErrNotRegular) {
 		t.Fatalf("over a directory, with force: %v", err)
 	}
 }

@@ -34,13 +34,19 @@ type Source interface {
 	ReadRange(hi, lo uint64, fn func(h uint64, raw []byte) error) error
 }
 
-// Create writes stored blocks to down to from into path, in the wire's frame
+// Bounds are the heights an export holds, named so they cannot be read
+// the wrong way round: the file holds Highest down to Lowest.
+type Bounds struct {
+	Lowest, Highest uint64
+}
+
+// Create writes stored blocks b.Highest down to b.Lowest into path, in the wire's frame
 // format behind an export header. It never destroys: path must be absent,
 // or with force a regular file (never a link, FIFO, device or directory).
 // It writes a temporary file beside path, fsyncs it, renames it into place
 // and fsyncs the directory, so what it reports done survives a power cut
 // and a failed or killed export leaves path as it was.
-func Create(src Source, path string, from, to uint64, chunk int, force bool) (Result, error) {
+func Create(src Source, path string, b Bounds, chunk int, force bool) (Result, error) {
 	if fi, err := os.Lstat(path); err == nil {
 		switch {
 		case !fi.Mode().IsRegular():
@@ -51,7 +57,7 @@ func Create(src Source, path string, from, to uint64, chunk int, force bool) (Re
 	} else if !errors.Is(err, os.ErrNotExist) {
 		return Result{}, fmt.Errorf("export: %w", err)
 	}
-	if err := checkExportRange(src, from, to); err != nil {
+	if err := checkBounds(src, b); err != nil {
 		return Result{}, err
 	}
 	f, err := scratch.Create(path, "partial")
@@ -61,7 +67,7 @@ func Create(src Source, path string, from, to uint64, chunk int, force bool) (Re
 	tmp := f.Name()
 	defer os.Remove(tmp)
 	defer f.Close()
-	res, err := Write(src, f, from, to, chunk)
+	res, err := Write(src, f, b, chunk)
 	if err != nil {
 		return res, fmt.Errorf("export: %w", scratch.Named(err, tmp, path))
 	}
@@ -71,22 +77,22 @@ func Create(src Source, path string, from, to uint64, chunk int, force bool) (Re
 	return res, nil
 }
 
-func checkExportRange(src Source, from, to uint64) error {
+func checkBounds(src Source, b Bounds) error {
 	st, err := src.State()
 	if err != nil {
 		return err
 	}
 	a := wire.StoreAvailability(src.Identity(), st)
-	if from == 0 || from > to || to > a.ServeTo {
-		return fmt.Errorf("export %d-%d: the store holds 1-%d with no gap", from, to, a.ServeTo)
+	if b.Lowest == 0 || b.Lowest > b.Highest || b.Highest > a.ServeTo {
+		return fmt.Errorf("export %d-%d: the store holds 1-%d with no gap", b.Lowest, b.Highest, a.ServeTo)
 	}
 	return nil
 }
 
-// Write writes the export of blocks to down to from onto w (a pipe, a
+// Write writes the export of blocks b.Highest down to b.Lowest onto w (a pipe, a
 // socket, standard output): the header, then the frames.
-func Write(src Source, out io.Writer, from, to uint64, chunk int) (Result, error) {
-	if err := checkExportRange(src, from, to); err != nil {
+func Write(src Source, out io.Writer, b Bounds, chunk int) (Result, error) {
+	if err := checkBounds(src, b); err != nil {
 		return Result{}, err
 	}
 	if chunk <= 0 {
@@ -96,11 +102,11 @@ func Write(src Source, out io.Writer, from, to uint64, chunk int) (Result, error
 	counted := &countingWriter{w: io.MultiWriter(out, sum)}
 	w := bufio.NewWriterSize(counted, 1<<20)
 	id := src.Identity()
-	if err := WriteHeader(w, Header{NetworkType: id.NetworkType, ChainID: id.ChainID, From: from, To: to, Chunk: chunk}); err != nil {
+	if err := WriteHeader(w, Header{NetworkType: id.NetworkType, ChainID: id.ChainID, From: b.Lowest, To: b.Highest, Chunk: chunk}); err != nil {
 		return Result{}, err
 	}
-	fw := wire.NewFrameWriter(w, wire.Grant{From: to, To: from, Chunk: chunk, MaxFrameBytes: wire.DefaultMaxFrameBytes})
-	if err := src.ReadRange(to, from, func(_ uint64, raw []byte) error { return fw.Add(raw) }); err != nil {
+	fw := wire.NewFrameWriter(w, wire.Grant{From: b.Highest, To: b.Lowest, Chunk: chunk, MaxFrameBytes: wire.DefaultMaxFrameBytes})
+	if err := src.ReadRange(b.Highest, b.Lowest, func(_ uint64, raw []byte) error { return fw.Add(raw) }); err != nil {
 		return Result{}, err
 	}
 	if err := fw.Flush(); err != nil {

@@ -315,7 +315,7 @@ func TestExportThenImport(t *testing.T) {
 	f := newFixture(t, 800)
 	src, _ := store.Open(f.src, store.Options{ReadOnly: true})
 	out := filepath.Join(t.TempDir(), "blocks.vcx")
-	if _, err := exportfile.Create(src, out, 1, 800, 64, false); err != nil {
+	if _, err := exportfile.Create(src, out, exportfile.Bounds{Lowest: 1, Highest: 800}, 64, false); err != nil {
 		t.Fatal(err)
 	}
 	src.Close()
@@ -344,7 +344,7 @@ func TestImportOfALongFileDoesNotRereadIt(t *testing.T) {
 	f := newFixture(t, 3000)
 	src, _ := store.Open(f.src, store.Options{ReadOnly: true})
 	out := filepath.Join(t.TempDir(), "blocks.vcx")
-	if _, err := exportfile.Create(src, out, 1, 3000, 40, false); err != nil {
+	if _, err := exportfile.Create(src, out, exportfile.Bounds{Lowest: 1, Highest: 3000}, 40, false); err != nil {
 		t.Fatal(err)
 	}
 	src.Close()

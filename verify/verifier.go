@@ -148,7 +148,8 @@ func (v *Verifier) VerifyDescending(ctx context.Context, seg Segment) (int, erro
 		if parent == nil && b.Height() != 1 {
 			break
 		}
-		job, err := v.planProof(ctx, seg, i, b, parent, fromPeer)
+		job, err := v.planProof(ctx, proofCase{index: i, b: b, parent: parent, fromPeer: fromPeer,
+			isTip: i == 0 && seg.Above == nil && seg.Tip && seg.Trusted == nil})
 		if err != nil {
 			planErr = err
 			break
@@ -210,15 +211,26 @@ type proofJob struct {
 	stale bool   // the tip rule past the honesty grace: a refusal is an untrusted tip
 }
 
-// planProof picks the rule block i must pass. fromPeer says the parent
-// header came with the block from an untrusted sender, so a reference time
-// that names no committee is the block's fault, not the source's.
-func (v *Verifier) planProof(ctx context.Context, seg Segment, i int, b *block.Block, parent *block.Header, fromPeer bool) (proofJob, error) {
-	prevRef, err := v.parentRefTime(ctx, b, parent)
+// proofCase is a block whose proof is to be checked, and what names its
+// committee.
+type proofCase struct {
+	index  int // in its segment
+	b      *block.Block
+	parent *block.Header // nil for block 1 (the genesis reference time)
+	// fromPeer says the parent header came with the block from an untrusted
+	// sender, so a reference time that names no committee is the block's
+	// fault, not the source's.
+	fromPeer bool
+	isTip    bool // the tip rule applies
+}
+
+// planProof picks the rule a block must pass.
+func (v *Verifier) planProof(ctx context.Context, pc proofCase) (proofJob, error) {
+	i, b, fromPeer, isTip := pc.index, pc.b, pc.fromPeer, pc.isTip
+	prevRef, err := v.parentRefTime(ctx, b, pc.parent)
 	if err != nil {
 		return proofJob{}, err
 	}
-	isTip := i == 0 && seg.Above == nil && seg.Tip && seg.Trusted == nil
 	lookup := func() (*committee.Committee, error) {
 		c, err := v.Source.CommitteeAt(ctx, prevRef)
 		if err == nil {
