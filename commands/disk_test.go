@@ -1,6 +1,7 @@
 package commands
 
 import (
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -32,8 +33,27 @@ func mountOrSkip(t *testing.T, args ...string) string {
 	if out, err := exec.Command("mount", append(args, dir)...).CombinedOutput(); err != nil {
 		t.Skipf("skipped: cannot mount a test filesystem (mount %s): %v %s", strings.Join(args, " "), err, out)
 	}
-	t.Cleanup(func() { exec.Command("umount", dir).Run() })
+	t.Cleanup(func() {
+		if unmount(dir) != nil {
+			exec.Command("umount", "-l", dir).Run() // detach it, so the temp dir can go
+		}
+	})
 	return dir
+}
+
+// unmount unmounts dir, trying again for a second while it is busy: a
+// parallel test's child, between its fork and its exec, briefly holds
+// copies of this process's open files, one of them on dir perhaps.
+func unmount(dir string) error {
+	var out []byte
+	var err error
+	for try := 0; try < 50; try++ {
+		if out, err = exec.Command("umount", dir).CombinedOutput(); err == nil {
+			return nil
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	return fmt.Errorf("umount %s: %v %s", dir, err, out)
 }
 
 // ext4 is a loop-mounted ext4 filesystem whose power can be cut.
@@ -73,8 +93,8 @@ func (e ext4) dir(t *testing.T) string {
 // the journal as a boot would.
 func (e ext4) remount(t *testing.T) {
 	t.Helper()
-	if out, err := exec.Command("umount", e.mnt).CombinedOutput(); err != nil {
-		t.Fatalf("umount after the power cut: %v %s", err, out)
+	if err := unmount(e.mnt); err != nil {
+		t.Fatalf("after the power cut: %v", err)
 	}
 	if out, err := exec.Command("mount", "-o", "loop", e.image, e.mnt).CombinedOutput(); err != nil {
 		t.Fatalf("mount after the power cut: %v %s", err, out)
@@ -84,7 +104,8 @@ func (e ext4) remount(t *testing.T) {
 // The failpoint table under power cuts: at each named moment the child
 // shuts its filesystem down without flushing the journal and dies; after a
 // remount the same guarantees as after a kill hold. (Its cases run one at
-// a time: side by side, a loop mount was once still busy at cleanup.)
+// a time; unmount waits out another test's child holding the mount busy
+// for a moment.)
 func TestWritersSurvivePowerCutAtEveryFailpoint(t *testing.T) {
 	t.Parallel()
 	cases, mgmt := writerCases(t)
