@@ -80,34 +80,10 @@ func NewApp() *cli.App {
 func scriptsFirst(cmd *cli.Command, parent string) {
 	name := parent + " " + cmd.Name
 	cmd.OnUsageError = onUsageError
-	cmd.Flags = ownCopies(cmd.Flags)
-	var required []string
 	// Required flags are checked below, after the flags are read: cli's
 	// own check prints the whole help to stdout.
-	for _, f := range cmd.Flags {
-		var repl cli.Flag
-		switch f := f.(type) {
-		case *cli.StringFlag:
-			if f.Required {
-				cp := *f
-				cp.Required, repl = false, &cp
-			}
-		case *cli.Uint64Flag:
-			if f.Required {
-				cp := *f
-				cp.Required, repl = false, &cp
-			}
-		case *cli.UintFlag:
-			if f.Required {
-				cp := *f
-				cp.Required, repl = false, &cp
-			}
-		}
-		if repl != nil {
-			required = append(required, f.Names()[0])
-			replaceFlag(cmd, f, repl)
-		}
-	}
+	var required []string
+	cmd.Flags = ownCopies(cmd.Flags, &required)
 	before := cmd.Before
 	wantArgs := len(strings.Fields(cmd.ArgsUsage))
 	leaf := len(cmd.Subcommands) == 0 // cli adds a help subcommand to every command when it runs
@@ -147,39 +123,30 @@ func withHelpPointer(err error, name string) error {
 // a flag when it parses (its default, the value its environment variable
 // gave, whether it was set), and the declarations are package-level, so a
 // second app in the process would start from the values the first one's
-// environment gave.
-func ownCopies(flags []cli.Flag) []cli.Flag {
+// environment gave. The copies are not Required for cli: the names of the
+// flags declared Required go to required, for vcsync to check.
+func ownCopies(flags []cli.Flag, required *[]string) []cli.Flag {
 	own := make([]cli.Flag, len(flags))
 	for i, f := range flags {
-		own[i] = ownCopy(f)
+		own[i] = f
+		v := reflect.ValueOf(f)
+		if v.Kind() != reflect.Pointer || v.Elem().Kind() != reflect.Struct {
+			continue
+		}
+		cp := reflect.New(v.Elem().Type())
+		cp.Elem().Set(v.Elem())
+		if req := cp.Elem().FieldByName("Required"); req.IsValid() && req.Kind() == reflect.Bool && req.Bool() {
+			req.SetBool(false)
+			*required = append(*required, f.Names()[0])
+		}
+		own[i] = cp.Interface().(cli.Flag)
 	}
 	return own
-}
-
-func ownCopy(f cli.Flag) cli.Flag {
-	v := reflect.ValueOf(f)
-	if v.Kind() != reflect.Pointer || v.Elem().Kind() != reflect.Struct {
-		return f
-	}
-	cp := reflect.New(v.Elem().Type())
-	cp.Elem().Set(v.Elem())
-	return cp.Interface().(cli.Flag)
 }
 
 // cli prints the version line through a package variable: set it once, not
 // per app.
 func init() { cli.VersionPrinter = printVersionLine }
-
-func replaceFlag(cmd *cli.Command, old, repl cli.Flag) {
-	flags := make([]cli.Flag, len(cmd.Flags))
-	for i, f := range cmd.Flags {
-		if f == old {
-			f = repl
-		}
-		flags[i] = f
-	}
-	cmd.Flags = flags
-}
 
 func onUsageError(c *cli.Context, err error, _ bool) error {
 	name := "vcsync"
