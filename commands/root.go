@@ -104,7 +104,7 @@ func scriptsFirst(cmd *cli.Command, parent string) {
 		return nil
 	}
 	if action := cmd.Action; action != nil {
-		cmd.Action = func(c *cli.Context) error { return withHelpPointer(action(c), name) }
+		cmd.Action = func(c *cli.Context) error { return withHelpPointer(withAdvice(action(c)), name) }
 	}
 	for _, sub := range cmd.Subcommands {
 		scriptsFirst(sub, name)
@@ -225,7 +225,7 @@ func Main(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	out := &countingWriter{w: stdout}
 	app.Writer, app.ErrWriter = out, stderr
 	app.Metadata = map[string]any{argsKey: args}
-	err := withAdvice(app.RunContext(ctx, args))
+	err := app.RunContext(ctx, args)
 	if err != nil {
 		if jsonLogsAsked(args[1:]) { // every stderr line a JSON record
 			logOptions{json: true}.logger(stderr).Error(err.Error(), "kind", errorKind(err))

@@ -181,6 +181,9 @@ func TestLibraryErrorsGetTheirFlagAdvice(t *testing.T) {
 			if code != ExitUsage || !strings.Contains(errs, tc.says) || !strings.Contains(errs, tc.advice) {
 				t.Fatalf("vcsync %s: exit %d %q; want exit 2 with %q and %q", strings.Join(args, " "), code, errs, tc.says, tc.advice)
 			}
+			if help := strings.Index(errs, "; see vcsync"); help >= 0 && help < strings.Index(errs, tc.advice) {
+				t.Fatalf("vcsync %s: the advice comes after the pointer to the help: %q", strings.Join(args, " "), errs)
+			}
 			if asJSON && !strings.Contains(out, tc.advice) {
 				t.Fatalf("vcsync %s: the JSON lacks the advice: %s", strings.Join(args, " "), out)
 			}
