@@ -1,6 +1,7 @@
 package syncer
 
 import (
+	"context"
 	"errors"
 	"sync"
 
@@ -59,6 +60,13 @@ func (b *memBudget) starved() bool {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	return b.waiting > 0
+}
+
+// closeOn closes the budget when ctx ends: a download waiting for memory
+// then ends with the run (SIGINT, or the batch's end) whatever it waits
+// for. stop undoes it.
+func (b *memBudget) closeOn(ctx context.Context) (stop func() bool) {
+	return context.AfterFunc(ctx, b.close)
 }
 
 // close wakes a waiting take for good: the download is over.

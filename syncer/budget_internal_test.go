@@ -1,6 +1,7 @@
 package syncer
 
 import (
+	"context"
 	"errors"
 	"testing"
 	"time"
@@ -40,5 +41,33 @@ func TestMemBudget(t *testing.T) {
 	b.close()
 	if err := <-took; !errors.Is(err, errBudgetClosed) {
 		t.Fatalf("a waiting take after close: %v", err)
+	}
+}
+
+// A download waiting for memory ends when the run's context does, even if
+// nothing would ever give the memory back.
+func TestMemBudgetClosesWithItsContext(t *testing.T) {
+	t.Parallel()
+	b := newMemBudget(100)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer b.closeOn(ctx)()
+	if err := b.take(100); err != nil {
+		t.Fatal(err)
+	}
+	took := make(chan error, 1)
+	go func() { took <- b.take(1) }()
+	select {
+	case err := <-took:
+		t.Fatalf("took a byte of none free: %v", err)
+	case <-time.After(20 * time.Millisecond):
+	}
+	cancel()
+	select {
+	case err := <-took:
+		if !errors.Is(err, errBudgetClosed) {
+			t.Fatalf("after the context ended: %v", err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("a take waiting for memory outlived its context")
 	}
 }

@@ -78,6 +78,7 @@ func (s *Syncer) stream(ctx context.Context, b batch) error {
 	chunks := make(chan fetched, pipelineDepth)
 	commits := make(chan commitJob, pipelineDepth)
 	budget := newMemBudget(cmp.Or(s.cfg.LiveBatchBytes, liveBatchBytes))
+	defer budget.closeOn(bctx)()
 	var lifetime errgroup.Group
 	started := time.Now()
 	defer func() { s.cfg.Observer.Timed("batch", time.Since(started)) }()
