@@ -9,8 +9,9 @@ import (
 	"encoding/binary"
 	"encoding/json"
 	"fmt"
-	"github.com/vcsync/vcsync/wire"
 	"io"
+
+	"github.com/vcsync/vcsync/wire"
 )
 
 // Magic opens every export file.

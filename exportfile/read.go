@@ -7,7 +7,6 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
-	"github.com/vcsync/vcsync/peerclient"
 	"hash"
 	"io"
 	"os"
@@ -16,6 +15,7 @@ import (
 	"time"
 
 	"github.com/vcsync/vcsync/block"
+	"github.com/vcsync/vcsync/peerclient"
 	"github.com/vcsync/vcsync/wire"
 )
 

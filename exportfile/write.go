@@ -6,10 +6,10 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
-	"github.com/vcsync/vcsync/chain"
 	"io"
 	"os"
 
+	"github.com/vcsync/vcsync/chain"
 	"github.com/vcsync/vcsync/internal/scratch"
 	"github.com/vcsync/vcsync/wire"
 )

@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/ethereum/go-ethereum/common"
+
 	"github.com/vcsync/vcsync/block"
 	"github.com/vcsync/vcsync/chain"
 	"github.com/vcsync/vcsync/peerclient"
