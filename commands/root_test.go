@@ -193,3 +193,14 @@ func TestLibraryErrorsGetTheirFlagAdvice(t *testing.T) {
 		t.Fatal("the refused export changed the file")
 	}
 }
+
+// A bound holds for a value from the environment as for one on the command
+// line: VCSYNC_CHAIN_ID of 2^32+42 is refused, never read as chain 42.
+func TestEnvironmentValuesAreBounded(t *testing.T) {
+	db := filepath.Join(genStore(t, "10", ""), "blocks.db")
+	t.Setenv("VCSYNC_CHAIN_ID", "4294967338")
+	_, errs, code := run(t, "sync", "--store", db, "--committee-file", "x", "--peer", "http://127.0.0.1:1")
+	if code != ExitUsage || !strings.Contains(errs, "--chain-id 4294967338 is out of range: give 0 to 4294967295") {
+		t.Fatalf("an out-of-range VCSYNC_CHAIN_ID: exit %d %q", code, errs)
+	}
+}

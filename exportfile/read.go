@@ -251,7 +251,7 @@ func (p *Peer) Availability(context.Context) (wire.Availability, error) {
 }
 
 func (p *Peer) Blocks(ctx context.Context, req wire.Request) (peerclient.Stream, error) {
-	g, err := grant(ctx, p, req)
+	g, err := peerclient.LocalGrant(ctx, p, req)
 	if err != nil {
 		return nil, err
 	}
@@ -452,14 +452,4 @@ func (s *exportStream) Close() error {
 		left[i] = pendingBlock{b, s.sizes[i]}
 	}
 	return s.release(s.next, left)
-}
-
-// grant negotiates req as a server would: the file's availability and the
-// request, by the one rule (wire.GrantFor).
-func grant(ctx context.Context, p *Peer, req wire.Request) (wire.Grant, error) {
-	a, err := p.Availability(ctx)
-	if err != nil {
-		return wire.Grant{}, err
-	}
-	return wire.GrantFor(a, req)
 }

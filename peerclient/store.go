@@ -66,7 +66,7 @@ func (p *StorePeer) Availability(context.Context) (wire.Availability, error) {
 }
 
 func (p *StorePeer) Blocks(ctx context.Context, req wire.Request) (Stream, error) {
-	g, err := localGrant(ctx, p, req)
+	g, err := LocalGrant(ctx, p, req)
 	if err != nil {
 		return nil, err
 	}
@@ -90,9 +90,9 @@ func (p *StorePeer) Blocks(ctx context.Context, req wire.Request) (Stream, error
 	}}, nil
 }
 
-// localGrant negotiates req with a peer read in-process (a store or an
+// LocalGrant negotiates req with a peer read in-process (a store or an
 // export file), which answers with the same grant rules as a server.
-func localGrant(ctx context.Context, p Peer, req wire.Request) (wire.Grant, error) {
+func LocalGrant(ctx context.Context, p Peer, req wire.Request) (wire.Grant, error) {
 	a, err := p.Availability(ctx)
 	if err != nil {
 		return wire.Grant{}, err

@@ -64,9 +64,19 @@ func (b *memBudget) starved() bool {
 
 // closeOn closes the budget when ctx ends: a download waiting for memory
 // then ends with the run (SIGINT, or the batch's end) whatever it waits
-// for. stop undoes it.
-func (b *memBudget) closeOn(ctx context.Context) (stop func() bool) {
-	return context.AfterFunc(ctx, b.close)
+// for. stop undoes it, or waits for the close that already started, so no
+// goroutine outlives its caller.
+func (b *memBudget) closeOn(ctx context.Context) (stop func()) {
+	closed := make(chan struct{})
+	cancel := context.AfterFunc(ctx, func() {
+		defer close(closed)
+		b.close()
+	})
+	return func() {
+		if !cancel() {
+			<-closed
+		}
+	}
 }
 
 // close wakes a waiting take for good: the download is over.
