@@ -13,41 +13,46 @@ import (
 )
 
 func committeeCommand() *cli.Command {
-	return &cli.Command{
+	cmd := &cli.Command{
 		Name:  "committee",
 		Usage: "print the committee at a reference time, or the current one",
 		Description: "Example: vcsync committee --at 1799999000 --chain-id 42 --management management.json\n" +
 			"         vcsync committee --current --chain-id 42 --eth-rpc http://127.0.0.1:8545 \\\n" +
 			"           --contract-registry 0x...",
-		Flags: append([]cli.Flag{
-			boundedUint64(&cli.Uint64Flag{Name: "at", Usage: "reference time `T` (unix seconds)"}, 0, 1<<32-1),
-			&cli.BoolFlag{Name: "current", Usage: "the committee in effect now"},
-			chainIDFlag,
-			jsonFlag,
-		}, withoutStore(sourceFlags())...),
-		Action: func(c *cli.Context) error {
-			v, err := verifierOptionsFrom(c)
-			if err != nil {
-				return err
-			}
-			if !c.IsSet(chainIDFlag.Name) {
-				return usageError(errors.New("vcsync committee needs --chain-id; see vcsync committee --help"))
-			}
-			o := committeeOptions{source: v, chainID: uint32(c.Uint(chainIDFlag.Name)), json: c.Bool(jsonFlag.Name),
-				hasAt: c.IsSet("at"), at: uint32(c.Uint64("at")), current: c.Bool("current")}
-			return o.run(c.Context, c.App.Writer, c.App.ErrWriter)
-		},
 	}
+	o := &committeeOptions{}
+	cmd.Flags = o.flags()
+	cmd.Action = func(c *cli.Context) error {
+		if err := o.source.choose(c, ""); err != nil {
+			return err
+		}
+		if !o.ids.chainIDGiven {
+			return usageError(errors.New("vcsync committee needs --chain-id; see vcsync committee --help"))
+		}
+		return o.run(c.Context, c.App.Writer, c.App.ErrWriter)
+	}
+	return cmd
 }
 
 // committeeOptions is what `vcsync committee` was asked.
 type committeeOptions struct {
 	source  verifierOptions
-	chainID uint32
+	ids     identityOptions // its chain id
 	json    bool
 	hasAt   bool
-	at      uint32
+	at      uint64 // bounded to 32 bits
 	current bool
+}
+
+func (o *committeeOptions) flags() []cli.Flag {
+	at := boundedUint64(&cli.Uint64Flag{Name: "at", Destination: &o.at, Usage: "reference time `T` (unix seconds)"}, 0, 1<<32-1)
+	at.Action = given(&o.hasAt, at.Action)
+	return append([]cli.Flag{
+		at,
+		&cli.BoolFlag{Name: "current", Destination: &o.current, Usage: "the committee in effect now"},
+		o.ids.chainIDFlag(),
+		jsonFlag(&o.json),
+	}, o.source.sourceFlags(false)...)
 }
 
 // CommitteeReport is `committee --json`.
@@ -76,7 +81,7 @@ func (o committeeOptions) run(ctx context.Context, stdout, stderr io.Writer) err
 	if o.hasAt == o.current {
 		return usageError(errors.New("give exactly one of --at T and --current"))
 	}
-	src, err := o.source.committeeSource(ctx, o.chainID, stderr)
+	src, err := o.source.committeeSource(ctx, uint32(o.ids.chainID), stderr)
 	if err != nil {
 		return err
 	}
@@ -84,7 +89,7 @@ func (o committeeOptions) run(ctx context.Context, stdout, stderr io.Writer) err
 	if o.current {
 		cm, err = src.Current(ctx)
 	} else {
-		cm, err = src.CommitteeAt(ctx, o.at)
+		cm, err = src.CommitteeAt(ctx, uint32(o.at))
 	}
 	if err != nil {
 		return err
@@ -92,7 +97,7 @@ func (o committeeOptions) run(ctx context.Context, stdout, stderr io.Writer) err
 	r := CommitteeReport{RefTime: cm.RefTime, TotalWeight: cm.TotalWeight().String(),
 		QuorumWeight: cm.QuorumWeight().String(), HonestWeight: cm.HonestWeight().String()}
 	if eth, ok := src.(*ethpos.EthSource); ok && o.hasAt {
-		if r.EthereumBlock, err = eth.BlockAt(ctx, o.at); err != nil {
+		if r.EthereumBlock, err = eth.BlockAt(ctx, uint32(o.at)); err != nil {
 			return err
 		}
 	}
@@ -123,19 +128,4 @@ func printCommittee(w io.Writer, r CommitteeReport) error {
 		rows = append(rows, [2]string{m.NodeAddress, fmt.Sprintf("%s\t%s\t%.1f%%", m.EthAddress, m.Weight, m.Share)})
 	}
 	return table(w, rows)
-}
-
-// withoutStore adapts the committee-source flags to a command without a
-// store: the Ethereum index has no default cache file beside one.
-func withoutStore(flags []cli.Flag) []cli.Flag {
-	out := make([]cli.Flag, len(flags))
-	for i, f := range flags {
-		if f == ethCacheFlag {
-			cp := *ethCacheFlag
-			cp.DefaultText = "none: the index is rebuilt each run"
-			f = &cp
-		}
-		out[i] = f
-	}
-	return out
 }

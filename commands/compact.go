@@ -11,7 +11,7 @@ import (
 )
 
 func compactCommand() *cli.Command {
-	return &cli.Command{
+	cmd := &cli.Command{
 		Name:  "compact",
 		Usage: "write a compacted copy of the store, checked equal entry for entry",
 		Description: "Copies the store with bbolt's compaction into --out, a new file with 64 KiB pages, and\n" +
@@ -21,16 +21,14 @@ func compactCommand() *cli.Command {
 			"Examples:\n" +
 			"  vcsync compact --store blocks.db --out compact.db\n" +
 			"  vcsync compact --store blocks.db --replace",
-		Flags: []cli.Flag{
-			storeFlag, lockTimeoutFlag, jsonFlag,
-			&cli.StringFlag{Name: "out", Usage: "write the copy to `PATH` (must not exist)"},
-			&cli.BoolFlag{Name: "replace", Usage: "swap the copy in for the store"},
-		},
-		Action: func(c *cli.Context) error {
-			o := compactOptions{store: storeOptionsFrom(c), json: c.Bool(jsonFlag.Name), out: c.String("out"), replace: c.Bool("replace")}
-			return o.run(c.App.Writer)
-		},
 	}
+	o := &compactOptions{}
+	cmd.Flags = o.flags()
+	cmd.Action = func(c *cli.Context) error {
+		o.store.notices = c.App.ErrWriter
+		return o.run(c.App.Writer)
+	}
+	return cmd
 }
 
 // compactOptions is what `vcsync compact` was asked.
@@ -39,6 +37,13 @@ type compactOptions struct {
 	json    bool
 	out     string
 	replace bool
+}
+
+func (o *compactOptions) flags() []cli.Flag {
+	return append(o.store.flags(), jsonFlag(&o.json),
+		&cli.StringFlag{Name: "out", Destination: &o.out, Usage: "write the copy to `PATH` (must not exist)"},
+		&cli.BoolFlag{Name: "replace", Destination: &o.replace, Usage: "swap the copy in for the store"},
+	)
 }
 
 func (o compactOptions) run(stdout io.Writer) error {

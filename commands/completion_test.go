@@ -1,8 +1,11 @@
 package commands
 
 import (
+	"math"
+	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/urfave/cli/v2"
 )
@@ -54,30 +57,62 @@ func TestCompletionAndManCoverEveryCommandAndFlag(t *testing.T) {
 }
 
 // Every numeric flag is declared with its bounds, or is one whose whole
-// type range means something (a seed, a height, a block number, a rate).
+// type range means something (a seed, a height, a block number, a rate):
+// its Action refuses the type's largest value.
 func TestNumericFlagsAreBounded(t *testing.T) {
 	t.Parallel()
 	unbounded := map[string]bool{"seed": true, "from": true, "to": true, "block": true, "max-remove": true, "eth-from-block": true, "eth-rps": true}
-	everyCommand(NewApp().Commands, "", func(name string, c *cli.Command) {
-		for _, f := range c.Flags {
-			bounded := true
+	app := NewApp()
+	everyCommand(app.Commands, "", func(name string, cmd *cli.Command) {
+		c := cli.NewContext(app, nil, nil)
+		c.Command = cmd
+		for _, f := range cmd.Flags {
+			var refused error
+			numeric := true
 			switch f := f.(type) {
 			case *cli.Uint64Flag:
-				bounded = f.Action != nil
+				refused = refusedBy(f.Action, c, math.MaxUint64)
 			case *cli.UintFlag:
-				bounded = f.Action != nil
+				refused = refusedBy(f.Action, c, math.MaxUint)
 			case *cli.IntFlag:
-				bounded = f.Action != nil
+				refused = refusedBy(f.Action, c, math.MaxInt)
 			case *cli.Int64Flag:
-				bounded = f.Action != nil
+				refused = refusedBy(f.Action, c, math.MaxInt64)
 			case *cli.DurationFlag:
-				bounded = f.Action != nil
+				refused = refusedBy(f.Action, c, time.Duration(math.MaxInt64))
 			case *cli.Float64Flag:
-				bounded = f.Action != nil
+				refused = refusedBy(f.Action, c, math.MaxFloat64)
+			default:
+				numeric = false
 			}
-			if flag := f.Names()[0]; !bounded && !unbounded[flag] {
-				t.Errorf("%s --%s has no bounds", name, flag)
+			flag := f.Names()[0]
+			if numeric && refused == nil && !unbounded[flag] {
+				t.Errorf("%s --%s has no bounds: it takes the type's largest value", name, flag)
+			}
+			if refused != nil && !strings.Contains(refused.Error(), "--"+flag+" ") {
+				t.Errorf("%s --%s: the refusal does not name the flag: %v", name, flag, refused)
 			}
 		}
 	})
+}
+
+// refusedBy is what a flag's Action says of v (nil when it has none).
+func refusedBy[T any](action func(*cli.Context, T) error, c *cli.Context, v T) error {
+	if action == nil {
+		return nil
+	}
+	return action(c, v)
+}
+
+// A flag whose absence means something counts as given when its
+// environment variable gives it, and when it is given its zero value.
+func TestFlagsGivenCountWhateverTheirValue(t *testing.T) {
+	mgmt := filepath.Join(genStore(t, "10", ""), "management.json")
+	if _, errs, code := run(t, "committee", "--at", "0", "--current", "--chain-id", "42", "--committee-file", mgmt); code != ExitUsage || !strings.Contains(errs, "give exactly one of --at T and --current") {
+		t.Fatalf("committee --at 0 --current: exit %d %q", code, errs)
+	}
+	t.Setenv("VCSYNC_CHAIN_ID", "42")
+	if out := mustRun(t, "committee", "--current", "--committee-file", mgmt); !strings.Contains(out, "total weight") {
+		t.Fatalf("committee with VCSYNC_CHAIN_ID: %q", out)
+	}
 }

@@ -23,26 +23,17 @@ import (
 )
 
 func demoCommand() *cli.Command {
-	return &cli.Command{
+	cmd := &cli.Command{
 		Name:  "demo",
 		Usage: "sync an empty store from three loopback peers, one of them forging blocks",
 		Description: "Generates a signed devnet chain, serves it from three peers on 127.0.0.1 (the third\n" +
 			"replaces the proof of every 97th block with forged signatures), syncs an empty store\n" +
 			"in a temporary directory, shows the forging peer being dropped, and inspects the result.",
-		Flags: []cli.Flag{
-			boundedUint64(&cli.Uint64Flag{Name: "blocks", Value: 10000, Usage: "chain length"}, 1, 100_000_000),
-			&cli.Int64Flag{Name: "seed", Value: 1, Usage: "seed for the peer choice"},
-			// Many small batches: the forger is chosen (and dropped) in all but
-			// about (2/3)^40 of demo runs.
-			boundedUint64(&cli.Uint64Flag{Name: "batch", Value: 250, Usage: "blocks per batch"}, 1, 1_000_000),
-			&cli.StringFlag{Name: "dir", DefaultText: "a temporary directory, removed", Usage: "keep the demo's files in `DIR`"},
-			jsonFlag,
-		},
-		Action: func(c *cli.Context) error {
-			o := demoOptions{blocks: c.Uint64("blocks"), seed: c.Int64("seed"), batch: c.Uint64("batch"), dir: c.String("dir"), json: c.Bool(jsonFlag.Name)}
-			return o.run(c.Context, c.App.Writer, c.App.ErrWriter)
-		},
 	}
+	o := &demoOptions{}
+	cmd.Flags = o.flags()
+	cmd.Action = func(c *cli.Context) error { return o.run(c.Context, c.App.Writer, c.App.ErrWriter) }
+	return cmd
 }
 
 // demoOptions is what `vcsync demo` was asked.
@@ -51,6 +42,18 @@ type demoOptions struct {
 	seed          int64
 	dir           string
 	json          bool
+}
+
+func (o *demoOptions) flags() []cli.Flag {
+	return []cli.Flag{
+		boundedUint64(&cli.Uint64Flag{Name: "blocks", Value: 10000, Destination: &o.blocks, Usage: "chain length"}, 1, 100_000_000),
+		&cli.Int64Flag{Name: "seed", Value: 1, Destination: &o.seed, Usage: "seed for the peer choice"},
+		// Many small batches: the forger is chosen (and dropped) in all but
+		// about (2/3)^40 of demo runs.
+		boundedUint64(&cli.Uint64Flag{Name: "batch", Value: 250, Destination: &o.batch, Usage: "blocks per batch"}, 1, 1_000_000),
+		&cli.StringFlag{Name: "dir", DefaultText: "a temporary directory, removed", Destination: &o.dir, Usage: "keep the demo's files in `DIR`"},
+		jsonFlag(&o.json),
+	}
 }
 
 // forgeEvery is the forging peer's interval: small enough that every batch

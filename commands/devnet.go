@@ -13,51 +13,54 @@ import (
 )
 
 func devnetCommand() *cli.Command {
-	return &cli.Command{
-		Name:  "devnet",
-		Usage: "make signed test chains",
-		Subcommands: []*cli.Command{{
-			Name:  "gen",
-			Usage: "write a signed chain's store and its management document",
-			Description: "Writes DIR/blocks.db and DIR/management.json. Keys come from --seed, so the\n" +
-				"output is the same every time. The committee rotates every --rotate-every blocks.\n" +
-				"Example: vcsync devnet gen --out testnet --blocks 1000 --ranges 1-300,701-1000",
-			Flags: []cli.Flag{
-				&cli.StringFlag{Name: "out", Usage: "directory to write into", Required: true},
-				boundedUint64(&cli.Uint64Flag{Name: "blocks", Value: 1000, Usage: "chain length"}, 1, 100_000_000),
-				boundedInt(&cli.IntFlag{Name: "committee-size", Value: devnet.DefaultCommitteeSize, Usage: "committee members (each block is signed by members in order until quorum)"}, 1, 1024),
-				&cli.StringFlag{Name: "seed", Value: "vcsync-devnet", Usage: "key derivation seed"},
-				boundedUint64(&cli.Uint64Flag{Name: "rotate-every", Value: devnet.DefaultRotateEvery, Usage: "blocks between committee changes"}, 1, 1<<40),
-				boundedUint(&cli.UintFlag{Name: chainIDFlag.Name, Value: devnet.DefaultChainID, Usage: "virtual chain id of the devnet"}, 0, 1<<32-1),
-				boundedUint(&cli.UintFlag{Name: networkTypeFlag.Name, Value: devnet.DefaultNetworkType, Usage: "network type of the devnet"}, 0, 1<<32-1),
-				boundedUint64(&cli.Uint64Flag{Name: "tip-ref-time", DefaultText: "now", Usage: "reference time of the last block, unix seconds"}, 0, 1<<32-1),
-				boundedInt(&cli.IntFlag{Name: "body-bytes", Value: devnet.DefaultBodyBytes, Usage: "size of each block body"}, 0, 16<<20),
-				&cli.StringFlag{Name: "ranges", DefaultText: "all", Usage: "store only these heights, e.g. 1-300,701-1000"},
-				&cli.BoolFlag{Name: "bare-signatures", Usage: "write protocol 1 blocks, whose proofs do not name their signers"},
-				jsonFlag,
-			},
-			Action: func(c *cli.Context) error {
-				ranges, err := parseRanges(c.String("ranges"))
-				if err != nil {
-					return usageError(err)
-				}
-				o := devnetGenOptions{out: c.String("out"), ranges: ranges, json: c.Bool(jsonFlag.Name), cfg: devnet.Config{
-					Seed: c.String("seed"), Blocks: c.Uint64("blocks"), CommitteeSize: c.Int("committee-size"),
-					RotateEvery: c.Uint64("rotate-every"), ChainID: uint32(c.Uint("chain-id")), NetworkType: uint32(c.Uint("network-type")),
-					TipRefTime: uint32(c.Uint64("tip-ref-time")), BodyBytes: c.Int("body-bytes"), BareSignatures: c.Bool("bare-signatures"),
-				}}
-				return o.run(c.App.Writer)
-			},
-		}},
+	gen := &cli.Command{
+		Name:  "gen",
+		Usage: "write a signed chain's store and its management document",
+		Description: "Writes DIR/blocks.db and DIR/management.json. Keys come from --seed, so the\n" +
+			"output is the same every time. The committee rotates every --rotate-every blocks.\n" +
+			"Example: vcsync devnet gen --out testnet --blocks 1000 --ranges 1-300,701-1000",
 	}
+	o := &devnetGenOptions{}
+	gen.Flags = o.flags()
+	gen.Action = func(c *cli.Context) error {
+		var err error
+		if o.ranges, err = parseRanges(o.rangesGiven); err != nil {
+			return usageError(err)
+		}
+		// The three are bounded to 32 bits.
+		o.cfg.ChainID, o.cfg.NetworkType, o.cfg.TipRefTime = uint32(o.chainID), uint32(o.networkType), uint32(o.tipRefTime)
+		return o.run(c.App.Writer)
+	}
+	return &cli.Command{Name: "devnet", Usage: "make signed test chains", Subcommands: []*cli.Command{gen}}
 }
 
 // devnetGenOptions is what `vcsync devnet gen` was asked.
 type devnetGenOptions struct {
-	out    string
-	ranges []store.Range
-	json   bool
-	cfg    devnet.Config
+	out                  string
+	rangesGiven          string
+	ranges               []store.Range
+	json                 bool
+	cfg                  devnet.Config
+	chainID, networkType uint
+	tipRefTime           uint64
+}
+
+func (o *devnetGenOptions) flags() []cli.Flag {
+	return []cli.Flag{
+		&cli.StringFlag{Name: "out", Usage: "directory to write into", Required: true, Destination: &o.out},
+		boundedUint64(&cli.Uint64Flag{Name: "blocks", Value: 1000, Destination: &o.cfg.Blocks, Usage: "chain length"}, 1, 100_000_000),
+		boundedInt(&cli.IntFlag{Name: "committee-size", Value: devnet.DefaultCommitteeSize, Destination: &o.cfg.CommitteeSize,
+			Usage: "committee members (each block is signed by members in order until quorum)"}, 1, 1024),
+		&cli.StringFlag{Name: "seed", Value: "vcsync-devnet", Destination: &o.cfg.Seed, Usage: "key derivation seed"},
+		boundedUint64(&cli.Uint64Flag{Name: "rotate-every", Value: devnet.DefaultRotateEvery, Destination: &o.cfg.RotateEvery, Usage: "blocks between committee changes"}, 1, 1<<40),
+		boundedUint(&cli.UintFlag{Name: "chain-id", Value: devnet.DefaultChainID, Destination: &o.chainID, Usage: "virtual chain id of the devnet"}, 0, 1<<32-1),
+		boundedUint(&cli.UintFlag{Name: "network-type", Value: devnet.DefaultNetworkType, Destination: &o.networkType, Usage: "network type of the devnet"}, 0, 1<<32-1),
+		boundedUint64(&cli.Uint64Flag{Name: "tip-ref-time", DefaultText: "now", Destination: &o.tipRefTime, Usage: "reference time of the last block, unix seconds"}, 0, 1<<32-1),
+		boundedInt(&cli.IntFlag{Name: "body-bytes", Value: devnet.DefaultBodyBytes, Destination: &o.cfg.BodyBytes, Usage: "size of each block body"}, 0, 16<<20),
+		&cli.StringFlag{Name: "ranges", DefaultText: "all", Destination: &o.rangesGiven, Usage: "store only these heights, e.g. 1-300,701-1000"},
+		&cli.BoolFlag{Name: "bare-signatures", Destination: &o.cfg.BareSignatures, Usage: "write protocol 1 blocks, whose proofs do not name their signers"},
+		jsonFlag(&o.json),
+	}
 }
 
 func (o devnetGenOptions) run(w io.Writer) error {

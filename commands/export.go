@@ -11,7 +11,7 @@ import (
 )
 
 func exportCommand() *cli.Command {
-	return &cli.Command{
+	cmd := &cli.Command{
 		Name:  "export",
 		Usage: "write stored blocks A..B to a file in the wire format",
 		Description: "Example: vcsync export --store blocks.db --from 1 --to 1000 --out blocks-1-1000.vcx\n" +
@@ -19,26 +19,20 @@ func exportCommand() *cli.Command {
 			"its SHA-256, which import --sha256 checks. --out - writes to stdout (the summary then\n" +
 			"goes to stderr), to pipe it into an import, here or over ssh:\n" +
 			"vcsync export --store blocks.db --out - | vcsync import --store copy.db --chain-id 42 --network-type 2 --committee-file management.json -",
-		Flags: []cli.Flag{
-			storeFlag, lockTimeoutFlag, jsonFlag,
-			&cli.Uint64Flag{Name: "from", Value: 1, Usage: "lowest height"},
-			&cli.Uint64Flag{Name: "to", DefaultText: "InOrder", Usage: "highest height"},
-			&cli.StringFlag{Name: "out", Required: true, Usage: "file to write (must not exist unless --force); - for stdout"},
-			&cli.BoolFlag{Name: "force", Usage: "replace an existing regular file at --out"},
-			chunkFlag,
-		},
-		Action: func(c *cli.Context) error {
-			if c.String("out") == "-" {
-				if isTerminal(c.App.Writer) {
-					return usageError(errors.New("export --out -: stdout is a terminal; pipe it (| vcsync import -) or redirect it to a file"))
-				}
-				c.App.Metadata[stdoutIsDataKey] = true
-			}
-			o := exportOptions{store: storeOptionsFrom(c), json: c.Bool(jsonFlag.Name), from: c.Uint64("from"), to: c.Uint64("to"),
-				out: c.String("out"), chunk: c.Int(chunkFlag.Name), force: c.Bool("force")}
-			return o.run(c.App.Writer, c.App.ErrWriter)
-		},
 	}
+	o := &exportOptions{}
+	cmd.Flags = o.flags()
+	cmd.Action = func(c *cli.Context) error {
+		if o.out == "-" {
+			if isTerminal(c.App.Writer) {
+				return usageError(errors.New("export --out -: stdout is a terminal; pipe it (| vcsync import -) or redirect it to a file"))
+			}
+			c.App.Metadata[stdoutIsDataKey] = true
+		}
+		o.store.notices = c.App.ErrWriter
+		return o.run(c.App.Writer, c.App.ErrWriter)
+	}
+	return cmd
 }
 
 // exportOptions is what `vcsync export` was asked.
@@ -49,6 +43,16 @@ type exportOptions struct {
 	out      string
 	chunk    int
 	force    bool
+}
+
+func (o *exportOptions) flags() []cli.Flag {
+	return append(o.store.flags(), jsonFlag(&o.json),
+		&cli.Uint64Flag{Name: "from", Value: 1, Destination: &o.from, Usage: "lowest height"},
+		&cli.Uint64Flag{Name: "to", DefaultText: "InOrder", Destination: &o.to, Usage: "highest height"},
+		&cli.StringFlag{Name: "out", Required: true, Destination: &o.out, Usage: "file to write (must not exist unless --force); - for stdout"},
+		&cli.BoolFlag{Name: "force", Destination: &o.force, Usage: "replace an existing regular file at --out"},
+		chunkFlag(&o.chunk),
+	)
 }
 
 func (o exportOptions) run(stdout, stderr io.Writer) error {

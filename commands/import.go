@@ -5,13 +5,7 @@ import (
 )
 
 func importCommand() *cli.Command {
-	flags := []cli.Flag{sha256Flag}
-	for _, f := range syncFlags() {
-		if f != peerFlag && f != peersFileFlag && f != seedFlag && f != collectFlag {
-			flags = append(flags, f)
-		}
-	}
-	return &cli.Command{
+	return onSyncCore(&cli.Command{
 		Name:      "import",
 		Usage:     "import an export file, verifying it like sync does",
 		ArgsUsage: "FILE",
@@ -20,13 +14,5 @@ func importCommand() *cli.Command {
 			"a pipe (stdin, a FIFO, <(...)) is read once, to its end. --sha256 checks the file:\n" +
 			"a regular file before anything is imported, a pipe once read.\n" +
 			"Example: vcsync import --store new.db --chain-id 42 --network-type 2 --committee-file management.json blocks.vcx",
-		Flags: flags,
-		Action: func(c *cli.Context) error {
-			o, err := syncOptionsFrom(c, modeImport)
-			if err != nil {
-				return err
-			}
-			return o.run(c.Context, c.App.Writer, c.App.ErrWriter)
-		},
-	}
+	}, modeImport)
 }

@@ -14,25 +14,21 @@ import (
 )
 
 func inspectCommand() *cli.Command {
-	return &cli.Command{
+	cmd := &cli.Command{
 		Name:  "inspect",
 		Usage: "show a store's sync state, one block, or check its consistency",
 		Description: "Opens the store read-only. Examples:\n" +
 			"  vcsync inspect --store blocks.db\n" +
 			"  vcsync inspect --store blocks.db --block 1200 --json\n" +
 			"  vcsync inspect --store blocks.db --check",
-		Flags: []cli.Flag{
-			storeFlag, lockTimeoutFlag, jsonFlag,
-			&cli.Uint64Flag{Name: "block", Usage: "show block `N`: header, hash, body size and proof signers"},
-			&cli.BoolFlag{Name: "check", Usage: "check the bbolt file and walk every block: decoding, hash links, indices; exit 1 listing every problem"},
-			boundedInt(&cli.IntFlag{Name: "max-errors", Value: 100, Usage: "with --check: stop after `N` problems"}, 1, 1_000_000),
-		},
-		Action: func(c *cli.Context) error {
-			o := inspectOptions{store: storeOptionsFrom(c), json: c.Bool(jsonFlag.Name), showBlock: c.IsSet("block"),
-				block: c.Uint64("block"), check: c.Bool("check"), maxErrors: c.Int("max-errors")}
-			return o.run(c.App.Writer, c.App.ErrWriter)
-		},
 	}
+	o := &inspectOptions{}
+	cmd.Flags = o.flags()
+	cmd.Action = func(c *cli.Context) error {
+		o.store.notices = c.App.ErrWriter
+		return o.run(c.App.Writer, c.App.ErrWriter)
+	}
+	return cmd
 }
 
 // inspectOptions is what `vcsync inspect` was asked.
@@ -43,6 +39,16 @@ type inspectOptions struct {
 	block     uint64
 	check     bool
 	maxErrors int
+}
+
+func (o *inspectOptions) flags() []cli.Flag {
+	block := &cli.Uint64Flag{Name: "block", Destination: &o.block, Usage: "show block `N`: header, hash, body size and proof signers"}
+	block.Action = given(&o.showBlock, block.Action)
+	return append(o.store.flags(), jsonFlag(&o.json), block,
+		&cli.BoolFlag{Name: "check", Destination: &o.check,
+			Usage: "check the bbolt file and walk every block: decoding, hash links, indices; exit 1 listing every problem"},
+		boundedInt(&cli.IntFlag{Name: "max-errors", Value: 100, Destination: &o.maxErrors, Usage: "with --check: stop after `N` problems"}, 1, 1_000_000),
+	)
 }
 
 func (o inspectOptions) run(stdout, stderr io.Writer) error {

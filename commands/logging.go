@@ -15,32 +15,41 @@ import (
 // Logs: one library (log/slog) for every long-running command, text or
 // JSON, each line with an RFC 3339 timestamp and, in JSON, structured
 // fields a log pipeline can index (peer, heights, kind).
-var (
-	logFormatFlag = &cli.StringFlag{Name: "log-format", Value: "text", EnvVars: []string{"VCSYNC_LOG_FORMAT"}, Category: "Logs",
-		Usage: "`FORMAT` of the log lines on stderr: text (key=value) or json (one object per line; no progress bar)"}
-	logLevelFlag = &cli.StringFlag{Name: "log-level", Value: "info", EnvVars: []string{"VCSYNC_LOG_LEVEL"}, Category: "Logs",
-		Usage: "least `LEVEL` logged: debug, info, warn or error"}
-)
+
+// envLogFormat is --log-format's environment variable, which Main reads
+// itself for the lines it writes before or after the command runs.
+const envLogFormat = "VCSYNC_LOG_FORMAT"
 
 // logOptions is how a command logs.
 type logOptions struct {
-	json  bool
-	level slog.Level
+	format, levelName string // as given
+	json              bool
+	level             slog.Level
 }
 
-func logOptionsFrom(c *cli.Context) (logOptions, error) {
-	var o logOptions
-	switch f := c.String(logFormatFlag.Name); f {
+// flags declares --log-format and --log-level.
+func (o *logOptions) flags() []cli.Flag {
+	return []cli.Flag{
+		&cli.StringFlag{Name: "log-format", Value: "text", EnvVars: []string{envLogFormat}, Category: "Logs", Destination: &o.format,
+			Usage: "`FORMAT` of the log lines on stderr: text (key=value) or json (one object per line; no progress bar)"},
+		&cli.StringFlag{Name: "log-level", Value: "info", EnvVars: []string{"VCSYNC_LOG_LEVEL"}, Category: "Logs", Destination: &o.levelName,
+			Usage: "least `LEVEL` logged: debug, info, warn or error"},
+	}
+}
+
+// check reads the format and level given.
+func (o *logOptions) check() error {
+	switch o.format {
 	case "text":
 	case "json":
 		o.json = true
 	default:
-		return o, usageError(fmt.Errorf("--log-format %q: give text or json", f))
+		return usageError(fmt.Errorf("--log-format %q: give text or json", o.format))
 	}
-	if err := o.level.UnmarshalText([]byte(c.String(logLevelFlag.Name))); err != nil {
-		return o, usageError(fmt.Errorf("--log-level %q: give debug, info, warn or error", c.String(logLevelFlag.Name)))
+	if err := o.level.UnmarshalText([]byte(o.levelName)); err != nil {
+		return usageError(fmt.Errorf("--log-level %q: give debug, info, warn or error", o.levelName))
 	}
-	return o, nil
+	return nil
 }
 
 // logger writes to w in the chosen format.
@@ -82,5 +91,5 @@ func jsonLogsAsked(args []string) bool {
 			return args[i+1] == "json"
 		}
 	}
-	return os.Getenv(logFormatFlag.EnvVars[0]) == "json"
+	return os.Getenv(envLogFormat) == "json"
 }

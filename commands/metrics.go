@@ -16,8 +16,10 @@ import (
 	"github.com/vcsync/vcsync/wire"
 )
 
-var metricsAddrFlag = &cli.StringFlag{Name: "metrics-addr", EnvVars: []string{"VCSYNC_METRICS_ADDR"},
-	Usage: "serve Prometheus metrics on http://`HOST:PORT`/metrics while the command runs (off when empty)"}
+func metricsAddrFlag(dst *string) cli.Flag {
+	return &cli.StringFlag{Name: "metrics-addr", EnvVars: []string{"VCSYNC_METRICS_ADDR"}, Destination: dst,
+		Usage: "serve Prometheus metrics on http://`HOST:PORT`/metrics while the command runs (off when empty)"}
+}
 
 // startMetrics serves a new registry on addr, if one is given, until the
 // returned stop is called (stop waits for the server to end). It logs

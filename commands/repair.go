@@ -13,7 +13,7 @@ import (
 )
 
 func repairCommand() *cli.Command {
-	return &cli.Command{
+	cmd := &cli.Command{
 		Name:  "repair",
 		Usage: "turn damage found by inspect --check into a gap sync refetches; dry run unless --yes",
 		Description: "Deletes damaged entries and rewrites the indices so the damaged heights become the gap\n" +
@@ -27,23 +27,21 @@ func repairCommand() *cli.Command {
 			"  vcsync repair --store blocks.db --out repaired.db\n" +
 			"With --out, --chain-id and --network-type name the chain when the damaged file no longer\n" +
 			"says (only its blocks are copied).",
-		Flags: []cli.Flag{
-			storeFlag, lockTimeoutFlag, jsonFlag, yesFlag,
-			&cli.StringFlag{Name: "out", Usage: "salvage readable blocks into a new store at `PATH` (the original is only read)"},
-			chainIDFlag, networkTypeFlag,
-		},
-		Action: func(c *cli.Context) error {
-			id, err := identityFrom(c)
-			if err != nil {
-				return err
-			}
-			if id != nil && c.String("out") == "" {
-				return usageError(errors.New("repair: --chain-id and --network-type go with --out (a repair in place keeps the store's own); see vcsync repair --help"))
-			}
-			o := repairOptions{store: storeOptionsFrom(c), json: c.Bool(jsonFlag.Name), yes: c.Bool(yesFlag.Name), out: c.String("out"), identity: id}
-			return o.run(c.App.Writer)
-		},
 	}
+	o := &repairOptions{}
+	cmd.Flags = o.flags()
+	cmd.Action = func(c *cli.Context) error {
+		var err error
+		if o.identity, err = o.ids.identity(); err != nil {
+			return err
+		}
+		if o.identity != nil && o.out == "" {
+			return usageError(errors.New("repair: --chain-id and --network-type go with --out (a repair in place keeps the store's own); see vcsync repair --help"))
+		}
+		o.store.notices = c.App.ErrWriter
+		return o.run(c.App.Writer)
+	}
+	return cmd
 }
 
 // repairOptions is what `vcsync repair` was asked.
@@ -52,7 +50,14 @@ type repairOptions struct {
 	json     bool
 	yes      bool
 	out      string
+	ids      identityOptions
 	identity *store.Identity // --out: the chain, when the file no longer says
+}
+
+func (o *repairOptions) flags() []cli.Flag {
+	flags := append(o.store.flags(), jsonFlag(&o.json), yesFlag(&o.yes),
+		&cli.StringFlag{Name: "out", Destination: &o.out, Usage: "salvage readable blocks into a new store at `PATH` (the original is only read)"})
+	return append(flags, o.ids.flags()...)
 }
 
 func (o repairOptions) run(w io.Writer) error {

@@ -10,7 +10,9 @@ import (
 	"github.com/vcsync/vcsync/store"
 )
 
-var yesFlag = &cli.BoolFlag{Name: "yes", Usage: "write the change (without it: a dry run that shows what would change)"}
+func yesFlag(dst *bool) cli.Flag {
+	return &cli.BoolFlag{Name: "yes", Destination: dst, Usage: "write the change (without it: a dry run that shows what would change)"}
+}
 
 // rollbackMaxRemoveDefault is how many blocks a rollback removes without
 // --force: a forged top is a handful of blocks; thousands is more likely a
@@ -18,7 +20,7 @@ var yesFlag = &cli.BoolFlag{Name: "yes", Usage: "write the change (without it: a
 const rollbackMaxRemoveDefault = 1000
 
 func rollbackCommand() *cli.Command {
-	return &cli.Command{
+	cmd := &cli.Command{
 		Name:  "rollback",
 		Usage: "remove the blocks above a height (a bad fork or a bad tip); dry run unless --yes",
 		Description: "Removes blocks above --to and sets the indices so the store is consistent, in one\n" +
@@ -26,18 +28,14 @@ func rollbackCommand() *cli.Command {
 			"removes more than --max-remove blocks needs --force too. The audit (verify all) prints\n" +
 			"the height to roll back to. Then sync again to fetch the tip from peers.\n" +
 			"Example: vcsync rollback --store blocks.db --to 1990 --yes",
-		Flags: []cli.Flag{
-			storeFlag, lockTimeoutFlag, jsonFlag, yesFlag,
-			&cli.Uint64Flag{Name: "to", Required: true, Usage: "keep blocks up to `HEIGHT`"},
-			&cli.Uint64Flag{Name: "max-remove", Value: rollbackMaxRemoveDefault, Usage: "remove at most `N` blocks without --force"},
-			&cli.BoolFlag{Name: "force", Aliases: []string{"force-below-in-order"}, Usage: "write a plan that removes more than --max-remove blocks"},
-		},
-		Action: func(c *cli.Context) error {
-			o := rollbackOptions{store: storeOptionsFrom(c), json: c.Bool(jsonFlag.Name), yes: c.Bool(yesFlag.Name),
-				to: c.Uint64("to"), maxRemove: c.Uint64("max-remove"), force: c.Bool("force")}
-			return o.run(c.App.Writer)
-		},
 	}
+	o := &rollbackOptions{}
+	cmd.Flags = o.flags()
+	cmd.Action = func(c *cli.Context) error {
+		o.store.notices = c.App.ErrWriter
+		return o.run(c.App.Writer)
+	}
+	return cmd
 }
 
 // rollbackOptions is what `vcsync rollback` was asked.
@@ -48,6 +46,14 @@ type rollbackOptions struct {
 	to        uint64
 	maxRemove uint64
 	force     bool
+}
+
+func (o *rollbackOptions) flags() []cli.Flag {
+	return append(o.store.flags(), jsonFlag(&o.json), yesFlag(&o.yes),
+		&cli.Uint64Flag{Name: "to", Required: true, Destination: &o.to, Usage: "keep blocks up to `HEIGHT`"},
+		&cli.Uint64Flag{Name: "max-remove", Value: rollbackMaxRemoveDefault, Destination: &o.maxRemove, Usage: "remove at most `N` blocks without --force"},
+		&cli.BoolFlag{Name: "force", Aliases: []string{"force-below-in-order"}, Destination: &o.force, Usage: "write a plan that removes more than --max-remove blocks"},
+	)
 }
 
 func (o rollbackOptions) run(w io.Writer) error {

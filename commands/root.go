@@ -82,8 +82,7 @@ func scriptsFirst(cmd *cli.Command, parent string) {
 	cmd.OnUsageError = onUsageError
 	// Required flags are checked below, after the flags are read: cli's
 	// own check prints the whole help to stdout.
-	var required []string
-	cmd.Flags = ownCopies(cmd.Flags, &required)
+	required := checkedByVcsync(cmd.Flags)
 	before := cmd.Before
 	wantArgs := len(strings.Fields(cmd.ArgsUsage))
 	leaf := len(cmd.Subcommands) == 0 // cli adds a help subcommand to every command when it runs
@@ -119,29 +118,22 @@ func withHelpPointer(err error, name string) error {
 	return usageError(fmt.Errorf("%w; see %s --help", err, name))
 }
 
-// ownCopies gives an app its own copy of each flag: urfave/cli writes into
-// a flag when it parses (its default, the value its environment variable
-// gave, whether it was set), and the declarations are package-level, so a
-// second app in the process would start from the values the first one's
-// environment gave. The copies are not Required for cli: the names of the
-// flags declared Required go to required, for vcsync to check.
-func ownCopies(flags []cli.Flag, required *[]string) []cli.Flag {
-	own := make([]cli.Flag, len(flags))
-	for i, f := range flags {
-		own[i] = f
+// checkedByVcsync takes the Required mark off the flags that carry it and
+// returns their names, for vcsync to check. The flags are the app's own
+// (each NewApp builds its commands' flags), so the change is too.
+func checkedByVcsync(flags []cli.Flag) []string {
+	var required []string
+	for _, f := range flags {
 		v := reflect.ValueOf(f)
 		if v.Kind() != reflect.Pointer || v.Elem().Kind() != reflect.Struct {
 			continue
 		}
-		cp := reflect.New(v.Elem().Type())
-		cp.Elem().Set(v.Elem())
-		if req := cp.Elem().FieldByName("Required"); req.IsValid() && req.Kind() == reflect.Bool && req.Bool() {
+		if req := v.Elem().FieldByName("Required"); req.IsValid() && req.Kind() == reflect.Bool && req.Bool() {
 			req.SetBool(false)
-			*required = append(*required, f.Names()[0])
+			required = append(required, f.Names()[0])
 		}
-		own[i] = cp.Interface().(cli.Flag)
 	}
-	return own
+	return required
 }
 
 // cli prints the version line through a package variable: set it once, not

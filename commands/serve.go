@@ -13,34 +13,23 @@ import (
 )
 
 func serveCommand() *cli.Command {
-	return &cli.Command{
+	cmd := &cli.Command{
 		Name:  "serve",
 		Usage: "serve a store's blocks to peers over HTTP (read-only)",
 		Description: "Serves only the heights the store holds with no gap (1..InOrder). Stops cleanly on\n" +
 			"SIGINT/SIGTERM. Example: vcsync serve --store blocks.db --listen 127.0.0.1:7700\n" +
 			"Try it: curl http://127.0.0.1:7700/v1/availability",
-		Flags: []cli.Flag{
-			storeFlag, lockTimeoutFlag,
-			&cli.StringFlag{Name: "listen", Value: "127.0.0.1:7700", Usage: "`ADDR` to listen on"},
-			boundedUint64(&cli.Uint64Flag{Name: "max-batch", Value: wire.DefaultMaxBatch, Usage: "most blocks granted per request"}, 1, 1_000_000),
-			boundedInt(&cli.IntFlag{Name: "max-chunk", Value: wire.DefaultMaxChunk, Usage: "most blocks per streamed chunk"}, 1, 10_000),
-			boundedInt(&cli.IntFlag{Name: "max-frame-bytes", Value: wire.DefaultMaxFrameBytes, Usage: "most bytes per chunk frame"}, 1<<10, 1<<30),
-			boundedInt(&cli.IntFlag{Name: "max-streams", Value: peerserver.DefaultMaxStreams, Usage: "concurrent block streams; more are answered 503 with Retry-After"}, 1, 4096),
-			boundedInt(&cli.IntFlag{Name: "max-streams-per-client", Value: peerserver.DefaultMaxStreamsPerClient, Usage: "concurrent block streams of one client address (its live batch and one fetched ahead)"}, 1, 4096),
-			metricsAddrFlag, logFormatFlag, logLevelFlag,
-		},
-		Action: func(c *cli.Context) error {
-			logs, err := logOptionsFrom(c)
-			if err != nil {
-				return err
-			}
-			o := serveOptions{logs: logs, store: storeOptionsFrom(c), listen: c.String("listen"), metricsAddr: c.String(metricsAddrFlag.Name), limits: peerserver.Options{
-				MaxBatch: c.Uint64("max-batch"), MaxChunk: c.Int("max-chunk"), MaxFrameBytes: c.Int("max-frame-bytes"),
-				MaxStreams: c.Int("max-streams"), MaxStreamsPerClient: c.Int("max-streams-per-client"),
-			}}
-			return o.run(c.Context, c.App.ErrWriter)
-		},
 	}
+	o := &serveOptions{}
+	cmd.Flags = o.flags()
+	cmd.Action = func(c *cli.Context) error {
+		if err := o.logs.check(); err != nil {
+			return err
+		}
+		o.store.notices = c.App.ErrWriter
+		return o.run(c.Context, c.App.ErrWriter)
+	}
+	return cmd
 }
 
 // serveOptions is what `vcsync serve` was asked.
@@ -50,6 +39,21 @@ type serveOptions struct {
 	metricsAddr string
 	limits      peerserver.Options
 	logs        logOptions
+}
+
+func (o *serveOptions) flags() []cli.Flag {
+	flags := append(o.store.flags(),
+		&cli.StringFlag{Name: "listen", Value: "127.0.0.1:7700", Destination: &o.listen, Usage: "`ADDR` to listen on"},
+		boundedUint64(&cli.Uint64Flag{Name: "max-batch", Value: wire.DefaultMaxBatch, Destination: &o.limits.MaxBatch, Usage: "most blocks granted per request"}, 1, 1_000_000),
+		boundedInt(&cli.IntFlag{Name: "max-chunk", Value: wire.DefaultMaxChunk, Destination: &o.limits.MaxChunk, Usage: "most blocks per streamed chunk"}, 1, 10_000),
+		boundedInt(&cli.IntFlag{Name: "max-frame-bytes", Value: wire.DefaultMaxFrameBytes, Destination: &o.limits.MaxFrameBytes, Usage: "most bytes per chunk frame"}, 1<<10, 1<<30),
+		boundedInt(&cli.IntFlag{Name: "max-streams", Value: peerserver.DefaultMaxStreams, Destination: &o.limits.MaxStreams,
+			Usage: "concurrent block streams; more are answered 503 with Retry-After"}, 1, 4096),
+		boundedInt(&cli.IntFlag{Name: "max-streams-per-client", Value: peerserver.DefaultMaxStreamsPerClient, Destination: &o.limits.MaxStreamsPerClient,
+			Usage: "concurrent block streams of one client address (its live batch and one fetched ahead)"}, 1, 4096),
+		metricsAddrFlag(&o.metricsAddr),
+	)
+	return append(flags, o.logs.flags()...)
 }
 
 func (o serveOptions) run(ctx context.Context, stderr io.Writer) error {

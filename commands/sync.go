@@ -10,20 +10,18 @@ import (
 )
 
 func syncCommand() *cli.Command {
-	return &cli.Command{
+	return onSyncCore(&cli.Command{
 		Name:  "sync",
 		Usage: "sync the store from peers until it holds 1..tip with no gap",
 		Description: "Closes the gap first, then syncs from the network tip down, verifying every block.\n" +
 			"Example: vcsync sync --store blocks.db --chain-id 42 --network-type 2 \\\n" +
 			"           --management management.json --peer http://10.0.0.5:7700 --peer file:///mnt/old/blocks.db\n" +
 			"With --follow it keeps going: when no block was committed for --stale-after, it syncs again.",
-		Flags:  append(syncFlags(), &cli.BoolFlag{Name: "follow", Usage: "keep syncing whenever the store goes stale"}, staleAfterFlag),
-		Action: syncAction(modeSync),
-	}
+	}, modeSync)
 }
 
 func pullCommand() *cli.Command {
-	return &cli.Command{
+	return onSyncCore(&cli.Command{
 		Name:  "pull",
 		Usage: "pull one batch from a peer: down from the gap's top while a gap is open, else from the tip or --from",
 		Description: "Example: vcsync pull --store blocks.db --management management.json --peer http://10.0.0.5:7700 --batch 500\n" +
@@ -31,32 +29,29 @@ func pullCommand() *cli.Command {
 			"without one, at the peer's tip or at --from, which must be above Top. --to is the lowest\n" +
 			"height, at or below where the pull starts. A peer may grant fewer blocks than --batch\n" +
 			"(its own limit): the summary says so.",
-		Flags: append(syncFlags(),
-			&cli.Uint64Flag{Name: "from", DefaultText: "as sync plans it", Usage: "highest height to pull"},
-			&cli.Uint64Flag{Name: "to", DefaultText: "as far as the batch goes", Usage: "lowest height to pull"}),
-		Action: syncAction(modePull),
-	}
+	}, modePull)
 }
 
 func closeGapsCommand() *cli.Command {
-	return &cli.Command{
+	return onSyncCore(&cli.Command{
 		Name:        "close-gaps",
 		Usage:       "only close the gap between InOrder and LastSynced",
 		Description: "Example: vcsync close-gaps --store blocks.db --committee-file management.json --peer file:///mnt/backup/blocks.db",
-		Flags:       syncFlags(),
-		Action:      syncAction(modeCloseGaps),
-	}
+	}, modeCloseGaps)
 }
 
-// syncAction serves sync, pull and close-gaps, each built with its mode.
-func syncAction(mode syncMode) cli.ActionFunc {
-	return func(c *cli.Context) error {
-		o, err := syncOptionsFrom(c, mode)
-		if err != nil {
+// onSyncCore gives sync, pull, close-gaps and import their options, flags
+// and action: one core, its mode fixed when the command is built.
+func onSyncCore(cmd *cli.Command, mode syncMode) *cli.Command {
+	o := &syncOptions{mode: mode}
+	cmd.Flags = o.flags()
+	cmd.Action = func(c *cli.Context) error {
+		if err := o.check(c); err != nil {
 			return err
 		}
 		return o.run(c.Context, c.App.Writer, c.App.ErrWriter)
 	}
+	return cmd
 }
 
 // SyncReport is the --json summary of sync, pull, close-gaps and import,

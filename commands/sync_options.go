@@ -31,10 +31,10 @@ import (
 type syncOptions struct {
 	mode        syncMode
 	store       storeOptions
-	identity    *store.Identity // --chain-id and --network-type, both or neither
-	peers       []string        // peer addresses, or the export file for import
+	ids         identityOptions
+	peerURLs    cli.StringSlice
+	peersFile   string
 	verifier    verifierOptions
-	needGenesis bool // the Ethereum source was named without --genesis-ref-time
 	batch       uint64
 	chunk       int
 	collect     time.Duration
@@ -48,9 +48,15 @@ type syncOptions struct {
 	staleAfter  time.Duration
 	from, to    uint64 // pull
 	parallel    int
-	sha256      string // import: the file's expected SHA-256, hex
-	trust       *syncer.Checkpoint
+	trustGiven  string // --trust as given
 	logs        logOptions
+
+	// Made by check from what the flags gave.
+	identity    *store.Identity // --chain-id and --network-type, both or neither
+	peers       []string        // peer addresses, or the export file for import
+	needGenesis bool            // the Ethereum source was named without --genesis-ref-time
+	sha256      string          // import: the file's expected SHA-256, hex
+	trust       *syncer.Checkpoint
 }
 
 // syncMode is which of the commands sharing the sync core is running,
@@ -64,46 +70,94 @@ const (
 	modeImport                    // import: an export file as the one peer
 )
 
-func syncOptionsFrom(c *cli.Context, mode syncMode) (syncOptions, error) {
-	o := syncOptions{mode: mode, store: storeOptionsFrom(c), batch: c.Uint64(batchFlag.Name), chunk: c.Int(chunkFlag.Name),
-		collect: c.Duration(collectFlag.Name), chunkWait: c.Duration(chunkTimeFlag.Name), busyWait: c.Duration(busyTimeFlag.Name), metricsAddr: c.String(metricsAddrFlag.Name), maxBlock: c.Int(maxBlockFlag.Name),
-		seed: c.Int64(seedFlag.Name), json: c.Bool(jsonFlag.Name), follow: c.Bool("follow"),
-		staleAfter: c.Duration(staleAfterFlag.Name), from: c.Uint64("from"), to: c.Uint64("to"), parallel: c.Int(parallelFlag.Name)}
+// flags declares the flags of the command the mode names, bound to o.
+func (o *syncOptions) flags() []cli.Flag {
+	var flags []cli.Flag
+	if o.mode == modeImport {
+		flags = append(flags, &cli.StringFlag{Name: "sha256", Destination: &o.sha256,
+			Usage: "refuse the file unless its SHA-256 is `HEX` (as export printed it)"})
+	}
+	flags = append(flags, o.store.flags()...)
+	flags = append(flags, jsonFlag(&o.json))
+	flags = append(flags, o.ids.flags()...)
+	fromPeers := o.mode != modeImport // import's one peer is its file
+	if fromPeers {
+		flags = append(flags, peerFlag(&o.peerURLs),
+			&cli.StringFlag{Name: "peers-file", Category: "Peers", Destination: &o.peersFile, Usage: "file with one peer URL per line (# comments)"})
+	}
+	flags = append(flags, boundedUint64(&cli.Uint64Flag{Name: "batch", Value: syncer.DefaultBatch, Category: "Peers", Destination: &o.batch,
+		Usage: "blocks to ask for per batch"}, 1, 1_000_000), chunkFlag(&o.chunk))
+	if fromPeers {
+		flags = append(flags, boundedDuration(&cli.DurationFlag{Name: "collect-timeout", Value: syncer.DefaultCollectTimeout, Category: "Peers", Destination: &o.collect,
+			Usage: "how long to collect availability answers"}, time.Millisecond, 10*time.Minute))
+	}
+	flags = append(flags, chunkTimeoutFlag(&o.chunkWait),
+		boundedDuration(&cli.DurationFlag{Name: "busy-timeout", Value: syncer.DefaultBusyTimeout, Category: "Peers", Destination: &o.busyWait,
+			Usage: "how long to wait in a row while every useful peer answers busy (503) before giving up; a busy peer is never dropped"}, time.Millisecond, 24*time.Hour),
+		metricsAddrFlag(&o.metricsAddr))
+	if fromPeers {
+		flags = append(flags, &cli.Int64Flag{Name: "seed", Category: "Peers", Destination: &o.seed,
+			Usage: "seed for the random peer choice (0: random); makes a run reproducible"})
+	}
+	flags = append(flags, maxBlockFlag(&o.maxBlock),
+		boundedInt(&cli.IntFlag{Name: "parallel", Value: syncer.DefaultParallel, Category: "Peers", Destination: &o.parallel,
+			Usage: "batches fetched at once, from different peers (1: one at a time)"}, 1, 64),
+		&cli.StringFlag{Name: "trust", Category: "Verification", Destination: &o.trustGiven,
+			Usage: "trusted checkpoint `HEIGHT:HASH`: the block at HEIGHT must have HASH (read it from a node you trust with inspect --block); it anchors the chain below it in place of the tip rule, for chains older than the honesty grace"})
+	flags = append(flags, o.logs.flags()...)
+	flags = append(flags, o.verifier.flags()...)
+	switch o.mode {
+	case modeSync:
+		flags = append(flags, &cli.BoolFlag{Name: "follow", Destination: &o.follow, Usage: "keep syncing whenever the store goes stale"},
+			boundedDuration(&cli.DurationFlag{Name: "stale-after", Value: syncer.DefaultStaleAfter, Destination: &o.staleAfter,
+				Usage: "with --follow: run again when no block was committed for this long"}, time.Second, 24*time.Hour))
+	case modePull:
+		flags = append(flags, &cli.Uint64Flag{Name: "from", DefaultText: "as sync plans it", Destination: &o.from, Usage: "highest height to pull"},
+			&cli.Uint64Flag{Name: "to", DefaultText: "as far as the batch goes", Destination: &o.to, Usage: "lowest height to pull"})
+	}
+	return flags
+}
+
+// check reads what the flags gave into what the run needs, refusing what
+// does not go together before anything is opened.
+func (o *syncOptions) check(c *cli.Context) error {
+	o.store.notices = c.App.ErrWriter
 	var err error
-	if o.identity, err = identityFrom(c); err != nil {
-		return o, err
+	if o.identity, err = o.ids.identity(); err != nil {
+		return err
 	}
-	if o.trust, err = checkpointFrom(c.String(trustFlag.Name)); err != nil {
-		return o, err
+	if o.trust, err = checkpointFrom(o.trustGiven); err != nil {
+		return err
 	}
-	if o.logs, err = logOptionsFrom(c); err != nil {
-		return o, err
+	if err = o.logs.check(); err != nil {
+		return err
 	}
 	if o.from != 0 && o.to > o.from {
-		return o, usageError(fmt.Errorf("--to %d is above --from %d: a pull runs from a higher height down to a lower one", o.to, o.from))
+		return usageError(fmt.Errorf("--to %d is above --from %d: a pull runs from a higher height down to a lower one", o.to, o.from))
 	}
 	if o.trust != nil && o.follow {
-		return o, usageError(errors.New("--trust and --follow do not go together: a checkpoint anchors one run down from it; follow without it"))
+		return usageError(errors.New("--trust and --follow do not go together: a checkpoint anchors one run down from it; follow without it"))
 	}
-	if mode == modeImport {
+	if o.mode == modeImport {
 		o.peers = c.Args().Slice()
-		if o.sha256 = strings.ToLower(strings.TrimPrefix(c.String(sha256Flag.Name), "0x")); o.sha256 != "" && !validSHA256(o.sha256) {
-			return o, usageError(fmt.Errorf("--sha256 %q is not a SHA-256 (64 hex digits); see vcsync import --help", c.String(sha256Flag.Name)))
+		given := o.sha256
+		if o.sha256 = strings.ToLower(strings.TrimPrefix(given, "0x")); o.sha256 != "" && !validSHA256(o.sha256) {
+			return usageError(fmt.Errorf("--sha256 %q is not a SHA-256 (64 hex digits); see vcsync import --help", given))
 		}
-	} else if o.peers, err = peerAddresses(c); err != nil {
-		return o, err
+	} else if o.peers, err = o.peerAddresses(); err != nil {
+		return err
 	}
-	if o.verifier, err = verifierOptionsFrom(c); err != nil {
-		return o, err
+	if err = o.verifier.choose(c, o.store.path); err != nil {
+		return err
 	}
-	o.needGenesis = o.verifier.source == ethRPCFlag.Name && !c.IsSet(genesisRefTimeFlag.Name)
-	return o, nil
+	o.needGenesis = o.verifier.source == sourceEthereum && !o.verifier.eth.genesisGiven
+	return nil
 }
 
 // peerAddresses reads --peer and --peers-file.
-func peerAddresses(c *cli.Context) ([]string, error) {
-	addrs := append([]string(nil), c.StringSlice(peerFlag.Name)...)
-	if path := c.String(peersFileFlag.Name); path != "" {
+func (o *syncOptions) peerAddresses() ([]string, error) {
+	addrs := append([]string(nil), o.peerURLs.Value()...)
+	if path := o.peersFile; path != "" {
 		f, err := os.Open(path)
 		if err != nil {
 			return nil, fmt.Errorf("--peers-file: %w", err)
@@ -169,13 +223,21 @@ func sameFile(a, b string) bool {
 // openStore opens the store to sync into, or, given the identity, creates
 // it (it appears once it holds a verified block).
 func (o syncOptions) openStore() (*store.Store, error) {
-	s, err := o.store.opened(store.Open(o.store.path, store.Options{Create: true, Identity: o.identity, LockTimeout: o.store.lockTimeout, MaxBlock: o.maxBlock}))
+	s, err := o.store.opened(store.Open(o.store.path, o.createOptions()))
 	if err != nil && o.identity == nil && !errors.Is(err, store.ErrDamaged) && !errors.Is(err, store.ErrLocked) {
 		if _, statErr := os.Stat(o.store.path); errors.Is(statErr, os.ErrNotExist) {
 			return nil, usageError(fmt.Errorf("store %s does not exist: creating one needs --chain-id and --network-type", o.store.path))
 		}
 	}
 	return s, err
+}
+
+// createOptions open the store to sync into, creating it with the identity
+// given.
+func (o syncOptions) createOptions() store.Options {
+	opts := o.store.options(false)
+	opts.Create, opts.Identity, opts.MaxBlock = true, o.identity, o.maxBlock
+	return opts
 }
 
 // run validates everything it can before touching the store, then runs the
@@ -317,21 +379,6 @@ func (o syncOptions) printRound(w io.Writer, round int, res syncer.Result, err e
 	}
 }
 
-// identityFrom reads --chain-id and --network-type, which go together; nil
-// when neither is given.
-func identityFrom(c *cli.Context) (*store.Identity, error) {
-	chain, network := c.IsSet(chainIDFlag.Name), c.IsSet(networkTypeFlag.Name)
-	if chain != network {
-		return nil, usageError(errors.New("--chain-id and --network-type go together: give both (neither has a default)"))
-	}
-	if !chain {
-		return nil, nil
-	}
-	return &store.Identity{ChainID: uint32(c.Uint(chainIDFlag.Name)), NetworkType: uint32(c.Uint(networkTypeFlag.Name))}, nil
-}
-
-var sha256Flag = &cli.StringFlag{Name: "sha256", Usage: "refuse the file unless its SHA-256 is `HEX` (as export printed it)"}
-
 func validSHA256(s string) bool {
 	_, err := hex.DecodeString(s)
 	return err == nil && len(s) == 64
@@ -380,9 +427,6 @@ func (o syncOptions) afterImport(p *exportfile.Peer) (string, error) {
 	}
 	return sum, nil
 }
-
-var trustFlag = &cli.StringFlag{Name: "trust", Category: "Verification",
-	Usage: "trusted checkpoint `HEIGHT:HASH`: the block at HEIGHT must have HASH (read it from a node you trust with inspect --block); it anchors the chain below it in place of the tip rule, for chains older than the honesty grace"}
 
 // checkpointFrom parses --trust HEIGHT:HASH.
 func checkpointFrom(v string) (*syncer.Checkpoint, error) {

@@ -17,24 +17,21 @@ import (
 )
 
 func verifyCommand() *cli.Command {
-	flags := append([]cli.Flag{storeFlag, lockTimeoutFlag, jsonFlag}, verifierFlags()...)
 	return &cli.Command{
 		Name:  "verify",
 		Usage: "verify stored blocks against their committees (offline audit)",
 		Subcommands: []*cli.Command{
-			{
+			onVerify(&cli.Command{
 				Name: "tip", Usage: "verify the store's Top by the tip rule",
 				Description: "Within the honesty grace of its parent's reference time the tip needs a quorum of\n" +
 					"that committee; past it, honest stake (> 1/3) of the current committee.\n" +
 					"Example: vcsync verify tip --store blocks.db --management management.json",
-				Flags: flags, Action: verifyAction(verifyTip),
-			},
-			{
+			}, verifyTip),
+			onVerify(&cli.Command{
 				Name: "range", Usage: "verify hash links and proofs of stored blocks A..B", ArgsUsage: "A B",
 				Description: "Flags go before A B. Example: vcsync verify range --store blocks.db --committee-file management.json 1 500",
-				Flags:       append(flags, maxErrorsFlag), Action: verifyAction(verifyRange),
-			},
-			{
+			}, verifyRange),
+			onVerify(&cli.Command{
 				Name: "all", Usage: "audit the store: every block 1..Top present, hash-linked and signed by its committee",
 				Description: "Exits 0 only if the store holds 1..Top with no gap and every block verified; it lists\n" +
 					"the heights it could not cover. --allow-gaps asks only that every stored block verify\n" +
@@ -42,8 +39,7 @@ func verifyCommand() *cli.Command {
 					"A bad block does not stop the audit: it lists every bad height (up to --max-errors)\n" +
 					"and the rollback that keeps only verified blocks.\n" +
 					"Example: vcsync verify all --store blocks.db --committee-file management.json",
-				Flags: append(flags, allowGapsFlag, maxErrorsFlag), Action: verifyAction(verifyAll),
-			},
+			}, verifyAll),
 		},
 	}
 }
@@ -57,16 +53,19 @@ const (
 	verifyAll                      // the whole store, 1..Top
 )
 
-func verifyAction(what verifyScope) cli.ActionFunc {
-	return func(c *cli.Context) error {
-		v, err := verifierOptionsFrom(c)
-		if err != nil {
+// onVerify gives a verify subcommand its options, flags and action.
+func onVerify(cmd *cli.Command, what verifyScope) *cli.Command {
+	o := &verifyOptions{what: what}
+	cmd.Flags = o.flags()
+	cmd.Action = func(c *cli.Context) error {
+		o.store.notices = c.App.ErrWriter
+		if err := o.verifier.choose(c, o.store.path); err != nil {
 			return err
 		}
-		o := verifyOptions{store: storeOptionsFrom(c), verifier: v, json: c.Bool(jsonFlag.Name), what: what, args: c.Args().Slice(),
-			allowGaps: what == verifyAll && c.Bool(allowGapsFlag.Name), maxErrors: c.Int(maxErrorsFlag.Name)}
+		o.args = c.Args().Slice()
 		return o.run(c.Context, c.App.Writer, c.App.ErrWriter)
 	}
+	return cmd
 }
 
 // verifyOptions is what `vcsync verify tip|range|all` was asked.
@@ -80,10 +79,19 @@ type verifyOptions struct {
 	maxErrors int      // range, all: bad blocks after which the audit stops
 }
 
-var (
-	allowGapsFlag = &cli.BoolFlag{Name: "allow-gaps", Usage: "succeed when every stored block verifies, even if heights are missing"}
-	maxErrorsFlag = boundedInt(&cli.IntFlag{Name: "max-errors", Value: 100, Usage: "stop the audit after `N` bad blocks (at least 1)"}, 1, 1_000_000)
-)
+func (o *verifyOptions) flags() []cli.Flag {
+	flags := append(o.store.flags(), jsonFlag(&o.json))
+	flags = append(flags, o.verifier.flags()...)
+	if o.what == verifyAll {
+		flags = append(flags, &cli.BoolFlag{Name: "allow-gaps", Destination: &o.allowGaps,
+			Usage: "succeed when every stored block verifies, even if heights are missing"})
+	}
+	if o.what != verifyTip {
+		flags = append(flags, boundedInt(&cli.IntFlag{Name: "max-errors", Value: 100, Destination: &o.maxErrors,
+			Usage: "stop the audit after `N` bad blocks (at least 1)"}, 1, 1_000_000))
+	}
+	return flags
+}
 
 // auditResult is verify range|all's answer: what was verified, and for
 // all, what the store lacks.

@@ -61,14 +61,15 @@ func (v VersionInfo) String() string {
 func printVersionLine(c *cli.Context) { fmt.Fprintln(c.App.Writer, buildVersion()) }
 
 func versionCommand() *cli.Command {
+	var asJSON bool
 	return &cli.Command{
 		Name:        "version",
 		Usage:       "print the version, commit, Go version and the versions of bbolt and go-ethereum",
 		Description: "Example: vcsync version --json",
-		Flags:       []cli.Flag{jsonFlag},
+		Flags:       []cli.Flag{jsonFlag(&asJSON)},
 		Action: func(c *cli.Context) error {
 			v := buildVersion()
-			if c.Bool(jsonFlag.Name) {
+			if asJSON {
 				return printJSON(c.App.Writer, v)
 			}
 			fmt.Fprintln(c.App.Writer, v)
