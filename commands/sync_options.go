@@ -184,27 +184,29 @@ func (o syncOptions) peerOptions() peerclient.Options {
 	return peerclient.Options{MaxBlock: o.maxBlock, ChunkTimeout: o.chunkWait}
 }
 
-// openPeers builds the peers, refusing the store itself as its own peer.
-func (o syncOptions) openPeers(ctx context.Context) ([]peerclient.Peer, error) {
+// openPeers builds the peers, refusing the store itself as its own peer;
+// for import, the one peer is the file, also returned.
+func (o syncOptions) openPeers(ctx context.Context) ([]peerclient.Peer, *exportfile.File, error) {
 	if o.mode == modeImport {
-		peer := exportfile.NewPeer(o.peers[0], o.peerOptions())
-		if _, err := peer.Availability(ctx); err != nil {
-			return []peerclient.Peer{peer}, err
-		}
-		return []peerclient.Peer{peer}, nil
+		file := exportfile.NewFile(o.peers[0], o.peerOptions())
+		peers := []peerclient.Peer{&peerclient.Local{Source: file}}
+		_, err := file.Availability(ctx)
+		return peers, file, err
 	}
 	var peers []peerclient.Peer
 	for _, a := range o.peers {
 		p, err := peerclient.Open(a, o.peerOptions())
 		if err != nil {
-			return nil, usageError(err)
+			return nil, nil, usageError(err)
 		}
-		if sp, ok := p.(*peerclient.StorePeer); ok && sameFile(sp.Path(), o.store.path) {
-			return nil, usageError(fmt.Errorf("peer %s is the store being synced: a store cannot be its own peer", a))
+		if local, ok := p.(*peerclient.Local); ok {
+			if sf, ok := local.Source.(*peerclient.StoreFile); ok && sameFile(sf.Path(), o.store.path) {
+				return nil, nil, usageError(fmt.Errorf("peer %s is the store being synced: a store cannot be its own peer", a))
+			}
 		}
 		peers = append(peers, p)
 	}
-	return peers, nil
+	return peers, nil, nil
 }
 
 // sameFile reports whether two paths name one file (or, if it does not
@@ -247,7 +249,7 @@ func (o syncOptions) run(ctx context.Context, stdout, stderr io.Writer) error {
 		// Found at block 1 otherwise, after the whole chain above it was synced.
 		return usageError(errors.New("syncing with --eth-rpc needs --genesis-ref-time: block 1's committee is named by the chain's genesis reference time"))
 	}
-	peers, err := o.openPeers(ctx)
+	peers, file, err := o.openPeers(ctx)
 	defer func() {
 		for _, p := range peers {
 			if closer, ok := p.(io.Closer); ok {
@@ -259,7 +261,7 @@ func (o syncOptions) run(ctx context.Context, stdout, stderr io.Writer) error {
 		return err
 	}
 	if o.mode == modeImport {
-		if o, err = o.beforeImport(peers[0].(*exportfile.Peer)); err != nil {
+		if o, err = o.beforeImport(file); err != nil {
 			return err
 		}
 	}
@@ -334,7 +336,7 @@ func (o syncOptions) run(ctx context.Context, stdout, stderr io.Writer) error {
 	}
 	var fileSum string
 	if o.mode == modeImport && runErr == nil {
-		fileSum, runErr = o.afterImport(peers[0].(*exportfile.Peer))
+		fileSum, runErr = o.afterImport(file)
 	}
 	if eth != nil {
 		block, cache := eth.Indexed()
@@ -387,7 +389,7 @@ func validSHA256(s string) bool {
 // beforeImport fits the run to the file: a pipe is read once, one batch at
 // a time; a regular file with --sha256 is checked before anything of it
 // is imported.
-func (o syncOptions) beforeImport(p *exportfile.Peer) (syncOptions, error) {
+func (o syncOptions) beforeImport(p *exportfile.File) (syncOptions, error) {
 	pipe, err := p.Sequential()
 	if err != nil {
 		return o, err
@@ -412,7 +414,7 @@ func (o syncOptions) beforeImport(p *exportfile.Peer) (syncOptions, error) {
 // checks its SHA-256; a pipe can only be checked once read, so the blocks
 // imported from it before a mismatch stay: each was verified like any
 // peer's. It returns the SHA-256 when it knows it.
-func (o syncOptions) afterImport(p *exportfile.Peer) (string, error) {
+func (o syncOptions) afterImport(p *exportfile.File) (string, error) {
 	pipe, _ := p.Sequential()
 	if !pipe {
 		return o.sha256, nil // checked before the import

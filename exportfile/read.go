@@ -30,12 +30,12 @@ var ErrTruncated = errors.New("export file is truncated")
 // within the chunk timeout: nobody is writing it.
 var ErrNothingWritten = errors.New("nothing was written to it")
 
-// Peer serves an export file as a peer, so import runs the same
-// verified sync as every other command. A regular file is opened for
+// File is an export file read as a peer's source (peerclient.Local), so
+// import runs the same verified sync as every other command. A regular file is opened for
 // each request; a pipe (stdin, a FIFO, a shell's <(...)) can be read
 // only once, so it is opened once and served in one pass, one batch at a
 // time, highest first, as the file is written.
-type Peer struct {
+type File struct {
 	path string
 	opts peerclient.Options
 
@@ -103,23 +103,28 @@ type pipeSource struct {
 	active bool           // a stream is reading
 }
 
-// NewPeer returns a peer reading the export file at path (Stdin:
+// NewFile returns the source reading the export file at path (Stdin:
 // standard input).
-func NewPeer(path string, opts peerclient.Options) *Peer {
+func NewFile(path string, opts peerclient.Options) *File {
 	if opts.ChunkTimeout <= 0 {
 		opts.ChunkTimeout = peerclient.DefaultChunkTimeout
 	}
-	return &Peer{path: path, opts: opts}
+	return &File{path: path, opts: opts}
 }
 
-func (p *Peer) Name() string {
+// NewPeer returns a peer reading the export file at path.
+func NewPeer(path string, opts peerclient.Options) *peerclient.Local {
+	return &peerclient.Local{Source: NewFile(path, opts)}
+}
+
+func (p *File) Name() string {
 	if p.path == Stdin {
 		return "export:stdin"
 	}
 	return "export:" + p.path
 }
 
-func (p *Peer) osPath() string {
+func (p *File) osPath() string {
 	if p.path == Stdin {
 		return "/dev/stdin"
 	}
@@ -128,7 +133,7 @@ func (p *Peer) osPath() string {
 
 // Sequential says the file is a pipe: it serves one batch at a time, in
 // descending order, and cannot go back.
-func (p *Peer) Sequential() (bool, error) {
+func (p *File) Sequential() (bool, error) {
 	p.once.Do(p.classify)
 	return p.pipe != nil, p.openErr
 }
@@ -137,7 +142,7 @@ func (p *Peer) Sequential() (bool, error) {
 // is opened per request; a pipe is opened now, without blocking (a FIFO
 // with no writer reads as empty instead of hanging in open(2)), and its
 // header read; anything else is refused.
-func (p *Peer) classify() {
+func (p *File) classify() {
 	fi, err := os.Stat(p.osPath())
 	if err != nil {
 		p.openErr = err
@@ -209,7 +214,7 @@ func (d deadlineReader) Read(b []byte) (int, error) {
 
 // openFile opens a regular export file, refusing anything else before
 // opening it: opening a FIFO would block until a writer came.
-func (p *Peer) openFile() (*os.File, error) {
+func (p *File) openFile() (*os.File, error) {
 	fi, err := os.Stat(p.path)
 	if err != nil {
 		return nil, err
@@ -220,7 +225,7 @@ func (p *Peer) openFile() (*os.File, error) {
 	return os.Open(p.path)
 }
 
-func (p *Peer) header() (Header, error) {
+func (p *File) header() (Header, error) {
 	if pipe, err := p.Sequential(); err != nil || pipe {
 		if err != nil {
 			return Header{}, err
@@ -239,7 +244,7 @@ func (p *Peer) header() (Header, error) {
 	return h, nil
 }
 
-func (p *Peer) Availability(context.Context) (wire.Availability, error) {
+func (p *File) Availability(context.Context) (wire.Availability, error) {
 	h, err := p.header()
 	if err != nil {
 		return wire.Availability{}, err
@@ -250,11 +255,8 @@ func (p *Peer) Availability(context.Context) (wire.Availability, error) {
 	}, nil
 }
 
-func (p *Peer) Blocks(ctx context.Context, req wire.Request) (peerclient.Stream, error) {
-	g, err := peerclient.LocalGrant(ctx, p, req)
-	if err != nil {
-		return nil, err
-	}
+// Read streams a grant from the file, which Availability classified.
+func (p *File) Read(_ context.Context, g wire.Grant) (peerclient.Stream, error) {
 	if p.pipe != nil {
 		return p.pipe.stream(g, p.opts)
 	}
@@ -317,7 +319,7 @@ func (s *pipeSource) stream(g wire.Grant, opts peerclient.Options) (peerclient.S
 // Finish reads a pipe to its end, so the writer (an export on another
 // host) is not cut off, and returns the SHA-256 of everything the file
 // held (hex). For a regular file it hashes the file.
-func (p *Peer) Finish() (string, error) {
+func (p *File) Finish() (string, error) {
 	if p.pipe == nil {
 		f, err := p.openFile()
 		if err != nil {
@@ -340,7 +342,7 @@ func (p *Peer) Finish() (string, error) {
 }
 
 // Close closes a pipe.
-func (p *Peer) Close() error {
+func (p *File) Close() error {
 	if p.pipe != nil {
 		return p.pipe.f.Close()
 	}

@@ -1,6 +1,7 @@
 // Package peerclient adapts the places blocks come from to one Peer
-// interface: a vcsync serve over HTTP, or another store read directly
-// (file://); package exportfile adds export files. Everything a peer sends
+// interface: a vcsync serve over HTTP, or one peer read in-process (Local)
+// over another store read directly (file://) or, from package exportfile,
+// an export file. Everything a peer sends
 // is untrusted: this package enforces the wire's limits, the sync core
 // verifies the blocks. It knows nothing of verification or of the store
 // being written.

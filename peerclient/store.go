@@ -11,24 +11,28 @@ import (
 	"github.com/vcsync/vcsync/wire"
 )
 
-// StorePeer reads another store directly (file:// peers), for offline and
-// air-gapped repair. Its blocks are as untrusted as a network peer's.
-type StorePeer struct {
+// StoreFile is another store read directly (file:// peers), for offline
+// and air-gapped repair: the source of a Local peer. Its blocks are as
+// untrusted as a network peer's.
+type StoreFile struct {
 	path string
 	opts Options
 	mu   sync.Mutex
 	s    *store.Store
 }
 
-// NewStorePeer returns a peer reading the store at path (opened read-only on first use).
-func NewStorePeer(path string, opts Options) *StorePeer { return &StorePeer{path: path, opts: opts} }
+// NewStorePeer returns a peer reading the store at path (opened read-only
+// on first use).
+func NewStorePeer(path string, opts Options) *Local {
+	return &Local{Source: &StoreFile{path: path, opts: opts}}
+}
 
-func (p *StorePeer) Name() string { return "file://" + p.path }
+func (p *StoreFile) Name() string { return "file://" + p.path }
 
 // Path is the store file the peer reads.
-func (p *StorePeer) Path() string { return p.path }
+func (p *StoreFile) Path() string { return p.path }
 
-func (p *StorePeer) open() (*store.Store, error) {
+func (p *StoreFile) open() (*store.Store, error) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if p.s == nil {
@@ -42,7 +46,7 @@ func (p *StorePeer) open() (*store.Store, error) {
 }
 
 // Close releases the store.
-func (p *StorePeer) Close() error {
+func (p *StoreFile) Close() error {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if p.s == nil {
@@ -53,7 +57,7 @@ func (p *StorePeer) Close() error {
 	return err
 }
 
-func (p *StorePeer) Availability(context.Context) (wire.Availability, error) {
+func (p *StoreFile) Availability(context.Context) (wire.Availability, error) {
 	s, err := p.open()
 	if err != nil {
 		return wire.Availability{}, err
@@ -65,11 +69,8 @@ func (p *StorePeer) Availability(context.Context) (wire.Availability, error) {
 	return wire.StoreAvailability(s.Identity(), st).WithHashes(s.Hash), nil
 }
 
-func (p *StorePeer) Blocks(ctx context.Context, req wire.Request) (Stream, error) {
-	g, err := LocalGrant(ctx, p, req)
-	if err != nil {
-		return nil, err
-	}
+// Read streams a grant from the store, which Availability opened.
+func (p *StoreFile) Read(_ context.Context, g wire.Grant) (Stream, error) {
 	return &rangeStream{grant: g, next: g.From, read: func(hi, lo uint64, reserve Reserve) ([]*block.Block, int, error) {
 		var out []*block.Block
 		size := 0
@@ -88,16 +89,6 @@ func (p *StorePeer) Blocks(ctx context.Context, req wire.Request) (Stream, error
 		})
 		return out, size, err
 	}}, nil
-}
-
-// LocalGrant negotiates req with a peer read in-process (a store or an
-// export file), which answers with the same grant rules as a server.
-func LocalGrant(ctx context.Context, p Peer, req wire.Request) (wire.Grant, error) {
-	a, err := p.Availability(ctx)
-	if err != nil {
-		return wire.Grant{}, err
-	}
-	return wire.GrantFor(a, req)
 }
 
 // rangeStream hands out a grant chunk by chunk from a reader of height ranges.

@@ -303,7 +303,7 @@ func TestFilePeer(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer peer.(*peerclient.StorePeer).Close()
+	defer peer.(*peerclient.Local).Close()
 	if _, err := f.syncer(t, s, 1, peer).Sync(context.Background()); err != nil {
 		t.Fatal(err)
 	}
