@@ -11,6 +11,7 @@ import (
 
 	"github.com/vcsync/vcsync/block"
 	"github.com/vcsync/vcsync/store/fsck"
+	"github.com/vcsync/vcsync/store/internal/layout"
 )
 
 // CheckError names the first problem the consistency check found. It
@@ -146,14 +147,14 @@ func (s *Store) Check(progress func(done uint64)) error {
 }
 
 func (s *Store) walk(tx *bolt.Tx, p problems, near *uint64, progress func(uint64)) error {
-	meta, blocks, hashes := tx.Bucket(bucketMeta), tx.Bucket(bucketBlocks), tx.Bucket(bucketHashes)
+	meta, blocks, hashes := tx.Bucket(layout.Meta), tx.Bucket(layout.Blocks), tx.Bucket(layout.Hashes)
 	if meta == nil || blocks == nil || (s.hashIndexed() && hashes == nil) {
 		return p.add(0, ProblemFile, "a bucket is missing (meta, blocks or, in a format 1 store, hashes)")
 	}
 	if !s.hashIndexed() {
 		hashes = nil // a format 2 store has no index; a stray bucket is not read
 	}
-	st := readState(meta)
+	st := layout.ReadState(meta)
 	if err := checkIndices(st); err != nil {
 		if err := p.add(0, ProblemIndices, "%s", err.(*CheckError).Problem); err != nil {
 			return err

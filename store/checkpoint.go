@@ -7,11 +7,9 @@ import (
 
 	"github.com/ethereum/go-ethereum/common"
 	bolt "go.etcd.io/bbolt"
-)
 
-// keyCheckpoint holds the operator's trusted checkpoint: height (8 bytes
-// BE) || hash (32) || unix seconds it was recorded (8 bytes BE).
-var keyCheckpoint = []byte("trusted_checkpoint")
+	"github.com/vcsync/vcsync/store/internal/layout"
+)
 
 // TrustedCheckpoint is the block an operator anchored the store on
 // (--trust HEIGHT:HASH): every block below it was authenticated by hash
@@ -33,7 +31,7 @@ func (s *Store) SetCheckpoint(height uint64, hash common.Hash) error {
 			rec := binary.BigEndian.AppendUint64(nil, height)
 			rec = append(rec, hash.Bytes()...)
 			rec = binary.BigEndian.AppendUint64(rec, uint64(time.Now().Unix()))
-			return tx.Bucket(bucketMeta).Put(keyCheckpoint, rec)
+			return tx.Bucket(layout.Meta).Put(layout.KeyCheckpoint, rec)
 		})
 	})
 }
@@ -43,12 +41,12 @@ func (s *Store) Checkpoint() (*TrustedCheckpoint, error) {
 	var c *TrustedCheckpoint
 	err := s.guard(nil, func() error {
 		return s.db.View(func(tx *bolt.Tx) error {
-			v := tx.Bucket(bucketMeta).Get(keyCheckpoint)
+			v := tx.Bucket(layout.Meta).Get(layout.KeyCheckpoint)
 			if v == nil {
 				return nil
 			}
 			if len(v) != 48 {
-				return fmt.Errorf("%w: meta %s is %d bytes, not 48", ErrInconsistent, keyCheckpoint, len(v))
+				return fmt.Errorf("%w: meta %s is %d bytes, not 48", ErrInconsistent, layout.KeyCheckpoint, len(v))
 			}
 			c = &TrustedCheckpoint{Height: binary.BigEndian.Uint64(v[:8]), Hash: common.BytesToHash(v[8:40]).Hex(),
 				At: time.Unix(int64(binary.BigEndian.Uint64(v[40:])), 0).UTC()}

@@ -12,6 +12,7 @@ import (
 
 	"github.com/vcsync/vcsync/internal/failpoint"
 	"github.com/vcsync/vcsync/internal/scratch"
+	"github.com/vcsync/vcsync/store/internal/layout"
 )
 
 // compactTxBytes bounds one transaction of the copy, so compacting a large
@@ -142,7 +143,7 @@ func copyCurrentFormat(dst, src *bolt.DB) error {
 		}
 		defer func() { tx.Rollback() }()
 		pending := 0
-		for _, name := range [][]byte{bucketMeta, bucketBlocks} {
+		for _, name := range [][]byte{layout.Meta, layout.Blocks} {
 			from := stx.Bucket(name)
 			if from == nil {
 				return fmt.Errorf("bucket %s is missing", name)
@@ -152,8 +153,8 @@ func copyCurrentFormat(dst, src *bolt.DB) error {
 			}
 			c := from.Cursor()
 			for k, v := c.First(); k != nil; k, v = c.Next() {
-				if bytes.Equal(name, bucketMeta) && bytes.Equal(k, keyFormat) {
-					v = u64(FormatVersion)
+				if bytes.Equal(name, layout.Meta) && bytes.Equal(k, layout.KeyFormat) {
+					v = layout.Key(FormatVersion)
 				}
 				to := tx.Bucket(name)
 				to.FillPercent = 1.0
@@ -182,7 +183,7 @@ func (s *Store) sameAs(o *Store) (uint64, error) {
 	err := s.guard(nil, func() error {
 		return s.db.View(func(tx *bolt.Tx) error {
 			return o.db.View(func(otx *bolt.Tx) error {
-				for _, name := range [][]byte{bucketMeta, bucketBlocks} {
+				for _, name := range [][]byte{layout.Meta, layout.Blocks} {
 					a, b := tx.Bucket(name), otx.Bucket(name)
 					if a == nil || b == nil {
 						return fmt.Errorf("bucket %s is missing", name)
@@ -191,11 +192,11 @@ func (s *Store) sameAs(o *Store) (uint64, error) {
 					ka, va := ca.First()
 					kb, vb := cb.First()
 					for ; ka != nil || kb != nil; ka, va = ca.Next() {
-						formatKey := bytes.Equal(name, bucketMeta) && bytes.Equal(ka, keyFormat) && bytes.Equal(ka, kb)
+						formatKey := bytes.Equal(name, layout.Meta) && bytes.Equal(ka, layout.KeyFormat) && bytes.Equal(ka, kb)
 						if !bytes.Equal(ka, kb) || (!bytes.Equal(va, vb) && !formatKey) {
 							return fmt.Errorf("bucket %s differs at key %x", name, ka)
 						}
-						if bytes.Equal(name, bucketBlocks) {
+						if bytes.Equal(name, layout.Blocks) {
 							blocks++
 						}
 						kb, vb = cb.Next()

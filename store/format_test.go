@@ -9,6 +9,7 @@ import (
 	bolt "go.etcd.io/bbolt"
 
 	"github.com/vcsync/vcsync/block"
+	"github.com/vcsync/vcsync/store/internal/layout"
 )
 
 // writeFormat1 rewrites a store as format 1 laid it out: the hashes
@@ -22,11 +23,11 @@ func writeFormat1(t *testing.T, path string) {
 	}
 	defer db.Close()
 	err = db.Update(func(tx *bolt.Tx) error {
-		hashes, err := tx.CreateBucket(bucketHashes)
+		hashes, err := tx.CreateBucket(layout.Hashes)
 		if err != nil {
 			return err
 		}
-		c := tx.Bucket(bucketBlocks).Cursor()
+		c := tx.Bucket(layout.Blocks).Cursor()
 		for k, v := c.First(); k != nil; k, v = c.Next() {
 			b, err := block.Decode(v, 0)
 			if err != nil {
@@ -37,7 +38,7 @@ func writeFormat1(t *testing.T, path string) {
 				return err
 			}
 		}
-		return tx.Bucket(bucketMeta).Put(keyFormat, u64(formatWithHashIndex))
+		return tx.Bucket(layout.Meta).Put(layout.KeyFormat, layout.Key(layout.FormatWithHashIndex))
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -65,7 +66,7 @@ func TestFormat1StoreIsKeptThenCompactedToTheCurrentFormat(t *testing.T) {
 	if err != nil {
 		t.Fatalf("open a format 1 store: %v", err)
 	}
-	if s.Format() != formatWithHashIndex {
+	if s.Format() != layout.FormatWithHashIndex {
 		t.Fatalf("format %d", s.Format())
 	}
 	if _, err := s.AppendForward(chain[400:]); err != nil {
@@ -78,13 +79,13 @@ func TestFormat1StoreIsKeptThenCompactedToTheCurrentFormat(t *testing.T) {
 		t.Fatalf("hash of 550: %s %v", h, err)
 	}
 	// Its index is held to its blocks, as before.
-	s.db.Update(func(tx *bolt.Tx) error { return tx.Bucket(bucketHashes).Put(u64(7), make([]byte, 64)) })
+	s.db.Update(func(tx *bolt.Tx) error { return tx.Bucket(layout.Hashes).Put(layout.Key(7), make([]byte, 64)) })
 	var ce *CheckError
 	if err := s.Check(nil); !errors.As(err, &ce) || ce.Height != 7 || !strings.Contains(err.Error(), "hash index") {
 		t.Fatalf("check with a broken index entry: %v", err)
 	}
 	s.db.Update(func(tx *bolt.Tx) error {
-		return tx.Bucket(bucketHashes).Put(u64(7), append(chain[6].Hash().Bytes(), chain[6].Header.PrevHash.Bytes()...))
+		return tx.Bucket(layout.Hashes).Put(layout.Key(7), append(chain[6].Hash().Bytes(), chain[6].Header.PrevHash.Bytes()...))
 	})
 	s.Close()
 
@@ -107,7 +108,7 @@ func TestFormat1StoreIsKeptThenCompactedToTheCurrentFormat(t *testing.T) {
 		t.Fatalf("compacted store has format %d", c.Format())
 	}
 	c.db.View(func(tx *bolt.Tx) error {
-		if tx.Bucket(bucketHashes) != nil {
+		if tx.Bucket(layout.Hashes) != nil {
 			t.Error("the compacted store still has the hashes bucket")
 		}
 		return nil
@@ -127,7 +128,7 @@ func TestUnknownFormatIsRefused(t *testing.T) {
 	s.AppendForward(linkedChain(3))
 	s.Close()
 	db, _ := bolt.Open(path, 0o644, nil)
-	db.Update(func(tx *bolt.Tx) error { return tx.Bucket(bucketMeta).Put(keyFormat, u64(3)) })
+	db.Update(func(tx *bolt.Tx) error { return tx.Bucket(layout.Meta).Put(layout.KeyFormat, layout.Key(3)) })
 	db.Close()
 	if _, err := Open(path, Options{ReadOnly: true}); err == nil || !strings.Contains(err.Error(), "format version 3, this vcsync reads 1 and 2") {
 		t.Fatalf("open of format 3: %v", err)

@@ -15,6 +15,7 @@ import (
 	"github.com/vcsync/vcsync/internal/failpoint"
 	"github.com/vcsync/vcsync/internal/scratch"
 	"github.com/vcsync/vcsync/store/fsck"
+	"github.com/vcsync/vcsync/store/internal/layout"
 )
 
 // ErrForceNeeded marks a rollback that removes more blocks than its
@@ -83,7 +84,7 @@ func (s *Store) Rollback(to, maxRemove uint64, force bool) (RollbackPlan, error)
 	}
 	err = s.guard(at(to), func() error {
 		return s.db.Update(func(tx *bolt.Tx) error {
-			if cur := readState(tx.Bucket(bucketMeta)); cur.InOrder != p.Before.InOrder || cur.LastSynced != p.Before.LastSynced || cur.Top != p.Before.Top {
+			if cur := layout.ReadState(tx.Bucket(layout.Meta)); cur.InOrder != p.Before.InOrder || cur.LastSynced != p.Before.LastSynced || cur.Top != p.Before.Top {
 				return fmt.Errorf("the store changed while the rollback was planned")
 			}
 			if err := deleteAbove(tx, p.After.Top); err != nil {
@@ -91,7 +92,7 @@ func (s *Store) Rollback(to, maxRemove uint64, force bool) (RollbackPlan, error)
 			}
 			after := p.After
 			after.LastCommit = time.Now() // a rollback is a commit
-			return writeState(tx.Bucket(bucketMeta), after)
+			return layout.WriteState(tx.Bucket(layout.Meta), after)
 		})
 	})
 	if err == nil {
@@ -102,13 +103,13 @@ func (s *Store) Rollback(to, maxRemove uint64, force bool) (RollbackPlan, error)
 
 // deleteAbove removes blocks and hash entries above height h.
 func deleteAbove(tx *bolt.Tx, h uint64) error {
-	for _, name := range [][]byte{bucketBlocks, bucketHashes} {
+	for _, name := range [][]byte{layout.Blocks, layout.Hashes} {
 		b := tx.Bucket(name)
 		if b == nil {
 			continue // a format 2 store has no hashes bucket
 		}
 		c := b.Cursor()
-		for k, _ := c.Seek(u64(h + 1)); k != nil; k, _ = c.Seek(u64(h + 1)) {
+		for k, _ := c.Seek(layout.Key(h + 1)); k != nil; k, _ = c.Seek(layout.Key(h + 1)) {
 			if err := b.Delete(k); err != nil {
 				return err
 			}
@@ -232,8 +233,8 @@ func (s *Store) derivedState() (State, error) {
 	var st State
 	err := s.guard(nil, func() error {
 		return s.db.View(func(tx *bolt.Tx) error {
-			blocks := tx.Bucket(bucketBlocks)
-			for blocks.Get(u64(st.InOrder+1)) != nil {
+			blocks := tx.Bucket(layout.Blocks)
+			for blocks.Get(layout.Key(st.InOrder+1)) != nil {
 				st.InOrder++
 			}
 			st.LastSynced, st.Top = st.InOrder, st.InOrder
@@ -246,7 +247,7 @@ func (s *Store) derivedState() (State, error) {
 				return nil
 			}
 			low := top
-			for low-1 > st.InOrder+1 && blocks.Get(u64(low-1)) != nil {
+			for low-1 > st.InOrder+1 && blocks.Get(layout.Key(low-1)) != nil {
 				low--
 			}
 			st.LastSynced, st.Top = low, top
@@ -286,10 +287,10 @@ func (s *Store) Repair(p RepairPlan) error {
 	}
 	err := s.guard(nil, func() error {
 		return s.db.Update(func(tx *bolt.Tx) error {
-			if cur := readState(tx.Bucket(bucketMeta)); cur.InOrder != p.Before.InOrder || cur.LastSynced != p.Before.LastSynced || cur.Top != p.Before.Top {
+			if cur := layout.ReadState(tx.Bucket(layout.Meta)); cur.InOrder != p.Before.InOrder || cur.LastSynced != p.Before.LastSynced || cur.Top != p.Before.Top {
 				return fmt.Errorf("the store changed while the repair was planned")
 			}
-			for _, name := range [][]byte{bucketBlocks, bucketHashes} {
+			for _, name := range [][]byte{layout.Blocks, layout.Hashes} {
 				b := tx.Bucket(name)
 				if b == nil {
 					continue // a format 2 store has no hashes bucket
@@ -309,7 +310,7 @@ func (s *Store) Repair(p RepairPlan) error {
 			}
 			after := p.After
 			after.LastCommit = p.Before.LastCommit
-			return writeState(tx.Bucket(bucketMeta), after)
+			return layout.WriteState(tx.Bucket(layout.Meta), after)
 		})
 	})
 	if err == nil {
@@ -526,7 +527,7 @@ func (r *salvageReader) stage(src, dst string) error {
 	if err != nil {
 		return err
 	}
-	bk, _ := tx.CreateBucketIfNotExists(bucketBlocks)
+	bk, _ := tx.CreateBucketIfNotExists(layout.Blocks)
 	pending := 0
 	scanErr := fsck.ScanLeaves(src, pageSize, func(k, v []byte) {
 		if err != nil || len(k) != 8 || len(v) <= 8 || bk.Get(k) != nil {
@@ -547,7 +548,7 @@ func (r *salvageReader) stage(src, dst string) error {
 				tx, err = r.staging.Begin(true)
 			}
 			if err == nil {
-				bk = tx.Bucket(bucketBlocks)
+				bk = tx.Bucket(layout.Blocks)
 			}
 			pending = 0
 		}
@@ -569,7 +570,7 @@ func (r *salvageReader) top() uint64 {
 	}
 	var top uint64
 	r.staging.View(func(tx *bolt.Tx) error {
-		if k, _ := tx.Bucket(bucketBlocks).Cursor().Last(); len(k) == 8 {
+		if k, _ := tx.Bucket(layout.Blocks).Cursor().Last(); len(k) == 8 {
 			top = binary.BigEndian.Uint64(k)
 		}
 		return nil
@@ -589,7 +590,7 @@ func (r *salvageReader) block(h uint64) *block.Block {
 		}
 	} else {
 		r.staging.View(func(tx *bolt.Tx) error {
-			raw = append([]byte(nil), tx.Bucket(bucketBlocks).Get(u64(h))...)
+			raw = append([]byte(nil), tx.Bucket(layout.Blocks).Get(layout.Key(h))...)
 			return nil
 		})
 	}
@@ -632,15 +633,15 @@ func (s *Store) highestKey() uint64 {
 	var top uint64
 	s.guard(nil, func() error {
 		return s.db.View(func(tx *bolt.Tx) error {
-			if meta := tx.Bucket(bucketMeta); meta != nil {
-				top = readState(meta).Top
+			if meta := tx.Bucket(layout.Meta); meta != nil {
+				top = layout.ReadState(meta).Top
 			}
 			return nil
 		})
 	})
 	s.guard(nil, func() error {
 		return s.db.View(func(tx *bolt.Tx) error {
-			if k, _ := tx.Bucket(bucketBlocks).Cursor().Last(); len(k) == 8 {
+			if k, _ := tx.Bucket(layout.Blocks).Cursor().Last(); len(k) == 8 {
 				top = max(top, binary.BigEndian.Uint64(k))
 			}
 			return nil

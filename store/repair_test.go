@@ -8,6 +8,8 @@ import (
 	"testing"
 
 	bolt "go.etcd.io/bbolt"
+
+	"github.com/vcsync/vcsync/store/internal/layout"
 )
 
 // gapStore holds 1..100 and 301..500 of a linked chain.
@@ -67,7 +69,7 @@ func corruptValue(t *testing.T, path string, h uint64, v []byte) {
 		t.Fatal(err)
 	}
 	defer db.Close()
-	if err := db.Update(func(tx *bolt.Tx) error { return tx.Bucket(bucketBlocks).Put(u64(h), v) }); err != nil {
+	if err := db.Update(func(tx *bolt.Tx) error { return tx.Bucket(layout.Blocks).Put(layout.Key(h), v) }); err != nil {
 		t.Fatal(err)
 	}
 }
@@ -116,7 +118,7 @@ func TestRepairDamagedTipAndBrokenIndices(t *testing.T) {
 
 	// Indices that break the rule are rebuilt from the stored heights.
 	db, _ := bolt.Open(path, 0o644, nil)
-	db.Update(func(tx *bolt.Tx) error { return tx.Bucket(bucketMeta).Put(keyLastSynced, u64(7)) })
+	db.Update(func(tx *bolt.Tx) error { return tx.Bucket(layout.Meta).Put(layout.KeyLastSynced, layout.Key(7)) })
 	db.Close()
 	s, _ = Open(path, Options{})
 	defer s.Close()

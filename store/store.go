@@ -6,7 +6,6 @@
 package store
 
 import (
-	"encoding/binary"
 	"errors"
 	"fmt"
 	"os"
@@ -21,6 +20,7 @@ import (
 	"github.com/vcsync/vcsync/chain"
 	"github.com/vcsync/vcsync/internal/scratch"
 	"github.com/vcsync/vcsync/store/fsck"
+	"github.com/vcsync/vcsync/store/internal/layout"
 )
 
 // FormatVersion is the on-disk layout version written to the meta bucket.
@@ -29,29 +29,12 @@ import (
 // bytes a block, 10% of a 4-member chain's store. A version 1 store is
 // read and written as it is (its index kept up to date, so older vcsync
 // releases can still open it) until `compact` rewrites it as version 2.
-const FormatVersion = 2
-
-// formatWithHashIndex is the last layout with the hashes bucket.
-const formatWithHashIndex = 1
+const FormatVersion = layout.Format
 
 // DefaultLockTimeout is how long Open waits for another process's lock
 // before giving up: long enough to ride out a short-lived reader, short
 // enough that an operator is told at once that the node holds the file.
 const DefaultLockTimeout = 2 * time.Second
-
-var (
-	bucketBlocks = []byte("blocks") // height (8 bytes BE) -> encoded block
-	bucketHashes = []byte("hashes") // format 1 only: height -> hash || prev hash
-	bucketMeta   = []byte("meta")
-
-	keyFormat      = []byte("format_version")
-	keyNetworkType = []byte("network_type")
-	keyChainID     = []byte("chain_id")
-	keyInOrder     = []byte("in_order")
-	keyLastSynced  = []byte("last_synced")
-	keyTop         = []byte("top")
-	keyLastCommit  = []byte("last_commit") // unix nanoseconds
-)
 
 // Errors callers match with errors.Is.
 var (
@@ -101,7 +84,7 @@ type Store struct {
 	maxBlock int
 	timeout  time.Duration
 	// format is the store's layout version: FormatVersion, or
-	// formatWithHashIndex for a store written before it.
+	// layout.FormatWithHashIndex for a store written before it.
 	format uint64
 	// committed is set once a write transaction commits.
 	committed bool
@@ -212,7 +195,7 @@ func (s *Store) initUnguarded(opts Options) error {
 	var fresh bool
 	var others []string // buckets of another application
 	err := s.db.View(func(tx *bolt.Tx) error {
-		fresh = tx.Bucket(bucketMeta) == nil
+		fresh = tx.Bucket(layout.Meta) == nil
 		return tx.ForEach(func(name []byte, _ *bolt.Bucket) error {
 			if len(others) < 5 {
 				others = append(others, fmt.Sprintf("%q", name))
@@ -233,20 +216,20 @@ func (s *Store) initUnguarded(opts Options) error {
 		}
 		s.id = *opts.Identity
 		return s.db.Update(func(tx *bolt.Tx) error {
-			meta, err := tx.CreateBucket(bucketMeta)
+			meta, err := tx.CreateBucket(layout.Meta)
 			if err != nil {
 				return err
 			}
-			if _, err := tx.CreateBucket(bucketBlocks); err != nil {
+			if _, err := tx.CreateBucket(layout.Blocks); err != nil {
 				return err
 			}
 			s.format = FormatVersion
 			for k, v := range map[string]uint64{
-				string(keyFormat): FormatVersion, string(keyNetworkType): uint64(s.id.NetworkType),
-				string(keyChainID): uint64(s.id.ChainID), string(keyInOrder): 0,
-				string(keyLastSynced): 0, string(keyTop): 0, string(keyLastCommit): 0,
+				string(layout.KeyFormat): FormatVersion, string(layout.KeyNetworkType): uint64(s.id.NetworkType),
+				string(layout.KeyChainID): uint64(s.id.ChainID), string(layout.KeyInOrder): 0,
+				string(layout.KeyLastSynced): 0, string(layout.KeyTop): 0, string(layout.KeyLastCommit): 0,
 			} {
-				if err := meta.Put([]byte(k), u64(v)); err != nil {
+				if err := meta.Put([]byte(k), layout.Key(v)); err != nil {
 					return err
 				}
 			}
@@ -254,18 +237,18 @@ func (s *Store) initUnguarded(opts Options) error {
 		})
 	}
 	return s.db.View(func(tx *bolt.Tx) error {
-		meta := tx.Bucket(bucketMeta)
-		if meta.Get(keyFormat) == nil {
+		meta := tx.Bucket(layout.Meta)
+		if meta.Get(layout.KeyFormat) == nil {
 			return fmt.Errorf("%w: %s has a meta bucket but no vcsync format version", ErrNotVcsync, s.path)
 		}
-		s.format = getU64(meta, keyFormat)
-		if s.format != FormatVersion && s.format != formatWithHashIndex {
-			return fmt.Errorf("store %s has format version %d, this vcsync reads %d and %d", s.path, s.format, formatWithHashIndex, FormatVersion)
+		s.format = layout.Number(meta, layout.KeyFormat)
+		if s.format != FormatVersion && s.format != layout.FormatWithHashIndex {
+			return fmt.Errorf("store %s has format version %d, this vcsync reads %d and %d", s.path, s.format, layout.FormatWithHashIndex, FormatVersion)
 		}
-		if tx.Bucket(bucketBlocks) == nil || (s.hashIndexed() && tx.Bucket(bucketHashes) == nil) {
+		if tx.Bucket(layout.Blocks) == nil || (s.hashIndexed() && tx.Bucket(layout.Hashes) == nil) {
 			return fmt.Errorf("store %s: %w: missing blocks or hashes bucket", s.path, ErrInconsistent)
 		}
-		s.id = Identity{NetworkType: uint32(getU64(meta, keyNetworkType)), ChainID: uint32(getU64(meta, keyChainID))}
+		s.id = Identity{NetworkType: uint32(layout.Number(meta, layout.KeyNetworkType)), ChainID: uint32(layout.Number(meta, layout.KeyChainID))}
 		if opts.Identity != nil && *opts.Identity != s.id {
 			return fmt.Errorf("%w: %s holds %s, expected %s", ErrIdentity, s.path, s.id, *opts.Identity)
 		}
@@ -347,7 +330,7 @@ func (s *Store) State() (State, error) {
 	var st State
 	err := s.guard(nil, func() error {
 		return s.db.View(func(tx *bolt.Tx) error {
-			st = readState(tx.Bucket(bucketMeta))
+			st = layout.ReadState(tx.Bucket(layout.Meta))
 			return nil
 		})
 	})
@@ -359,7 +342,7 @@ func (s *Store) GetRaw(h uint64) ([]byte, error) {
 	var out []byte
 	err := s.guard(at(h), func() error {
 		return s.db.View(func(tx *bolt.Tx) error {
-			v := tx.Bucket(bucketBlocks).Get(u64(h))
+			v := tx.Bucket(layout.Blocks).Get(layout.Key(h))
 			if v == nil {
 				return fmt.Errorf("height %d: %w", h, ErrNotFound)
 			}
@@ -388,7 +371,7 @@ func (s *Store) Has(h uint64) (bool, error) {
 	var ok bool
 	err := s.guard(at(h), func() error {
 		return s.db.View(func(tx *bolt.Tx) error {
-			ok = tx.Bucket(bucketBlocks).Get(u64(h)) != nil
+			ok = tx.Bucket(layout.Blocks).Get(layout.Key(h)) != nil
 			return nil
 		})
 	})
@@ -414,7 +397,7 @@ func (s *Store) Hash(h uint64) (common.Hash, error) {
 // hash; found is false when there is none, and a stored value that is not
 // a block is an ErrUndecodable.
 func storedHeader(tx *bolt.Tx, h uint64) (header block.Header, hash common.Hash, err error) {
-	v := tx.Bucket(bucketBlocks).Get(u64(h))
+	v := tx.Bucket(layout.Blocks).Get(layout.Key(h))
 	if v == nil {
 		return header, hash, fmt.Errorf("height %d: %w", h, ErrNotFound)
 	}
@@ -426,7 +409,7 @@ func storedHeader(tx *bolt.Tx, h uint64) (header block.Header, hash common.Hash,
 }
 
 // hashIndexed says whether the store keeps format 1's hashes bucket.
-func (s *Store) hashIndexed() bool { return s.format == formatWithHashIndex }
+func (s *Store) hashIndexed() bool { return s.format == layout.FormatWithHashIndex }
 
 // Format is the store's on-disk layout version.
 func (s *Store) Format() uint64 { return s.format }
@@ -442,10 +425,10 @@ func (s *Store) ReadRange(hi, lo uint64, fn func(h uint64, raw []byte) error) er
 
 func (s *Store) readRange(hi, lo uint64, cur *uint64, fn func(h uint64, raw []byte) error) error {
 	return s.db.View(func(tx *bolt.Tx) error {
-		blocks := tx.Bucket(bucketBlocks)
+		blocks := tx.Bucket(layout.Blocks)
 		for h := hi; h >= lo && h > 0; h-- {
 			*cur = h
-			v := blocks.Get(u64(h))
+			v := blocks.Get(layout.Key(h))
 			if v == nil {
 				return fmt.Errorf("height %d: %w", h, ErrNotFound)
 			}
@@ -455,18 +438,4 @@ func (s *Store) readRange(hi, lo uint64, cur *uint64, fn func(h uint64, raw []by
 		}
 		return nil
 	})
-}
-
-func u64(v uint64) []byte {
-	var b [8]byte
-	binary.BigEndian.PutUint64(b[:], v)
-	return b[:]
-}
-
-func getU64(b *bolt.Bucket, k []byte) uint64 {
-	v := b.Get(k)
-	if len(v) != 8 {
-		return 0
-	}
-	return binary.BigEndian.Uint64(v)
 }

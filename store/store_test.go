@@ -14,6 +14,7 @@ import (
 	bolt "go.etcd.io/bbolt"
 
 	"github.com/vcsync/vcsync/block"
+	"github.com/vcsync/vcsync/store/internal/layout"
 )
 
 var testID = Identity{NetworkType: 2, ChainID: 42}
@@ -356,7 +357,7 @@ func TestCheckFindsCorruption(t *testing.T) {
 	alien.Body = []byte("alien")
 	alien.Seal()
 	enc, _ := alien.Encode()
-	corrupt(func(tx *bolt.Tx) error { return tx.Bucket(bucketBlocks).Put(u64(4), enc) })
+	corrupt(func(tx *bolt.Tx) error { return tx.Bucket(layout.Blocks).Put(layout.Key(4), enc) })
 	var ce *CheckError
 	if err := check(); !errors.As(err, &ce) || ce.Height != 5 || !strings.Contains(err.Error(), "does not link to block 4") {
 		t.Fatalf("check after corrupting block 4: %v", err)
@@ -365,17 +366,17 @@ func TestCheckFindsCorruption(t *testing.T) {
 	// Delete block 3: the indices now promise a missing block.
 	good, _ := chain[3].Encode()
 	corrupt(func(tx *bolt.Tx) error {
-		if err := tx.Bucket(bucketBlocks).Put(u64(4), good); err != nil {
+		if err := tx.Bucket(layout.Blocks).Put(layout.Key(4), good); err != nil {
 			return err
 		}
-		return tx.Bucket(bucketBlocks).Delete(u64(3))
+		return tx.Bucket(layout.Blocks).Delete(layout.Key(3))
 	})
 	if err := check(); !errors.As(err, &ce) || ce.Height != 3 || !strings.Contains(err.Error(), "block is missing") {
 		t.Fatalf("check after deleting block 3: %v", err)
 	}
 
 	// Indices that break the model.
-	corrupt(func(tx *bolt.Tx) error { return tx.Bucket(bucketMeta).Put(keyLastSynced, u64(2)) })
+	corrupt(func(tx *bolt.Tx) error { return tx.Bucket(layout.Meta).Put(layout.KeyLastSynced, layout.Key(2)) })
 	if err := check(); !errors.Is(err, ErrInconsistent) || !strings.Contains(err.Error(), "break the rule") {
 		t.Fatalf("check with bad indices: %v", err)
 	}
@@ -391,9 +392,9 @@ func TestCheckReportsEveryProblem(t *testing.T) {
 	s.Close()
 	db, _ := bolt.Open(path, 0o644, nil)
 	db.Update(func(tx *bolt.Tx) error {
-		tx.Bucket(bucketBlocks).Put(u64(2), []byte("not a block"))
-		tx.Bucket(bucketBlocks).Delete(u64(5))
-		return tx.Bucket(bucketBlocks).Put(u64(12), []byte("stray"))
+		tx.Bucket(layout.Blocks).Put(layout.Key(2), []byte("not a block"))
+		tx.Bucket(layout.Blocks).Delete(layout.Key(5))
+		return tx.Bucket(layout.Blocks).Put(layout.Key(12), []byte("stray"))
 	})
 	db.Close()
 	s, _ = Open(path, Options{ReadOnly: true})
@@ -427,7 +428,7 @@ func TestCheckFindsBrokenLink(t *testing.T) {
 	b.Header.PrevHash = common.HexToHash("0x0123")
 	enc, _ := b.Encode()
 	db, _ := bolt.Open(path, 0o644, nil)
-	db.Update(func(tx *bolt.Tx) error { return tx.Bucket(bucketBlocks).Put(u64(3), enc) })
+	db.Update(func(tx *bolt.Tx) error { return tx.Bucket(layout.Blocks).Put(layout.Key(3), enc) })
 	db.Close()
 	s, _ = Open(path, Options{ReadOnly: true})
 	defer s.Close()
@@ -457,7 +458,7 @@ func TestReverseSyncedStoreIsCompact(t *testing.T) {
 	// how much of the allocated leaf space holds data.
 	var stats bolt.BucketStats
 	s.db.View(func(tx *bolt.Tx) error {
-		stats = tx.Bucket(bucketBlocks).Stats()
+		stats = tx.Bucket(layout.Blocks).Stats()
 		return nil
 	})
 	// Three ~1 KiB blocks fit a 4 KiB page, so about 75% is the ceiling;

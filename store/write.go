@@ -10,6 +10,7 @@ import (
 
 	"github.com/vcsync/vcsync/block"
 	"github.com/vcsync/vcsync/internal/failpoint"
+	"github.com/vcsync/vcsync/store/internal/layout"
 )
 
 // RuleError says which height a write was refused at and why. It matches
@@ -64,12 +65,12 @@ func (s *Store) write(blocks []*block.Block, apply applyFunc) (State, error) {
 	}
 	err := s.guard(at(near), func() error {
 		return s.db.Update(func(tx *bolt.Tx) error {
-			tx.Bucket(bucketBlocks).FillPercent = pageFill
+			tx.Bucket(layout.Blocks).FillPercent = pageFill
 			if s.hashIndexed() {
-				tx.Bucket(bucketHashes).FillPercent = pageFill
+				tx.Bucket(layout.Hashes).FillPercent = pageFill
 			}
-			meta := tx.Bucket(bucketMeta)
-			st := readState(meta)
+			meta := tx.Bucket(layout.Meta)
+			st := layout.ReadState(meta)
 			var prev *block.Block // the block written before, a neighbour to link to without reading it back
 			for _, b := range blocks {
 				if err := s.checkIdentity(b); err != nil {
@@ -86,7 +87,7 @@ func (s *Store) write(blocks []*block.Block, apply applyFunc) (State, error) {
 			}
 			st.LastCommit = time.Now()
 			out = st
-			return writeState(meta, st)
+			return layout.WriteState(meta, st)
 		})
 	})
 	if err != nil {
@@ -213,8 +214,8 @@ func (s *Store) put(tx *bolt.Tx, b *block.Block, hash common.Hash) error {
 			return err
 		}
 	}
-	key := u64(b.Height())
-	if err := tx.Bucket(bucketBlocks).Put(key, enc); err != nil {
+	key := layout.Key(b.Height())
+	if err := tx.Bucket(layout.Blocks).Put(key, enc); err != nil {
 		return fmt.Errorf("put block %d: %w", b.Height(), err)
 	}
 	if !s.hashIndexed() {
@@ -223,5 +224,5 @@ func (s *Store) put(tx *bolt.Tx, b *block.Block, hash common.Hash) error {
 	// A format 1 store keeps its index whole, for older releases.
 	idx := make([]byte, 0, 64)
 	idx = append(append(idx, hash[:]...), b.Header.PrevHash[:]...)
-	return tx.Bucket(bucketHashes).Put(key, idx)
+	return tx.Bucket(layout.Hashes).Put(key, idx)
 }
