@@ -6,13 +6,13 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"syscall"
 
 	bolt "go.etcd.io/bbolt"
 
 	"github.com/vcsync/vcsync/internal/failpoint"
 	"github.com/vcsync/vcsync/internal/scratch"
 	"github.com/vcsync/vcsync/store/internal/layout"
+	"github.com/vcsync/vcsync/store/internal/swap"
 )
 
 // compactTxBytes bounds one transaction of the copy, so compacting a large
@@ -64,19 +64,6 @@ type CompactReport struct {
 // Smaller says whether the copy takes less disk than the store.
 func (r CompactReport) Smaller() bool { return r.DiskAfter < r.DiskBefore }
 
-// diskBytes is the disk space a file takes: its allocated blocks, not its
-// (sparse) size.
-func diskBytes(path string) int64 {
-	fi, err := os.Stat(path)
-	if err != nil {
-		return 0
-	}
-	if st, ok := fi.Sys().(*syscall.Stat_t); ok {
-		return st.Blocks * 512
-	}
-	return fi.Size()
-}
-
 // CompactTo writes a compacted copy of s to out with bbolt's Compact, then
 // checks it equal to s, entry for entry in every bucket. out must not
 // exist: the copy is written beside it and renamed into place once checked,
@@ -91,7 +78,7 @@ func (s *Store) CompactTo(out string) (CompactReport, error) {
 		return rep, fmt.Errorf("compact into %s: %w", out, err)
 	}
 	defer os.Remove(tmpPath)
-	dst, err := bolt.Open(tmpPath, 0o644, &bolt.Options{PageSize: compactPageSize(diskBytes(s.path))})
+	dst, err := bolt.Open(tmpPath, 0o644, &bolt.Options{PageSize: compactPageSize(swap.DiskBytes(s.path))})
 	if err != nil {
 		return rep, fmt.Errorf("compact: %w", err)
 	}
@@ -118,14 +105,14 @@ func (s *Store) CompactTo(out string) (CompactReport, error) {
 		return rep, fmt.Errorf("compact: put the copy at %s: %w", out, err)
 	}
 	os.Remove(tmpPath) // one directory fsync makes the link and this durable
-	if err := syncDir(filepath.Dir(out)); err != nil {
+	if err := swap.SyncDir(filepath.Dir(out)); err != nil {
 		return rep, err
 	}
 	rep.BytesBefore, _ = s.FileBytes()
 	if fi, err := os.Stat(out); err == nil {
 		rep.BytesAfter = fi.Size()
 	}
-	rep.DiskBefore, rep.DiskAfter = diskBytes(s.path), diskBytes(out)
+	rep.DiskBefore, rep.DiskAfter = swap.DiskBytes(s.path), swap.DiskBytes(out)
 	return rep, nil
 }
 
@@ -209,13 +196,6 @@ func (s *Store) sameAs(o *Store) (uint64, error) {
 	return blocks, err
 }
 
-// The files of a compact --replace, beside the store: the checked copy,
-// the old file kept while the copy is swapped in, and the journal that
-// says a swap was under way (so the next writer can finish or undo it).
-func compactCopyPath(path string) string    { return path + ".compact" }
-func compactBackupPath(path string) string  { return path + ".bak" }
-func compactJournalPath(path string) string { return path + ".compact-journal" }
-
 // CompactInPlace compacts the store and swaps the copy in, as a small
 // journaled procedure:
 //
@@ -232,7 +212,7 @@ func compactJournalPath(path string) string { return path + ".compact-journal" }
 // file or the checked copy); the next writable Open reads the journal and
 // undoes (before the rename) or finishes (after it) the swap.
 func (s *Store) CompactInPlace() (CompactReport, error) {
-	copyPath, bak, journal := compactCopyPath(s.path), compactBackupPath(s.path), compactJournalPath(s.path)
+	copyPath, bak := swap.CopyPath(s.path), swap.BackupPath(s.path)
 	if _, err := os.Lstat(bak); err == nil {
 		return CompactReport{Path: s.path}, fmt.Errorf("%s exists and no interrupted compaction names it: it is not vcsync's; move it away first", bak)
 	}
@@ -247,44 +227,22 @@ func (s *Store) CompactInPlace() (CompactReport, error) {
 			ErrNotSmaller, rep.DiskAfter, rep.DiskBefore)
 	}
 	failpoint.Hit("compact-copy-checked")
-	if err := writeDurably(journal, []byte("compaction in place: "+filepath.Base(copyPath)+" -> "+filepath.Base(s.path)+"\n")); err != nil {
-		os.Remove(copyPath)
-		return rep, fmt.Errorf("compact: write the journal %s: %w", journal, err)
-	}
-	failpoint.Hit("compact-journal-written")
-	undo := func(cause error) (CompactReport, error) {
-		if _, err := undoCompact(s.path); err != nil {
-			return rep, fmt.Errorf("%w (and undoing it: %v; the next writer will finish it)", cause, err)
+	err = swap.Replace(s.path, func() error {
+		// s still reads the old file (the backup): check the new path against it.
+		swapped, err := Open(s.path, Options{ReadOnly: true, MaxBlock: s.maxBlock, LockTimeout: 1})
+		if err != nil {
+			return fmt.Errorf("the swapped-in copy does not open: %w", err)
 		}
-		return rep, cause
+		defer swapped.Close()
+		if _, err := s.sameAs(swapped); err != nil {
+			return fmt.Errorf("the swapped-in copy differs: %w", err)
+		}
+		return nil
+	})
+	if err == nil {
+		rep.Out, rep.Replaced = s.path, true
 	}
-	if err := os.Link(s.path, bak); err != nil {
-		return undo(fmt.Errorf("compact: keep the old file as %s: %w", bak, err))
-	}
-	failpoint.Hit("compact-backup-linked")
-	if err := os.Rename(copyPath, s.path); err != nil {
-		return undo(fmt.Errorf("compact: swap in the copy: %w", err))
-	}
-	failpoint.Hit("compact-swapped")
-	if err := syncDir(filepath.Dir(s.path)); err != nil {
-		return rep, fmt.Errorf("compact: %w (the next writer finishes the swap)", err)
-	}
-	failpoint.Hit("compact-swap-durable")
-	rep.Out, rep.Replaced = s.path, true
-	// s still reads the old file (now bak): check the new path against it.
-	swapped, err := Open(s.path, Options{ReadOnly: true, MaxBlock: s.maxBlock, LockTimeout: 1})
-	if err != nil {
-		return rep, fmt.Errorf("compact: the swapped-in copy does not open; the old file is %s: %w", bak, err)
-	}
-	_, err = s.sameAs(swapped)
-	swapped.Close()
-	if err != nil {
-		return rep, fmt.Errorf("compact: the swapped-in copy differs; the old file is %s: %w", bak, err)
-	}
-	if _, err := finishCompact(s.path); err != nil {
-		return rep, err
-	}
-	return rep, nil
+	return rep, err
 }
 
 // ErrNotSmaller says a compaction would have grown the store's disk use.
@@ -293,86 +251,10 @@ var ErrNotSmaller = errors.New("compaction would not make the store smaller")
 // finishInterrupted finishes or undoes a compact --replace that was killed
 // (its journal is still there). The caller holds the store's exclusive lock.
 func (s *Store) finishInterrupted() error {
-	if _, err := os.Lstat(compactJournalPath(s.path)); err != nil {
-		return nil
-	}
-	var what string
-	var err error
-	if _, cerr := os.Lstat(compactCopyPath(s.path)); cerr == nil {
-		what, err = undoCompact(s.path)
-	} else {
-		what, err = finishCompact(s.path)
-	}
+	what, err := swap.Recover(s.path)
 	if err != nil {
 		return fmt.Errorf("an interrupted compaction in place of %s: %w", s.path, err)
 	}
 	s.Recovered = what
 	return nil
-}
-
-// undoCompact rolls back a swap that had not renamed the copy in: the
-// store is the old file; the copy, the backup link and the journal go.
-func undoCompact(path string) (string, error) {
-	bak := compactBackupPath(path)
-	if same, _ := sameFile(path, bak); same {
-		os.Remove(bak)
-	}
-	if err := os.Remove(compactCopyPath(path)); err != nil && !errors.Is(err, os.ErrNotExist) {
-		return "", err
-	}
-	if err := removeDurably(compactJournalPath(path)); err != nil {
-		return "", err
-	}
-	return fmt.Sprintf("undid an interrupted compaction in place: %s is the file it was; the unfinished copy was removed", path), nil
-}
-
-// finishCompact completes a swap whose rename happened: the store is the
-// checked copy; the backup and the journal go.
-func finishCompact(path string) (string, error) {
-	if err := os.Remove(compactBackupPath(path)); err != nil && !errors.Is(err, os.ErrNotExist) {
-		return "", err
-	}
-	failpoint.Hit("compact-backup-removed")
-	if err := removeDurably(compactJournalPath(path)); err != nil {
-		return "", err
-	}
-	return fmt.Sprintf("finished an interrupted compaction in place: %s is the compacted copy; the old file was removed", path), nil
-}
-
-func sameFile(a, b string) (bool, error) {
-	fa, err := os.Stat(a)
-	if err != nil {
-		return false, err
-	}
-	fb, err := os.Stat(b)
-	if err != nil {
-		return false, err
-	}
-	return os.SameFile(fa, fb), nil
-}
-
-// writeDurably writes a small file and makes it and its name durable.
-func writeDurably(path string, data []byte) error {
-	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o644)
-	if err != nil {
-		return err
-	}
-	_, err = f.Write(data)
-	if serr := f.Sync(); err == nil {
-		err = serr
-	}
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	if err != nil {
-		return err
-	}
-	return syncDir(filepath.Dir(path))
-}
-
-func removeDurably(path string) error {
-	if err := os.Remove(path); err != nil && !errors.Is(err, os.ErrNotExist) {
-		return err
-	}
-	return syncDir(filepath.Dir(path))
 }

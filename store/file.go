@@ -13,6 +13,7 @@ import (
 
 	"github.com/vcsync/vcsync/internal/failpoint"
 	"github.com/vcsync/vcsync/internal/scratch"
+	"github.com/vcsync/vcsync/store/internal/swap"
 )
 
 // ErrCreatedElsewhere says another process put a store at the path while
@@ -142,7 +143,7 @@ func newScratch(final string) (string, error) {
 // holds the store's lock, so a live creation of it cannot be under way.
 func removeScratchNames(path string, readOnly bool) {
 	for _, name := range scratch.Names(path, "new") {
-		if same, _ := sameFile(name, path); same {
+		if same, _ := swap.SameFile(name, path); same {
 			os.Remove(name) // fails harmlessly on a read-only directory
 		}
 	}
@@ -168,7 +169,7 @@ func (s *Store) publish() error {
 	failpoint.Hit("create-after-link")
 	os.Remove(s.path) // the same file, under its scratch name
 	// One directory fsync makes the link and the unlink durable together.
-	if err := syncDir(filepath.Dir(s.final)); err != nil {
+	if err := swap.SyncDir(filepath.Dir(s.final)); err != nil {
 		return fmt.Errorf("put the new store %s in place: %w", s.final, err)
 	}
 	failpoint.Hit("create-after-dir-sync")

@@ -649,13 +649,3 @@ func (s *Store) highestKey() uint64 {
 	})
 	return top
 }
-
-// syncDir makes a rename in dir durable.
-func syncDir(dir string) error {
-	d, err := os.Open(dir)
-	if err != nil {
-		return err
-	}
-	defer d.Close()
-	return d.Sync()
-}

@@ -10,6 +10,7 @@ import (
 	bolt "go.etcd.io/bbolt"
 
 	"github.com/vcsync/vcsync/store/internal/layout"
+	"github.com/vcsync/vcsync/store/internal/swap"
 )
 
 // gapStore holds 1..100 and 301..500 of a linked chain.
@@ -171,7 +172,7 @@ func TestCompactInPlaceNeverGrowsTheStore(t *testing.T) {
 	if after, _ := os.ReadFile(path); !bytes.Equal(before, after) {
 		t.Fatal("the store changed")
 	}
-	if _, err := os.Stat(compactCopyPath(path)); !errors.Is(err, os.ErrNotExist) {
+	if _, err := os.Stat(swap.CopyPath(path)); !errors.Is(err, os.ErrNotExist) {
 		t.Fatalf("the refused copy was left behind: %v", err)
 	}
 }

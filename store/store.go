@@ -21,6 +21,7 @@ import (
 	"github.com/vcsync/vcsync/internal/scratch"
 	"github.com/vcsync/vcsync/store/fsck"
 	"github.com/vcsync/vcsync/store/internal/layout"
+	"github.com/vcsync/vcsync/store/internal/swap"
 )
 
 // FormatVersion is the on-disk layout version written to the meta bucket.
@@ -323,7 +324,7 @@ func (s *Store) FileBytes() (int64, error) {
 
 // DiskBytes is the disk space the store file takes: its allocated blocks.
 // bbolt grows its file in steps ahead of use, so the file's size says less.
-func (s *Store) DiskBytes() int64 { return diskBytes(s.path) }
+func (s *Store) DiskBytes() int64 { return swap.DiskBytes(s.path) }
 
 // State reads the indices.
 func (s *Store) State() (State, error) {
