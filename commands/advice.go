@@ -5,10 +5,10 @@ import (
 	"fmt"
 
 	"github.com/vcsync/vcsync/exportfile"
+	"github.com/vcsync/vcsync/store/repair"
 
 	"github.com/vcsync/vcsync/committee/ethpos"
 	"github.com/vcsync/vcsync/committee/mgmt"
-	"github.com/vcsync/vcsync/store"
 	"github.com/vcsync/vcsync/syncer"
 )
 
@@ -21,7 +21,7 @@ var flagAdvice = []struct {
 	err    error
 	advice string
 }{
-	{store.ErrForceNeeded, "raise --max-remove, or add --force if that is meant"},
+	{repair.ErrForceNeeded, "raise --max-remove, or add --force if that is meant"},
 	{exportfile.ErrExists, "give --force to replace it"},
 	{exportfile.ErrNothingWritten, "raise --chunk-timeout for a slower writer"},
 	{ethpos.ErrNoGenesisRefTime, "give --genesis-ref-time"},

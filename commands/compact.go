@@ -7,7 +7,7 @@ import (
 
 	"github.com/urfave/cli/v2"
 
-	"github.com/vcsync/vcsync/store"
+	"github.com/vcsync/vcsync/store/repair"
 )
 
 func compactCommand() *cli.Command {
@@ -56,21 +56,21 @@ func (o compactOptions) run(stdout io.Writer) error {
 		return err
 	}
 	defer s.Close()
-	var rep store.CompactReport
+	var rep repair.CompactReport
 	if o.replace {
-		rep, err = s.CompactInPlace()
+		rep, err = repair.CompactInPlace(s)
 	} else {
-		rep, err = s.CompactTo(o.out)
+		rep, err = repair.CompactTo(s, o.out)
 	}
 	// A copy that would not be smaller is not swapped in: the store is
 	// kept, and that is an answer, not a failure.
-	kept := errors.Is(err, store.ErrNotSmaller)
+	kept := errors.Is(err, repair.ErrNotSmaller)
 	if err != nil && !kept {
 		return err
 	}
 	if o.json {
 		return printJSON(stdout, struct {
-			store.CompactReport
+			repair.CompactReport
 			Smaller bool `json:"smaller"`
 		}{rep, rep.Smaller()})
 	}

@@ -10,6 +10,7 @@ import (
 	"github.com/urfave/cli/v2"
 
 	"github.com/vcsync/vcsync/store"
+	"github.com/vcsync/vcsync/store/repair"
 )
 
 func repairCommand() *cli.Command {
@@ -63,15 +64,15 @@ func (o *repairOptions) flags() []cli.Flag {
 func (o repairOptions) run(w io.Writer) error {
 	if out := o.out; out != "" {
 		if os.Getenv("GOMEMLIMIT") == "" { // an operator's own limit wins
-			debug.SetMemoryLimit(store.SalvageMemoryLimit) // salvage streams in bounded batches
+			debug.SetMemoryLimit(repair.SalvageMemoryLimit) // salvage streams in bounded batches
 		}
-		rep, err := store.Salvage(o.store.path, out, o.identity, 0)
+		rep, err := repair.Salvage(o.store.path, out, o.identity, 0)
 		if err != nil {
 			return err
 		}
 		if o.json {
 			return printJSON(w, struct {
-				store.SalvageReport
+				repair.SalvageReport
 				Out   string     `json:"out"`
 				State indexState `json:"state"`
 			}{rep, out, indicesOf(rep.State)})
@@ -86,13 +87,13 @@ func (o repairOptions) run(w io.Writer) error {
 		return err
 	}
 	defer s.Close()
-	p, err := s.PlanRepair(nil)
+	p, err := repair.PlanRepair(s, nil)
 	if err != nil {
 		return err
 	}
 	dry := !o.yes
 	if !dry && p.InPlace {
-		if err := s.Repair(p); err != nil {
+		if err := repair.Repair(s, p); err != nil {
 			return err
 		}
 	}
@@ -103,7 +104,7 @@ func (o repairOptions) run(w io.Writer) error {
 	}
 	if o.json {
 		if err := printOutcome(w, struct {
-			store.RepairPlan
+			repair.RepairPlan
 			DryRun bool       `json:"dry_run"`
 			Before indexState `json:"before"`
 			After  indexState `json:"after"`
@@ -116,7 +117,7 @@ func (o repairOptions) run(w io.Writer) error {
 	return notInPlace
 }
 
-func printRepair(w io.Writer, p store.RepairPlan, dry bool) {
+func printRepair(w io.Writer, p repair.RepairPlan, dry bool) {
 	if p.Nothing {
 		fmt.Fprintln(w, "nothing to repair: the check found no problem")
 		return

@@ -8,6 +8,7 @@ import (
 	"github.com/urfave/cli/v2"
 
 	"github.com/vcsync/vcsync/store"
+	"github.com/vcsync/vcsync/store/repair"
 )
 
 func yesFlag(dst *bool) cli.Flag {
@@ -62,20 +63,20 @@ func (o rollbackOptions) run(w io.Writer) error {
 		return err
 	}
 	defer s.Close()
-	var p store.RollbackPlan
+	var p repair.RollbackPlan
 	if o.yes {
-		p, err = s.Rollback(o.to, o.maxRemove, o.force)
+		p, err = repair.Rollback(s, o.to, o.maxRemove, o.force)
 	} else {
-		p, err = s.PlanRollback(o.to)
+		p, err = repair.PlanRollback(s, o.to)
 	}
-	if errors.Is(err, store.ErrForceNeeded) {
+	if errors.Is(err, repair.ErrForceNeeded) {
 		return usageError(err)
 	}
 	if err != nil {
 		return err
 	}
 	r := struct {
-		store.RollbackPlan
+		repair.RollbackPlan
 		DryRun     bool       `json:"dry_run"`
 		NeedsForce bool       `json:"needs_force"`
 		Before     indexState `json:"before"`

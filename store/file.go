@@ -13,40 +13,13 @@ import (
 
 	"github.com/vcsync/vcsync/internal/failpoint"
 	"github.com/vcsync/vcsync/internal/scratch"
+	"github.com/vcsync/vcsync/store/fsck"
 	"github.com/vcsync/vcsync/store/internal/swap"
 )
 
 // ErrCreatedElsewhere says another process put a store at the path while
 // this one was building it there.
 var ErrCreatedElsewhere = errors.New("another process created the store at this path first")
-
-// regularFile refuses anything but a regular file (or a missing one) before
-// it is opened: opening a FIFO blocks in open(2) until a writer comes, and
-// a device or directory is never a store.
-func regularFile(path string) error {
-	fi, err := os.Stat(path)
-	if err != nil {
-		return err
-	}
-	if !fi.Mode().IsRegular() {
-		return fmt.Errorf("%s is not a regular file (%s): not a vcsync store", path, fileKind(fi.Mode()))
-	}
-	return nil
-}
-
-func fileKind(m os.FileMode) string {
-	switch {
-	case m.IsDir():
-		return "a directory"
-	case m&os.ModeNamedPipe != 0:
-		return "a named pipe"
-	case m&os.ModeSocket != 0:
-		return "a socket"
-	case m&os.ModeDevice != 0:
-		return "a device"
-	}
-	return m.Type().String()
-}
 
 // openBolt opens path with bbolt, waiting up to timeout for its lock, and
 // makes sure that the file it locked is still the one the path names: a
@@ -58,7 +31,7 @@ func fileKind(m os.FileMode) string {
 // existing file keeps its own.
 func openBolt(path string, readOnly bool, timeout time.Duration, pageSize int) (*bolt.DB, error) {
 	for attempt := 0; ; attempt++ {
-		if err := regularFile(path); err != nil && !errors.Is(err, os.ErrNotExist) {
+		if err := fsck.RegularFile(path); err != nil && !errors.Is(err, os.ErrNotExist) {
 			return nil, err
 		}
 		var opened *os.File

@@ -1,8 +1,9 @@
 // Package store keeps a virtual chain's blocks in a bbolt file together with
 // the three sync indices (InOrder, LastSynced, Top) and enforces the write
-// rules that keep them true; it checks, repairs, rolls back, salvages and
-// compacts them. It knows nothing of peers, committees or flags: what it
-// stores was verified before it was handed over.
+// rules that keep them true, and checks them; its tools (rollback, repair,
+// salvage, compaction) are package store/repair. It knows nothing of
+// peers, committees or flags: what it stores was verified before it was
+// handed over.
 package store
 
 import (
@@ -125,7 +126,7 @@ const newStorePageSize = 32 << 10
 // Open opens (or, with Create, creates) the store at path.
 func Open(path string, opts Options) (*Store, error) {
 	final := ""
-	if err := regularFile(path); errors.Is(err, os.ErrNotExist) {
+	if err := fsck.RegularFile(path); errors.Is(err, os.ErrNotExist) {
 		if opts.ReadOnly || !opts.Create {
 			return nil, fmt.Errorf("%w: %s", ErrNotExist, path)
 		}

@@ -15,35 +15,16 @@ import (
 
 	"github.com/vcsync/vcsync/block"
 	"github.com/vcsync/vcsync/store/internal/layout"
+	"github.com/vcsync/vcsync/store/internal/storetest"
 )
 
-var testID = Identity{NetworkType: 2, ChainID: 42}
-
-// linkedChain returns blocks 1..n linked by parent hash (index i holds height i+1).
-// The store does not check proofs, so these carry none.
-func linkedChain(n int) []*block.Block {
-	out := make([]*block.Block, n)
-	var prev common.Hash
-	for i := range out {
-		b := &block.Block{Header: block.Header{
-			ProtocolVersion: 1, VirtualChainID: testID.ChainID, NetworkType: testID.NetworkType,
-			Height: uint64(i + 1), PrevHash: prev, RefTime: uint32(1000 + i),
-		}, Body: []byte{byte(i)}}
-		b.Seal()
-		out[i] = b
-		prev = b.Hash()
-	}
-	return out
-}
-
-// desc returns chain heights hi..lo, highest first.
-func desc(chain []*block.Block, hi, lo uint64) []*block.Block {
-	var out []*block.Block
-	for h := hi; h >= lo; h-- {
-		out = append(out, chain[h-1])
-	}
-	return out
-}
+// The test chains are storetest's.
+var (
+	testID      = storetest.ID
+	linkedChain = storetest.LinkedChain
+	desc        = storetest.Desc
+	mustState   = storetest.MustState
+)
 
 func openNew(t *testing.T) *Store {
 	t.Helper()
@@ -53,20 +34,6 @@ func openNew(t *testing.T) *Store {
 	}
 	t.Cleanup(func() { s.Close() })
 	return s
-}
-
-func mustState(t *testing.T, s *Store, in, last, top uint64) {
-	t.Helper()
-	st, err := s.State()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if st.InOrder != in || st.LastSynced != last || st.Top != top {
-		t.Fatalf("indices InOrder %d LastSynced %d Top %d, want %d %d %d", st.InOrder, st.LastSynced, st.Top, in, last, top)
-	}
-	if err := s.Check(nil); err != nil {
-		t.Fatalf("check after write: %v", err)
-	}
 }
 
 func mustRefuse(t *testing.T, err error, wantHeight uint64, wantText string) {

@@ -14,6 +14,7 @@ import (
 	"github.com/vcsync/vcsync/devnet"
 	"github.com/vcsync/vcsync/peerclient"
 	"github.com/vcsync/vcsync/store"
+	"github.com/vcsync/vcsync/store/repair"
 	"github.com/vcsync/vcsync/syncer"
 	"github.com/vcsync/vcsync/verify"
 )
@@ -56,7 +57,7 @@ func benchDiskUse(b *testing.B, blocks uint64, committee int) {
 		if err != nil || res.Blocks != blocks {
 			b.Fatalf("synced %d: %v", res.Blocks, err)
 		}
-		rep, err := s.CompactTo(path + ".compact")
+		rep, err := repair.CompactTo(s, path+".compact")
 		s.Close()
 		if err != nil {
 			b.Fatal(err)

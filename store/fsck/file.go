@@ -99,6 +99,34 @@ type FileHealth struct {
 	MetaProblems []string
 }
 
+// RegularFile refuses anything but a regular file (or a missing one) before
+// it is opened: opening a FIFO blocks in open(2) until a writer comes, and
+// a device or directory is never a store.
+func RegularFile(path string) error {
+	fi, err := os.Stat(path)
+	if err != nil {
+		return err
+	}
+	if !fi.Mode().IsRegular() {
+		return fmt.Errorf("%s is not a regular file (%s): not a vcsync store", path, fileKind(fi.Mode()))
+	}
+	return nil
+}
+
+func fileKind(m os.FileMode) string {
+	switch {
+	case m.IsDir():
+		return "a directory"
+	case m&os.ModeNamedPipe != 0:
+		return "a named pipe"
+	case m&os.ModeSocket != 0:
+		return "a socket"
+	case m&os.ModeDevice != 0:
+		return "a device"
+	}
+	return m.Type().String()
+}
+
 // CheckFile checks the file at path before bbolt maps it: its size, both
 // meta pages (magic, version, checksum, page size) and that the file holds
 // every page the meta bbolt will use names. It returns a *DamageError when

@@ -1,4 +1,4 @@
-package store
+package repair
 
 import (
 	"bytes"
@@ -11,6 +11,7 @@ import (
 
 	"github.com/vcsync/vcsync/internal/failpoint"
 	"github.com/vcsync/vcsync/internal/scratch"
+	"github.com/vcsync/vcsync/store"
 	"github.com/vcsync/vcsync/store/internal/layout"
 	"github.com/vcsync/vcsync/store/internal/swap"
 )
@@ -64,12 +65,12 @@ type CompactReport struct {
 // Smaller says whether the copy takes less disk than the store.
 func (r CompactReport) Smaller() bool { return r.DiskAfter < r.DiskBefore }
 
-// CompactTo writes a compacted copy of s to out with bbolt's Compact, then
-// checks it equal to s, entry for entry in every bucket. out must not
-// exist: the copy is written beside it and renamed into place once checked,
-// so out is either absent or whole.
-func (s *Store) CompactTo(out string) (CompactReport, error) {
-	rep := CompactReport{Path: s.path, Out: out}
+// CompactTo writes a compacted copy of s to out, then checks it equal to
+// s, entry for entry in every bucket. out must not exist: the copy is
+// written beside it and renamed into place once checked, so out is either
+// absent or whole.
+func CompactTo(s *store.Store, out string) (CompactReport, error) {
+	rep := CompactReport{Path: s.Path(), Out: out}
 	if _, err := os.Lstat(out); err == nil {
 		return rep, fmt.Errorf("%s exists: compact writes a new file", out)
 	}
@@ -78,25 +79,25 @@ func (s *Store) CompactTo(out string) (CompactReport, error) {
 		return rep, fmt.Errorf("compact into %s: %w", out, err)
 	}
 	defer os.Remove(tmpPath)
-	dst, err := bolt.Open(tmpPath, 0o644, &bolt.Options{PageSize: compactPageSize(swap.DiskBytes(s.path))})
+	dst, err := bolt.Open(tmpPath, 0o644, &bolt.Options{PageSize: compactPageSize(s.DiskBytes())})
 	if err != nil {
 		return rep, fmt.Errorf("compact: %w", err)
 	}
 	// dst stays open, and so locked, until the copy is in place: an
 	// unlocked scratch file is debris to another writer's sweep.
 	defer dst.Close()
-	if err := s.guard(nil, func() error { return copyCurrentFormat(dst, s.db) }); err != nil {
+	if err := s.View(func(src *bolt.Tx) error { return copyCurrentFormat(dst, src) }); err != nil {
 		return rep, fmt.Errorf("compact: %w", scratch.Named(err, tmpPath, out))
 	}
-	copyStore := &Store{db: dst, path: tmpPath, maxBlock: s.maxBlock}
-	if err := copyStore.init(Options{ReadOnly: true}); err != nil {
+	format, err := storeFormat(dst)
+	if err != nil {
 		return rep, fmt.Errorf("compact: the copy does not read back: %w", err)
 	}
-	if copyStore.format != FormatVersion {
-		return rep, fmt.Errorf("compact: the copy has format %d, not %d", copyStore.format, FormatVersion)
+	if format != store.FormatVersion {
+		return rep, fmt.Errorf("compact: the copy has format %d, not %d", format, store.FormatVersion)
 	}
-	rep.FormatBefore, rep.FormatAfter = s.format, copyStore.format
-	if rep.Blocks, err = s.sameAs(copyStore); err != nil {
+	rep.FormatBefore, rep.FormatAfter = s.Format(), format
+	if rep.Blocks, err = sameAs(s.View, dst.View); err != nil {
 		return rep, fmt.Errorf("compact: the copy differs, nothing was written: %w", err)
 	}
 	failpoint.Hit("compact-out-checked")
@@ -112,8 +113,23 @@ func (s *Store) CompactTo(out string) (CompactReport, error) {
 	if fi, err := os.Stat(out); err == nil {
 		rep.BytesAfter = fi.Size()
 	}
-	rep.DiskBefore, rep.DiskAfter = swap.DiskBytes(s.path), swap.DiskBytes(out)
+	rep.DiskBefore, rep.DiskAfter = s.DiskBytes(), swap.DiskBytes(out)
 	return rep, nil
+}
+
+// storeFormat reads the layout version of a store file, refusing one that
+// lacks the meta or blocks bucket.
+func storeFormat(db *bolt.DB) (uint64, error) {
+	var format uint64
+	err := db.View(func(tx *bolt.Tx) error {
+		meta := tx.Bucket(layout.Meta)
+		if meta == nil || meta.Get(layout.KeyFormat) == nil || tx.Bucket(layout.Blocks) == nil {
+			return fmt.Errorf("%w: no meta bucket, format version or blocks bucket", store.ErrNotVcsync)
+		}
+		format = layout.Number(meta, layout.KeyFormat)
+		return nil
+	})
+	return format, err
 }
 
 // copyCurrentFormat copies src's meta and blocks buckets into the empty
@@ -122,102 +138,110 @@ func (s *Store) CompactTo(out string) (CompactReport, error) {
 // version: a format 1 store's hashes bucket, which holds nothing the
 // blocks do not, is left behind. (bbolt's Compact copies every bucket as
 // it is; this is the same walk, minus the index.)
-func copyCurrentFormat(dst, src *bolt.DB) error {
-	return src.View(func(stx *bolt.Tx) error {
-		tx, err := dst.Begin(true)
-		if err != nil {
+func copyCurrentFormat(dst *bolt.DB, stx *bolt.Tx) error {
+	tx, err := dst.Begin(true)
+	if err != nil {
+		return err
+	}
+	defer func() { tx.Rollback() }()
+	pending := 0
+	for _, name := range [][]byte{layout.Meta, layout.Blocks} {
+		from := stx.Bucket(name)
+		if from == nil {
+			return fmt.Errorf("bucket %s is missing", name)
+		}
+		if _, err := tx.CreateBucket(name); err != nil {
 			return err
 		}
-		defer func() { tx.Rollback() }()
-		pending := 0
-		for _, name := range [][]byte{layout.Meta, layout.Blocks} {
-			from := stx.Bucket(name)
-			if from == nil {
-				return fmt.Errorf("bucket %s is missing", name)
+		c := from.Cursor()
+		for k, v := c.First(); k != nil; k, v = c.Next() {
+			if bytes.Equal(name, layout.Meta) && bytes.Equal(k, layout.KeyFormat) {
+				v = layout.Key(store.FormatVersion)
 			}
-			if _, err := tx.CreateBucket(name); err != nil {
+			to := tx.Bucket(name)
+			to.FillPercent = 1.0
+			if err := to.Put(k, v); err != nil {
 				return err
 			}
-			c := from.Cursor()
-			for k, v := c.First(); k != nil; k, v = c.Next() {
-				if bytes.Equal(name, layout.Meta) && bytes.Equal(k, layout.KeyFormat) {
-					v = layout.Key(FormatVersion)
-				}
-				to := tx.Bucket(name)
-				to.FillPercent = 1.0
-				if err := to.Put(k, v); err != nil {
-					return err
-				}
-				if pending += len(k) + len(v); pending < compactTxBytes {
-					continue
-				}
-				if err := tx.Commit(); err != nil {
-					return err
-				}
-				if tx, err = dst.Begin(true); err != nil {
-					return err
-				}
-				pending = 0
+			if pending += len(k) + len(v); pending < compactTxBytes {
+				continue
 			}
+			if err := tx.Commit(); err != nil {
+				return err
+			}
+			if tx, err = dst.Begin(true); err != nil {
+				return err
+			}
+			pending = 0
 		}
-		return tx.Commit()
-	})
+	}
+	return tx.Commit()
 }
 
-// sameAs compares every bucket entry of s and o and returns the number of blocks.
-func (s *Store) sameAs(o *Store) (uint64, error) {
+// view is a read transaction of a store file: Store.View, or bbolt's own
+// on a file the store does not hold open.
+type view func(fn func(*bolt.Tx) error) error
+
+// sameAs compares every entry of the meta and blocks buckets of two store
+// files (but the format version) and returns the number of blocks.
+func sameAs(a, b view) (uint64, error) {
 	var blocks uint64
-	err := s.guard(nil, func() error {
-		return s.db.View(func(tx *bolt.Tx) error {
-			return o.db.View(func(otx *bolt.Tx) error {
-				for _, name := range [][]byte{layout.Meta, layout.Blocks} {
-					a, b := tx.Bucket(name), otx.Bucket(name)
-					if a == nil || b == nil {
-						return fmt.Errorf("bucket %s is missing", name)
-					}
-					ca, cb := a.Cursor(), b.Cursor()
-					ka, va := ca.First()
-					kb, vb := cb.First()
-					for ; ka != nil || kb != nil; ka, va = ca.Next() {
-						formatKey := bytes.Equal(name, layout.Meta) && bytes.Equal(ka, layout.KeyFormat) && bytes.Equal(ka, kb)
-						if !bytes.Equal(ka, kb) || (!bytes.Equal(va, vb) && !formatKey) {
-							return fmt.Errorf("bucket %s differs at key %x", name, ka)
-						}
-						if bytes.Equal(name, layout.Blocks) {
-							blocks++
-						}
-						kb, vb = cb.Next()
-					}
+	err := a(func(tx *bolt.Tx) error {
+		return b(func(otx *bolt.Tx) error {
+			for _, name := range [][]byte{layout.Meta, layout.Blocks} {
+				n, err := sameBucket(name, tx.Bucket(name), otx.Bucket(name))
+				if err != nil {
+					return err
 				}
-				return nil
-			})
+				if bytes.Equal(name, layout.Blocks) {
+					blocks = n
+				}
+			}
+			return nil
 		})
 	})
 	return blocks, err
 }
 
-// CompactInPlace compacts the store and swaps the copy in, as a small
-// journaled procedure:
+// sameBucket compares two buckets entry for entry and counts them.
+func sameBucket(name []byte, a, b *bolt.Bucket) (uint64, error) {
+	if a == nil || b == nil {
+		return 0, fmt.Errorf("bucket %s is missing", name)
+	}
+	var n uint64
+	ca, cb := a.Cursor(), b.Cursor()
+	ka, va := ca.First()
+	kb, vb := cb.First()
+	for ; ka != nil || kb != nil; ka, va = ca.Next() {
+		formatKey := bytes.Equal(name, layout.Meta) && bytes.Equal(ka, layout.KeyFormat) && bytes.Equal(ka, kb)
+		if !bytes.Equal(ka, kb) || (!bytes.Equal(va, vb) && !formatKey) {
+			return n, fmt.Errorf("bucket %s differs at key %x", name, ka)
+		}
+		n++
+		kb, vb = cb.Next()
+	}
+	return n, nil
+}
+
+// CompactInPlace compacts s and swaps the copy in:
 //
 //  1. write the copy to STORE.compact and check it equal (fsync'd);
-//  2. write STORE.compact-journal (fsync'd, with the directory);
-//  3. link STORE.bak to the old file, rename STORE.compact over STORE,
-//     fsync the directory;
-//  4. check the swapped-in file equal again, remove STORE.bak, remove the
-//     journal.
+//  2. swap it in by the journaled procedure of swap.Replace, and check the
+//     swapped-in file equal again.
 //
 // The store's exclusive lock is held throughout, so a writer waiting for it
 // wakes on the old file, sees that the path names another one and opens
-// that (openBolt). A kill at any step leaves STORE a whole store (the old
+// that (store.Open). A kill at any step leaves STORE a whole store (the old
 // file or the checked copy); the next writable Open reads the journal and
 // undoes (before the rename) or finishes (after it) the swap.
-func (s *Store) CompactInPlace() (CompactReport, error) {
-	copyPath, bak := swap.CopyPath(s.path), swap.BackupPath(s.path)
+func CompactInPlace(s *store.Store) (CompactReport, error) {
+	path := s.Path()
+	copyPath, bak := swap.CopyPath(path), swap.BackupPath(path)
 	if _, err := os.Lstat(bak); err == nil {
-		return CompactReport{Path: s.path}, fmt.Errorf("%s exists and no interrupted compaction names it: it is not vcsync's; move it away first", bak)
+		return CompactReport{Path: path}, fmt.Errorf("%s exists and no interrupted compaction names it: it is not vcsync's; move it away first", bak)
 	}
 	os.Remove(copyPath) // an unfinished copy of a killed run, never a store anyone uses
-	rep, err := s.CompactTo(copyPath)
+	rep, err := CompactTo(s, copyPath)
 	if err != nil {
 		return rep, err
 	}
@@ -227,34 +251,23 @@ func (s *Store) CompactInPlace() (CompactReport, error) {
 			ErrNotSmaller, rep.DiskAfter, rep.DiskBefore)
 	}
 	failpoint.Hit("compact-copy-checked")
-	err = swap.Replace(s.path, func() error {
+	err = swap.Replace(path, func() error {
 		// s still reads the old file (the backup): check the new path against it.
-		swapped, err := Open(s.path, Options{ReadOnly: true, MaxBlock: s.maxBlock, LockTimeout: 1})
+		swapped, err := store.Open(path, store.Options{ReadOnly: true, LockTimeout: 1})
 		if err != nil {
 			return fmt.Errorf("the swapped-in copy does not open: %w", err)
 		}
 		defer swapped.Close()
-		if _, err := s.sameAs(swapped); err != nil {
+		if _, err := sameAs(s.View, swapped.View); err != nil {
 			return fmt.Errorf("the swapped-in copy differs: %w", err)
 		}
 		return nil
 	})
 	if err == nil {
-		rep.Out, rep.Replaced = s.path, true
+		rep.Out, rep.Replaced = path, true
 	}
 	return rep, err
 }
 
 // ErrNotSmaller says a compaction would have grown the store's disk use.
 var ErrNotSmaller = errors.New("compaction would not make the store smaller")
-
-// finishInterrupted finishes or undoes a compact --replace that was killed
-// (its journal is still there). The caller holds the store's exclusive lock.
-func (s *Store) finishInterrupted() error {
-	what, err := swap.Recover(s.path)
-	if err != nil {
-		return fmt.Errorf("an interrupted compaction in place of %s: %w", s.path, err)
-	}
-	s.Recovered = what
-	return nil
-}

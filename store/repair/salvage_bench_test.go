@@ -1,4 +1,4 @@
-package store
+package repair
 
 import (
 	"bufio"
@@ -17,6 +17,8 @@ import (
 	"github.com/ethereum/go-ethereum/crypto"
 
 	"github.com/vcsync/vcsync/block"
+	"github.com/vcsync/vcsync/store"
+	"github.com/vcsync/vcsync/store/internal/storetest"
 )
 
 // TestMain lets BenchmarkSalvageMillion run the salvage in a child process
@@ -47,7 +49,7 @@ func salvageChild(src, dst string) int {
 			}
 		}
 	})
-	rep, err := Salvage(src, dst, &testID, 0) // as repair --out --chain-id 42 --network-type 2
+	rep, err := Salvage(src, dst, &storetest.ID, 0) // as repair --out --chain-id 42 --network-type 2
 	close(stop)
 	sampler.Wait()
 	if err != nil {
@@ -117,7 +119,7 @@ func BenchmarkSalvageMillion(b *testing.B) {
 
 // writeMillion writes blocks 1..n linked by hash, 1000 to a transaction.
 func writeMillion(b *testing.B, path string, n uint64) {
-	s, err := Open(path, Options{Create: true, Identity: &testID})
+	s, err := store.Open(path, store.Options{Create: true, Identity: &storetest.ID})
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -135,7 +137,7 @@ func writeMillion(b *testing.B, path string, n uint64) {
 	chunk := make([]*block.Block, 0, 1000)
 	for h := uint64(1); h <= n; h++ {
 		blk := &block.Block{Header: block.Header{
-			ProtocolVersion: 1, VirtualChainID: testID.ChainID, NetworkType: testID.NetworkType,
+			ProtocolVersion: 1, VirtualChainID: storetest.ID.ChainID, NetworkType: storetest.ID.NetworkType,
 			Height: h, PrevHash: prev, RefTime: uint32(1000 + h),
 		}, Body: body, Proof: [][]byte{sig}}
 		blk.Seal()

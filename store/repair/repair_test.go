@@ -1,4 +1,4 @@
-package store
+package repair
 
 import (
 	"bytes"
@@ -9,23 +9,25 @@ import (
 
 	bolt "go.etcd.io/bbolt"
 
+	"github.com/vcsync/vcsync/store"
 	"github.com/vcsync/vcsync/store/internal/layout"
+	"github.com/vcsync/vcsync/store/internal/storetest"
 	"github.com/vcsync/vcsync/store/internal/swap"
 )
 
 // gapStore holds 1..100 and 301..500 of a linked chain.
-func gapStore(t *testing.T) (*Store, string) {
+func gapStore(t *testing.T) (*store.Store, string) {
 	t.Helper()
-	chain := linkedChain(500)
+	chain := storetest.LinkedChain(500)
 	path := filepath.Join(t.TempDir(), "blocks.db")
-	s, err := Open(path, Options{Create: true, Identity: &testID})
+	s, err := store.Open(path, store.Options{Create: true, Identity: &storetest.ID})
 	if err != nil {
 		t.Fatal(err)
 	}
 	if _, err := s.AppendForward(chain[:100]); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := s.CommitDescending(desc(chain, 500, 301)); err != nil {
+	if _, err := s.CommitDescending(storetest.Desc(chain, 500, 301)); err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { s.Close() })
@@ -34,30 +36,30 @@ func gapStore(t *testing.T) (*Store, string) {
 
 func TestRollback(t *testing.T) {
 	s, _ := gapStore(t)
-	p, err := s.Rollback(400, 100, false)
+	p, err := Rollback(s, 400, 100, false)
 	if err != nil || p.Removed != 100 || p.BelowInOrder != 0 {
 		t.Fatalf("rollback 400: %+v %v", p, err)
 	}
-	mustState(t, s, 100, 301, 400)
+	storetest.MustState(t, s, 100, 301, 400)
 	if err := s.Check(nil); err != nil {
 		t.Fatal(err)
 	}
 	// Below LastSynced: the whole upper run goes.
-	if p, err := s.Rollback(200, 100, false); err != nil || p.Removed != 100 {
+	if p, err := Rollback(s, 200, 100, false); err != nil || p.Removed != 100 {
 		t.Fatalf("rollback 200: %+v %v", p, err)
 	}
-	mustState(t, s, 100, 100, 100)
+	storetest.MustState(t, s, 100, 100, 100)
 	// More than the limit needs force, and changes nothing without it;
 	// the plan says how much of it was gap-free history.
-	p, err = s.Rollback(50, 49, false)
+	p, err = Rollback(s, 50, 49, false)
 	if !errors.Is(err, ErrForceNeeded) || p.Removed != 50 || p.BelowInOrder != 50 {
 		t.Fatalf("rollback past the limit: %+v %v", p, err)
 	}
-	mustState(t, s, 100, 100, 100)
-	if _, err := s.Rollback(50, 49, true); err != nil {
+	storetest.MustState(t, s, 100, 100, 100)
+	if _, err := Rollback(s, 50, 49, true); err != nil {
 		t.Fatal(err)
 	}
-	mustState(t, s, 50, 50, 50)
+	storetest.MustState(t, s, 50, 50, 50)
 	if err := s.Check(nil); err != nil {
 		t.Fatal(err)
 	}
@@ -80,27 +82,27 @@ func TestRepairTurnsDamageIntoTheGap(t *testing.T) {
 	s.Close()
 	corruptValue(t, path, 40, []byte("damaged"))
 	corruptValue(t, path, 420, []byte("damaged too"))
-	s, err := Open(path, Options{})
+	s, err := store.Open(path, store.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer s.Close()
-	p, err := s.PlanRepair(nil)
+	p, err := PlanRepair(s, nil)
 	if err != nil || !p.InPlace || len(p.Damaged) != 2 {
 		t.Fatalf("plan %+v %v", p, err)
 	}
 	// 41..100 and 301..419 are good but fall inside the new gap 40..420.
-	if p.After != (State{InOrder: 39, LastSynced: 421, Top: 500}) || p.Dropped != 60+119 {
+	if p.After != (store.State{InOrder: 39, LastSynced: 421, Top: 500}) || p.Dropped != 60+119 {
 		t.Fatalf("plan after %+v dropped %d", p.After, p.Dropped)
 	}
-	if err := s.Repair(p); err != nil {
+	if err := Repair(s, p); err != nil {
 		t.Fatal(err)
 	}
-	mustState(t, s, 39, 421, 500)
+	storetest.MustState(t, s, 39, 421, 500)
 	if err := s.Check(nil); err != nil {
 		t.Fatalf("after repair: %v", err)
 	}
-	if p, _ := s.PlanRepair(nil); !p.Nothing {
+	if p, _ := PlanRepair(s, nil); !p.Nothing {
 		t.Fatalf("second plan: %+v", p)
 	}
 }
@@ -109,25 +111,25 @@ func TestRepairDamagedTipAndBrokenIndices(t *testing.T) {
 	s, path := gapStore(t)
 	s.Close()
 	corruptValue(t, path, 500, []byte("damaged tip"))
-	s, _ = Open(path, Options{})
-	p, _ := s.PlanRepair(nil)
-	if err := s.Repair(p); err != nil {
+	s, _ = store.Open(path, store.Options{})
+	p, _ := PlanRepair(s, nil)
+	if err := Repair(s, p); err != nil {
 		t.Fatal(err)
 	}
-	mustState(t, s, 100, 100, 100)
+	storetest.MustState(t, s, 100, 100, 100)
 	s.Close()
 
 	// Indices that break the rule are rebuilt from the stored heights.
 	db, _ := bolt.Open(path, 0o644, nil)
 	db.Update(func(tx *bolt.Tx) error { return tx.Bucket(layout.Meta).Put(layout.KeyLastSynced, layout.Key(7)) })
 	db.Close()
-	s, _ = Open(path, Options{})
+	s, _ = store.Open(path, store.Options{})
 	defer s.Close()
-	p, err := s.PlanRepair(nil)
-	if err != nil || p.After != (State{InOrder: 100, LastSynced: 100, Top: 100}) {
+	p, err := PlanRepair(s, nil)
+	if err != nil || p.After != (store.State{InOrder: 100, LastSynced: 100, Top: 100}) {
 		t.Fatalf("plan %+v %v", p, err)
 	}
-	if err := s.Repair(p); err != nil {
+	if err := Repair(s, p); err != nil {
 		t.Fatal(err)
 	}
 	if err := s.Check(nil); err != nil {
@@ -148,7 +150,7 @@ func TestSalvageCopiesReadableBlocks(t *testing.T) {
 	if rep.Copied != 59+200 || rep.Unusable != 41 || rep.State.InOrder != 59 || rep.State.LastSynced != 301 || rep.State.Top != 500 {
 		t.Fatalf("salvage %+v", rep)
 	}
-	n, _ := Open(out, Options{ReadOnly: true})
+	n, _ := store.Open(out, store.Options{ReadOnly: true})
 	defer n.Close()
 	if err := n.Check(nil); err != nil {
 		t.Fatal(err)
@@ -165,7 +167,7 @@ func TestCompactInPlaceNeverGrowsTheStore(t *testing.T) {
 	defer func(old int64) { largePagesFrom = old }(largePagesFrom)
 	largePagesFrom = 0
 	before, _ := os.ReadFile(path)
-	rep, err := s.CompactInPlace()
+	rep, err := CompactInPlace(s)
 	if !errors.Is(err, ErrNotSmaller) || rep.Replaced || rep.DiskAfter <= rep.DiskBefore {
 		t.Fatalf("compact in place into large pages: %+v %v", rep, err)
 	}
@@ -180,14 +182,14 @@ func TestCompactInPlaceNeverGrowsTheStore(t *testing.T) {
 func TestCompact(t *testing.T) {
 	s, path := gapStore(t)
 	out := filepath.Join(t.TempDir(), "compact.db")
-	rep, err := s.CompactTo(out)
+	rep, err := CompactTo(s, out)
 	if err != nil || rep.Blocks != 300 {
 		t.Fatalf("compact: %+v %v", rep, err)
 	}
-	if _, err := s.CompactTo(out); err == nil {
+	if _, err := CompactTo(s, out); err == nil {
 		t.Fatal("compact overwrote an existing file")
 	}
-	rep, err = s.CompactInPlace()
+	rep, err = CompactInPlace(s)
 	if err != nil || !rep.Replaced {
 		t.Fatalf("compact in place: %+v %v", rep, err)
 	}
@@ -195,12 +197,12 @@ func TestCompact(t *testing.T) {
 		t.Fatalf("backup left behind: %v", err)
 	}
 	s.Close()
-	n, err := Open(path, Options{ReadOnly: true})
+	n, err := store.Open(path, store.Options{ReadOnly: true})
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer n.Close()
-	mustState(t, n, 100, 301, 500)
+	storetest.MustState(t, n, 100, 301, 500)
 	if err := n.Check(nil); err != nil {
 		t.Fatal(err)
 	}
