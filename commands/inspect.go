@@ -11,6 +11,7 @@ import (
 
 	"github.com/vcsync/vcsync/block"
 	"github.com/vcsync/vcsync/store"
+	"github.com/vcsync/vcsync/store/fsck"
 )
 
 func inspectCommand() *cli.Command {
@@ -231,7 +232,7 @@ func (o inspectOptions) inspectBlock(w io.Writer, s *store.Store) error {
 // CheckReport is `inspect --check --json`.
 type CheckReport struct {
 	OK bool `json:"ok"`
-	store.CheckReport
+	fsck.CheckReport
 }
 
 func (o inspectOptions) inspectCheck(w, stderr io.Writer, s *store.Store) error {
@@ -240,7 +241,7 @@ func (o inspectOptions) inspectCheck(w, stderr io.Writer, s *store.Store) error 
 		return err
 	}
 	bar := newProgress(stderr, st.Blocks(), "checking")
-	r, err := s.CheckAll(o.maxErrors, func(n uint64) {
+	r, err := fsck.CheckAll(s, o.maxErrors, func(n uint64) {
 		if n%1024 == 0 {
 			bar.Set(n)
 		}

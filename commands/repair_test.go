@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/vcsync/vcsync/store"
+	"github.com/vcsync/vcsync/store/fsck"
 )
 
 // Repair commands refuse a store another process holds, with the lock message.
@@ -62,7 +63,7 @@ func TestRepairsSurviveKill(t *testing.T) {
 				t.Fatalf("run %d %v: after kill: %v", i, args, err)
 			}
 			st, _ := s.State()
-			cerr := s.Check(nil)
+			cerr := fsck.Check(s, nil)
 			s.Close()
 			if cerr != nil || (st.Top != 3000 && st.Top != 1000) {
 				t.Fatalf("run %d %v: after kill at %v: state %+v, check %v", i, args, delay, st, cerr)

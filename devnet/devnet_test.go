@@ -11,6 +11,7 @@ import (
 
 	"github.com/vcsync/vcsync/committee/mgmt"
 	"github.com/vcsync/vcsync/store"
+	"github.com/vcsync/vcsync/store/fsck"
 )
 
 func TestChainIsDeterministicAndSigned(t *testing.T) {
@@ -95,7 +96,7 @@ func TestGenerateWithGap(t *testing.T) {
 	if st.InOrder != 100 || st.LastSynced != 201 || st.Top != 300 {
 		t.Fatalf("indices %+v", st)
 	}
-	if err := s.Check(nil); err != nil {
+	if err := fsck.Check(s, nil); err != nil {
 		t.Fatal(err)
 	}
 	data, err := os.ReadFile(files.Management)

@@ -14,6 +14,10 @@ var ErrDamaged = fsck.ErrDamaged
 // DamageError says what is damaged and, when known, near which block.
 type DamageError = fsck.DamageError
 
+// CheckError is the first problem the consistency check (fsck.Check)
+// found; it matches ErrInconsistent.
+type CheckError = fsck.CheckError
+
 // guard runs fn, a read or write of the bbolt file, so that a panic of
 // bbolt's (it asserts on pages that make no sense) or a fault on the
 // mapped file (debug.SetPanicOnFault turns it into a panic) becomes a

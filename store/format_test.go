@@ -8,6 +8,7 @@ import (
 
 	bolt "go.etcd.io/bbolt"
 
+	"github.com/vcsync/vcsync/store/fsck"
 	"github.com/vcsync/vcsync/store/internal/layout"
 	"github.com/vcsync/vcsync/store/internal/storetest"
 )
@@ -39,7 +40,7 @@ func TestFormat1StoreIsKeptAndItsIndexChecked(t *testing.T) {
 	if _, err := s.AppendForward(chain[400:]); err != nil {
 		t.Fatal(err)
 	}
-	if err := s.Check(nil); err != nil {
+	if err := fsck.Check(s, nil); err != nil {
 		t.Fatalf("check of a format 1 store written by this release: %v", err)
 	}
 	if h, err := s.Hash(550); err != nil || h != chain[549].Hash() {
@@ -48,7 +49,7 @@ func TestFormat1StoreIsKeptAndItsIndexChecked(t *testing.T) {
 	// Its index is held to its blocks, as before.
 	s.db.Update(func(tx *bolt.Tx) error { return tx.Bucket(layout.Hashes).Put(layout.Key(7), make([]byte, 64)) })
 	var ce *CheckError
-	if err := s.Check(nil); !errors.As(err, &ce) || ce.Height != 7 || !strings.Contains(err.Error(), "hash index") {
+	if err := fsck.Check(s, nil); !errors.As(err, &ce) || ce.Height != 7 || !strings.Contains(err.Error(), "hash index") {
 		t.Fatalf("check with a broken index entry: %v", err)
 	}
 	s.db.Update(func(tx *bolt.Tx) error {

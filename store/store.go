@@ -46,7 +46,7 @@ var (
 	ErrRefused      = errors.New("write refused")
 	ErrNotFound     = errors.New("block not in store")
 	ErrExists       = errors.New("the store exists")
-	ErrInconsistent = errors.New("store is inconsistent")
+	ErrInconsistent = fsck.ErrInconsistent
 	ErrUndecodable  = errors.New("stored bytes are not a valid block")
 )
 

@@ -14,6 +14,7 @@ import (
 	bolt "go.etcd.io/bbolt"
 
 	"github.com/vcsync/vcsync/block"
+	"github.com/vcsync/vcsync/store/fsck"
 	"github.com/vcsync/vcsync/store/internal/layout"
 	"github.com/vcsync/vcsync/store/internal/storetest"
 )
@@ -313,7 +314,7 @@ func TestCheckFindsCorruption(t *testing.T) {
 			t.Fatal(err)
 		}
 		defer s.Close()
-		return s.Check(nil)
+		return fsck.Check(s, nil)
 	}
 	if err := check(); err != nil {
 		t.Fatalf("clean store: %v", err)
@@ -366,7 +367,7 @@ func TestCheckReportsEveryProblem(t *testing.T) {
 	db.Close()
 	s, _ = Open(path, Options{ReadOnly: true})
 	defer s.Close()
-	r, err := s.CheckAll(0, nil)
+	r, err := fsck.CheckAll(s, 0, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -377,7 +378,7 @@ func TestCheckReportsEveryProblem(t *testing.T) {
 	if fmt.Sprint(got) != "[2:undecodable 5:missing 12:outside]" || r.Blocks != 9 {
 		t.Fatalf("problems %v, blocks %d", got, r.Blocks)
 	}
-	if r, _ := s.CheckAll(2, nil); len(r.Problems) != 2 || !r.Truncated {
+	if r, _ := fsck.CheckAll(s, 2, nil); len(r.Problems) != 2 || !r.Truncated {
 		t.Fatalf("limit 2: %+v", r)
 	}
 }
@@ -400,7 +401,7 @@ func TestCheckFindsBrokenLink(t *testing.T) {
 	s, _ = Open(path, Options{ReadOnly: true})
 	defer s.Close()
 	var ce *CheckError
-	if err := s.Check(nil); !errors.As(err, &ce) || ce.Height != 3 || !strings.Contains(err.Error(), "does not link to block 2") {
+	if err := fsck.Check(s, nil); !errors.As(err, &ce) || ce.Height != 3 || !strings.Contains(err.Error(), "does not link to block 2") {
 		t.Fatalf("check: %v", err)
 	}
 }
@@ -482,7 +483,7 @@ func TestReopenBoundsBookkeeping(t *testing.T) {
 			t.Fatalf("block %d after reopens: %v", b.Height(), err)
 		}
 	}
-	if err := s.Check(nil); err != nil {
+	if err := fsck.Check(s, nil); err != nil {
 		t.Fatal(err)
 	}
 }

@@ -9,17 +9,32 @@ import (
 	"github.com/vcsync/vcsync/store/internal/layout"
 )
 
-// What the store's own tools (store/repair: rollback, repair, salvage,
-// compaction) need beyond reading and committing blocks: a guarded read of
+// What the store's own tools (store/fsck's check; store/repair: rollback,
+// repair, salvage, compaction) need beyond reading and committing blocks: a guarded read of
 // the file as bbolt lays it out, and the one change that may delete
 // blocks. They read the layout through store/internal/layout, which
 // nothing outside store/ can import.
 
 // View runs fn in a read transaction, guarded like every read (damage
 // becomes a *DamageError). fn must not keep tx or the bytes it hands out.
-func (s *Store) View(fn func(tx *bolt.Tx) error) error {
-	return s.guard(nil, func() error { return s.db.View(fn) })
+func (s *Store) View(fn func(tx *bolt.Tx) error) error { return s.ViewAt(nil, fn) }
+
+// ViewAt is View whose damage error names the height near reports at the
+// time of the fault (the block being read): the check's walk.
+func (s *Store) ViewAt(near func() uint64, fn func(tx *bolt.Tx) error) error {
+	return s.guard(near, func() error { return s.db.View(fn) })
 }
+
+// File is the bbolt file the store lives in now: for a store being
+// created, its scratch file until it is put in place.
+func (s *Store) File() string {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	return s.path
+}
+
+// MaxBlock is the largest block the store decodes.
+func (s *Store) MaxBlock() int { return s.maxBlock }
 
 // Rewrite is a change of the indices that deletes the blocks they no
 // longer hold: what a rollback or a repair writes.

@@ -22,6 +22,7 @@ import (
 	"github.com/vcsync/vcsync/peerclient"
 	"github.com/vcsync/vcsync/peerserver"
 	"github.com/vcsync/vcsync/store"
+	"github.com/vcsync/vcsync/store/fsck"
 	"github.com/vcsync/vcsync/syncer"
 	"github.com/vcsync/vcsync/wire"
 )
@@ -489,7 +490,7 @@ func runHostileCases(t *testing.T, f *fixture) {
 // chain's, byte for byte, and the store is consistent.
 func mustHoldOnlyHonestBlocks(t *testing.T, s *store.Store, honest [][]byte) {
 	t.Helper()
-	if err := s.Check(nil); err != nil {
+	if err := fsck.Check(s, nil); err != nil {
 		t.Fatal(err)
 	}
 	st, _ := s.State()

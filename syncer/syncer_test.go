@@ -16,6 +16,7 @@ import (
 	"github.com/vcsync/vcsync/committee"
 	"github.com/vcsync/vcsync/committee/mgmt"
 	"github.com/vcsync/vcsync/exportfile"
+	"github.com/vcsync/vcsync/store/fsck"
 
 	"github.com/vcsync/vcsync/block"
 	"github.com/vcsync/vcsync/devnet"
@@ -142,7 +143,7 @@ func (f *fixture) mustBeSynced(t *testing.T, s *store.Store) {
 	if st.InOrder != n || st.Top != n || st.LastSynced != n {
 		t.Fatalf("indices %+v, want all at %d", st, n)
 	}
-	if err := s.Check(nil); err != nil {
+	if err := fsck.Check(s, nil); err != nil {
 		t.Fatal(err)
 	}
 	for _, h := range []uint64{1, n / 2, n} {
@@ -189,7 +190,7 @@ func TestCloseGapOnly(t *testing.T) {
 	if st.InOrder != 850 || st.Top != 850 || res.Blocks != 500 || res.SyncedFrom != 101 || res.SyncedTo != 600 {
 		t.Fatalf("state %+v result %+v", st, res)
 	}
-	if err := s.Check(nil); err != nil {
+	if err := fsck.Check(s, nil); err != nil {
 		t.Fatal(err)
 	}
 }
@@ -241,7 +242,7 @@ func TestForgedBlockMidBatchKeepsVerifiedPrefix(t *testing.T) {
 	if st.LastSynced != 421 || st.InOrder != 100 || res.Blocks != 80 {
 		t.Fatalf("state %+v result %+v", st, res)
 	}
-	if err := s.Check(nil); err != nil {
+	if err := fsck.Check(s, nil); err != nil {
 		t.Fatal(err)
 	}
 }
@@ -393,7 +394,7 @@ func TestInterruptedRunResumes(t *testing.T) {
 	if res.Blocks == 0 || st.Top != 1200 || st.InOrder != 0 {
 		t.Fatalf("after interrupt: %+v %+v", st, res)
 	}
-	if err := s.Check(nil); err != nil {
+	if err := fsck.Check(s, nil); err != nil {
 		t.Fatalf("store after interrupt: %v", err)
 	}
 	res2, err := f.syncer(t, s, 1, peer).Sync(context.Background())
@@ -463,7 +464,7 @@ func TestPeerDisconnectingMidStreamIsDropped(t *testing.T) {
 	}
 	// What arrived whole and verified is kept; the store is consistent.
 	st, _ := s.State()
-	if res.Blocks == 0 || st.Top != 600 || s.Check(nil) != nil {
+	if res.Blocks == 0 || st.Top != 600 || fsck.Check(s, nil) != nil {
 		t.Fatalf("after the cut: %+v %+v", st, res)
 	}
 	if _, err := f.syncer(t, s, 1, f.serve(t, nil, nil)).Sync(context.Background()); err != nil {
@@ -534,7 +535,7 @@ func TestPullCommitsExactlyItsRange(t *testing.T) {
 	if err != nil || res.SyncedFrom != 150 || res.SyncedTo != 199 {
 		t.Fatalf("pull --to 150: %v %+v", err, res)
 	}
-	if err := s.Check(nil); err != nil {
+	if err := fsck.Check(s, nil); err != nil {
 		t.Fatal(err)
 	}
 	// A pull whose only peer is dropped commits nothing and fails.

@@ -1,9 +1,11 @@
-// Package fsck checks a bbolt store file as bytes, before and without
-// bbolt: that its meta pages are valid and the file holds every page they
-// name (bbolt maps the file first, and a truncated one faults inside the
-// map), and a raw scan of its leaf pages for salvage when the tree is
-// unreachable. It reads with ReadAt only, never a memory map, and knows
-// nothing of vcsync's buckets, blocks or indices.
+// Package fsck checks a store file, as bbolt keeps its check apart from
+// its core. First as bytes, before and without bbolt (CheckFile): that its
+// meta pages are valid and the file holds every page they name (bbolt maps
+// the file first, and a truncated one faults inside the map), read with
+// ReadAt only, never a memory map. Then, through the store's guarded reads,
+// the walk of every block against the indices (CheckAll, Check). And a raw
+// scan of its leaf pages for salvage when the tree is unreachable. It
+// writes nothing and knows nothing of peers or committees.
 package fsck
 
 import (

@@ -9,6 +9,7 @@ import (
 	bolt "go.etcd.io/bbolt"
 
 	"github.com/vcsync/vcsync/store"
+	"github.com/vcsync/vcsync/store/fsck"
 	"github.com/vcsync/vcsync/store/internal/layout"
 	"github.com/vcsync/vcsync/store/internal/storetest"
 )
@@ -121,7 +122,7 @@ func TestCompactRewritesAFormat1StoreInTheCurrentFormat(t *testing.T) {
 		}
 		return nil
 	})
-	if err := c.Check(nil); err != nil {
+	if err := fsck.Check(c, nil); err != nil {
 		t.Fatalf("check of the compacted store: %v", err)
 	}
 	if st, _ := c.State(); st.InOrder != 600 || st.Top != 600 {

@@ -7,6 +7,7 @@ import (
 	bolt "go.etcd.io/bbolt"
 
 	"github.com/vcsync/vcsync/store"
+	"github.com/vcsync/vcsync/store/fsck"
 	"github.com/vcsync/vcsync/store/internal/layout"
 )
 
@@ -33,7 +34,7 @@ func PlanRepair(s *store.Store, extraBad []uint64) (RepairPlan, error) {
 		return RepairPlan{}, err
 	}
 	p := RepairPlan{Before: st, After: st, InPlace: true, Damaged: []uint64{}, Strays: []uint64{}, Problems: []string{}}
-	r, err := s.CheckAll(1<<20, nil)
+	r, err := fsck.CheckAll(s, 1<<20, nil)
 	if err != nil {
 		return p, err
 	}
@@ -42,7 +43,7 @@ func PlanRepair(s *store.Store, extraBad []uint64) (RepairPlan, error) {
 		bad[h] = true
 	}
 	for _, pr := range r.Problems {
-		if pr.Kind == store.ProblemIndices {
+		if pr.Kind == fsck.ProblemIndices {
 			// Indices that break the rule are rebuilt from the heights
 			// stored: the run up from 1 and the run down from the highest.
 			if st, err = derivedState(s); err != nil {
@@ -53,23 +54,23 @@ func PlanRepair(s *store.Store, extraBad []uint64) (RepairPlan, error) {
 	}
 	for _, pr := range r.Problems {
 		switch pr.Kind {
-		case store.ProblemIndices:
-		case store.ProblemMissing, store.ProblemOutside:
+		case fsck.ProblemIndices:
+		case fsck.ProblemMissing, fsck.ProblemOutside:
 			if p.After != p.Before {
 				continue // judged against the rebuilt indices below
 			}
-			if pr.Kind == store.ProblemOutside {
+			if pr.Kind == fsck.ProblemOutside {
 				p.Strays = append(p.Strays, pr.Height)
 			} else {
 				bad[pr.Height] = true
 			}
-		case store.ProblemFile, store.ProblemDamaged:
+		case fsck.ProblemFile, fsck.ProblemDamaged:
 			p.InPlace = false
 			p.Problems = append(p.Problems, pr.Kind+": "+pr.Detail)
-		case store.ProblemLink:
+		case fsck.ProblemLink:
 			// Either side may be the bad one: both are refetched.
 			bad[pr.Height], bad[pr.Height-1] = true, true
-		case store.ProblemHashIndex:
+		case fsck.ProblemHashIndex:
 			if pr.Height != 0 && !blockExpected(st, pr.Height) {
 				p.Strays = append(p.Strays, pr.Height)
 				continue

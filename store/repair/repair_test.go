@@ -10,6 +10,7 @@ import (
 	bolt "go.etcd.io/bbolt"
 
 	"github.com/vcsync/vcsync/store"
+	"github.com/vcsync/vcsync/store/fsck"
 	"github.com/vcsync/vcsync/store/internal/layout"
 	"github.com/vcsync/vcsync/store/internal/storetest"
 	"github.com/vcsync/vcsync/store/internal/swap"
@@ -41,7 +42,7 @@ func TestRollback(t *testing.T) {
 		t.Fatalf("rollback 400: %+v %v", p, err)
 	}
 	storetest.MustState(t, s, 100, 301, 400)
-	if err := s.Check(nil); err != nil {
+	if err := fsck.Check(s, nil); err != nil {
 		t.Fatal(err)
 	}
 	// Below LastSynced: the whole upper run goes.
@@ -60,7 +61,7 @@ func TestRollback(t *testing.T) {
 		t.Fatal(err)
 	}
 	storetest.MustState(t, s, 50, 50, 50)
-	if err := s.Check(nil); err != nil {
+	if err := fsck.Check(s, nil); err != nil {
 		t.Fatal(err)
 	}
 }
@@ -99,7 +100,7 @@ func TestRepairTurnsDamageIntoTheGap(t *testing.T) {
 		t.Fatal(err)
 	}
 	storetest.MustState(t, s, 39, 421, 500)
-	if err := s.Check(nil); err != nil {
+	if err := fsck.Check(s, nil); err != nil {
 		t.Fatalf("after repair: %v", err)
 	}
 	if p, _ := PlanRepair(s, nil); !p.Nothing {
@@ -132,7 +133,7 @@ func TestRepairDamagedTipAndBrokenIndices(t *testing.T) {
 	if err := Repair(s, p); err != nil {
 		t.Fatal(err)
 	}
-	if err := s.Check(nil); err != nil {
+	if err := fsck.Check(s, nil); err != nil {
 		t.Fatal(err)
 	}
 }
@@ -152,7 +153,7 @@ func TestSalvageCopiesReadableBlocks(t *testing.T) {
 	}
 	n, _ := store.Open(out, store.Options{ReadOnly: true})
 	defer n.Close()
-	if err := n.Check(nil); err != nil {
+	if err := fsck.Check(n, nil); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := Salvage(path, out, nil, 0); err == nil {
@@ -203,7 +204,7 @@ func TestCompact(t *testing.T) {
 	}
 	defer n.Close()
 	storetest.MustState(t, n, 100, 301, 500)
-	if err := n.Check(nil); err != nil {
+	if err := fsck.Check(n, nil); err != nil {
 		t.Fatal(err)
 	}
 }

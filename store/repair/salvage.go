@@ -77,7 +77,7 @@ func Salvage(src, dst string, id *store.Identity, maxBlock int) (SalvageReport, 
 	}
 	failpoint.Hit("salvage-copied")
 	if rep.State, err = out.State(); err == nil {
-		err = out.Check(nil)
+		err = fsck.Check(out, nil)
 	}
 	if err != nil {
 		out.Discard()

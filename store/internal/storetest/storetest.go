@@ -12,6 +12,7 @@ import (
 
 	"github.com/vcsync/vcsync/block"
 	"github.com/vcsync/vcsync/chain"
+	"github.com/vcsync/vcsync/store/fsck"
 	"github.com/vcsync/vcsync/store/internal/layout"
 )
 
@@ -79,8 +80,8 @@ func WriteFormat1(t testing.TB, path string) {
 
 // Checked is a store whose indices can be read and checked.
 type Checked interface {
+	fsck.Readable
 	State() (chain.State, error)
-	Check(progress func(done uint64)) error
 }
 
 // MustState fails t unless the store's indices are in, last, top and it
@@ -94,7 +95,7 @@ func MustState(t testing.TB, s Checked, in, last, top uint64) {
 	if st.InOrder != in || st.LastSynced != last || st.Top != top {
 		t.Fatalf("indices InOrder %d LastSynced %d Top %d, want %d %d %d", st.InOrder, st.LastSynced, st.Top, in, last, top)
 	}
-	if err := s.Check(nil); err != nil {
+	if err := fsck.Check(s, nil); err != nil {
 		t.Fatalf("check after write: %v", err)
 	}
 }

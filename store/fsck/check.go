@@ -1,4 +1,4 @@
-package store
+package fsck
 
 import (
 	"bytes"
@@ -10,9 +10,24 @@ import (
 	bolt "go.etcd.io/bbolt"
 
 	"github.com/vcsync/vcsync/block"
-	"github.com/vcsync/vcsync/store/fsck"
+	"github.com/vcsync/vcsync/chain"
 	"github.com/vcsync/vcsync/store/internal/layout"
 )
+
+// ErrInconsistent matches every error saying a store breaks its own rules:
+// what the check finds, and what the store finds while it reads.
+var ErrInconsistent = errors.New("store is inconsistent")
+
+// Readable is the store the check walks, through its guarded reads
+// (package store's *Store): a fault in the mapped file while fn reads
+// becomes a *DamageError near the height near reports.
+type Readable interface {
+	File() string // the bbolt file the store lives in now
+	Identity() chain.Identity
+	Format() uint64
+	MaxBlock() int
+	ViewAt(near func() uint64, fn func(tx *bolt.Tx) error) error
+}
 
 // CheckError names the first problem the consistency check found. It
 // matches ErrInconsistent with errors.Is.
@@ -84,13 +99,13 @@ func (p problems) add(h uint64, kind, format string, args ...any) error {
 // say); then, if the walk read every page without damage, bbolt's own page
 // check (tx.Check, as `bbolt check` runs it). progress, if set, is called
 // with the number of blocks read.
-func (s *Store) CheckAll(max int, progress func(done uint64)) (CheckReport, error) {
+func CheckAll(s Readable, max int, progress func(done uint64)) (CheckReport, error) {
 	if max <= 0 {
 		max = 100
 	}
 	r := CheckReport{Problems: []Problem{}}
 	p := problems{&r, max}
-	fh, err := fsck.CheckFile(s.path)
+	fh, err := CheckFile(s.File())
 	if err != nil && !errors.Is(err, ErrDamaged) {
 		return r, err
 	}
@@ -104,9 +119,8 @@ func (s *Store) CheckAll(max int, progress func(done uint64)) (CheckReport, erro
 		}
 	}
 	var near uint64
-	err = s.guard(func() uint64 { return near }, func() error {
-		return s.db.View(func(tx *bolt.Tx) error { return s.walk(tx, p, &near, progress) })
-	})
+	w := walker{s: s, p: p, near: &near, progress: progress}
+	err = s.ViewAt(func() uint64 { return near }, w.walk)
 	var de *DamageError
 	switch {
 	case errors.As(err, &de):
@@ -117,9 +131,9 @@ func (s *Store) CheckAll(max int, progress func(done uint64)) (CheckReport, erro
 	case err != nil:
 		return r, err
 	}
-	s.mu.RLock()
-	defer s.mu.RUnlock()
-	err = s.db.View(func(tx *bolt.Tx) error {
+	// bbolt checks its pages in a goroutine of its own, where a fault could
+	// not be caught: only once the walk read every page without damage.
+	err = s.ViewAt(nil, func(tx *bolt.Tx) error {
 		for perr := range tx.Check() {
 			if p.add(0, ProblemFile, "bbolt page check: %v", perr) != nil {
 				for range tx.Check() {
@@ -134,8 +148,8 @@ func (s *Store) CheckAll(max int, progress func(done uint64)) (CheckReport, erro
 
 // Check runs CheckAll and returns its first problem as an error (a
 // *CheckError), or nil.
-func (s *Store) Check(progress func(done uint64)) error {
-	r, err := s.CheckAll(1, progress)
+func Check(s Readable, progress func(done uint64)) error {
+	r, err := CheckAll(s, 1, progress)
 	if err != nil {
 		return err
 	}
@@ -146,12 +160,22 @@ func (s *Store) Check(progress func(done uint64)) error {
 	return nil
 }
 
-func (s *Store) walk(tx *bolt.Tx, p problems, near *uint64, progress func(uint64)) error {
+// walker walks a store's blocks in one read transaction.
+type walker struct {
+	s        Readable
+	p        problems
+	near     *uint64 // the height being read, for a fault's report
+	progress func(uint64)
+}
+
+func (w walker) walk(tx *bolt.Tx) error {
+	p, near, progress := w.p, w.near, w.progress
+	hashIndexed := w.s.Format() == layout.FormatWithHashIndex
 	meta, blocks, hashes := tx.Bucket(layout.Meta), tx.Bucket(layout.Blocks), tx.Bucket(layout.Hashes)
-	if meta == nil || blocks == nil || (s.hashIndexed() && hashes == nil) {
+	if meta == nil || blocks == nil || (hashIndexed && hashes == nil) {
 		return p.add(0, ProblemFile, "a bucket is missing (meta, blocks or, in a format 1 store, hashes)")
 	}
-	if !s.hashIndexed() {
+	if !hashIndexed {
 		hashes = nil // a format 2 store has no index; a stray bucket is not read
 	}
 	st := layout.ReadState(meta)
@@ -190,7 +214,7 @@ func (s *Store) walk(tx *bolt.Tx, p problems, near *uint64, progress func(uint64
 			continue
 		}
 		next, more = expect()
-		hash, parent, ok, err := s.checkBlock(p, hashes, h, k, v)
+		hash, parent, ok, err := w.checkBlock(hashes, h, k, v)
 		if err != nil {
 			return err
 		}
@@ -236,17 +260,18 @@ func (s *Store) walk(tx *bolt.Tx, p problems, near *uint64, progress func(uint64
 // checkBlock checks one stored block and returns its hash, its parent's
 // hash and whether it is sound; in a format 1 store its hash index entry
 // must match it.
-func (s *Store) checkBlock(p problems, hashes *bolt.Bucket, h uint64, k, v []byte) (common.Hash, common.Hash, bool, error) {
+func (w walker) checkBlock(hashes *bolt.Bucket, h uint64, k, v []byte) (common.Hash, common.Hash, bool, error) {
 	var none common.Hash
-	b, err := block.Decode(v, s.maxBlock)
+	p, id := w.p, w.s.Identity()
+	b, err := block.Decode(v, w.s.MaxBlock())
 	if err != nil {
 		return none, none, false, p.add(h, ProblemUndecodable, "%v", err)
 	}
 	if b.Height() != h {
 		return none, none, false, p.add(h, ProblemHeight, "block says height %d", b.Height())
 	}
-	if b.Header.VirtualChainID != s.id.ChainID || b.Header.NetworkType != s.id.NetworkType {
-		return none, none, false, p.add(h, ProblemChain, "block is for chain %d network %d, store holds %s", b.Header.VirtualChainID, b.Header.NetworkType, s.id)
+	if b.Header.VirtualChainID != id.ChainID || b.Header.NetworkType != id.NetworkType {
+		return none, none, false, p.add(h, ProblemChain, "block is for chain %d network %d, store holds %s", b.Header.VirtualChainID, b.Header.NetworkType, id)
 	}
 	hash := b.Hash()
 	if hashes != nil {
@@ -258,7 +283,7 @@ func (s *Store) checkBlock(p problems, hashes *bolt.Bucket, h uint64, k, v []byt
 	return hash, b.Header.PrevHash, true, nil
 }
 
-func checkIndices(st State) error {
+func checkIndices(st chain.State) error {
 	noGap := st.InOrder == st.LastSynced && st.LastSynced == st.Top
 	gap := st.LastSynced > st.InOrder+1 && st.LastSynced <= st.Top
 	if !noGap && !gap {
@@ -273,7 +298,7 @@ func bad(h uint64, format string, args ...any) error {
 }
 
 // expectedHeights yields the heights the indices say are stored, ascending.
-func expectedHeights(st State) func() (uint64, bool) {
+func expectedHeights(st chain.State) func() (uint64, bool) {
 	next := uint64(1)
 	return func() (uint64, bool) {
 		if next > st.InOrder && st.GapOpen() && next < st.LastSynced {
