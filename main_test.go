@@ -5,6 +5,7 @@ import (
 	"go/parser"
 	"go/token"
 	"io/fs"
+	"os"
 	"path/filepath"
 	"regexp"
 	"strconv"
@@ -73,6 +74,42 @@ func TestEveryPackageSaysWhatItOwns(t *testing.T) {
 		}
 		if !documented {
 			t.Errorf("package %s has no doc comment starting \"Package %s\"", dir, files[0].Name.Name)
+		}
+	}
+}
+
+// A library's tests test the library: none drives the command line (its
+// end-to-end tests live in commands/, which sits above everything).
+func TestLibraryTestsDoNotDriveTheCommandLine(t *testing.T) {
+	err := filepath.WalkDir(".", func(path string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() || !strings.HasSuffix(path, "_test.go") || !strings.Contains(path, "/") || strings.HasPrefix(path, "commands/") {
+			return err
+		}
+		f, err := parser.ParseFile(token.NewFileSet(), path, nil, parser.ImportsOnly)
+		if err != nil {
+			return err
+		}
+		for _, imp := range f.Imports {
+			if imp.Path.Value == `"github.com/vcsync/vcsync/commands"` {
+				t.Errorf("%s imports the command line", path)
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+}
+
+// docs/ARCHITECTURE.md's package map names every package.
+func TestArchitectureMapsEveryPackage(t *testing.T) {
+	doc, err := os.ReadFile("docs/ARCHITECTURE.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for dir := range libraryPackages(t) {
+		if !strings.Contains(string(doc), "`"+filepath.ToSlash(dir)+"`") {
+			t.Errorf("docs/ARCHITECTURE.md does not map package %s", dir)
 		}
 	}
 }

@@ -4,7 +4,6 @@ import (
 	"context"
 	"crypto/ecdsa"
 	"encoding/hex"
-	"encoding/json"
 	"fmt"
 	"math"
 	"math/big"
@@ -25,6 +24,7 @@ import (
 	"github.com/vcsync/vcsync/committee"
 	"github.com/vcsync/vcsync/committee/ethpos"
 	"github.com/vcsync/vcsync/committee/mgmt"
+	"github.com/vcsync/vcsync/internal/ethtest"
 )
 
 // orbsChain is a simulated Ethereum with the real Orbs PoS V2 contracts
@@ -80,7 +80,7 @@ func (oc *orbsChain) send(from common.Address, to *common.Address, data []byte) 
 
 func (oc *orbsChain) transact(from common.Address, to *common.Address, data []byte, value *big.Int) *types.Receipt {
 	oc.t.Helper()
-	rcpt := mineTx(oc.t, oc.backend, oc.keys[from], to, data, value)
+	rcpt := ethtest.MineTx(oc.t, oc.backend, oc.keys[from], to, data, value)
 	if oc.model != nil {
 		oc.record(oc.model, rcpt.BlockNumber.Uint64(), rcpt.Logs)
 	}
@@ -204,7 +204,7 @@ func newOrbsChain(t *testing.T) *orbsChain {
 // stakeOf gives a guardian (or delegator) ORBS and stakes them.
 func (oc *orbsChain) stake(who common.Address, whole int64) {
 	oc.t.Helper()
-	amount := stake(big.NewInt(whole))
+	amount := ethtest.Stake(big.NewInt(whole))
 	oc.call(oc.initManager, "TestingERC20", oc.erc20, "assign", who, amount)
 	oc.call(who, "TestingERC20", oc.erc20, "approve", oc.staking, amount)
 	oc.call(who, "StakingContract", oc.staking, "stake", amount)
@@ -217,7 +217,7 @@ type guardian struct {
 }
 
 func (oc *orbsChain) newGuardian(i int) guardian {
-	_, node := newKey(oc.t)
+	_, node := ethtest.NewKey(oc.t)
 	return guardian{eth: oc.account(), node: node, ip: [4]byte{10, 0, byte(i >> 8), byte(i)}}
 }
 
@@ -298,7 +298,7 @@ func (oc *orbsChain) build(m *serviceModel, timeOf func(uint64) uint32) {
 		var members []modelMember
 		for i, a := range addrs {
 			members = append(members, modelMember{eth: a, node: nodes[i], weight: m.weights[a], certified: certs[i],
-				stake: new(big.Int).Quo(raw[i], orbs)})
+				stake: new(big.Int).Quo(raw[i], ethtest.Orbs)})
 		}
 		slices.SortFunc(members, func(x, y modelMember) int {
 			if c := y.weight.Cmp(x.weight); c != 0 {
@@ -322,7 +322,7 @@ func modelWeights(raw []*big.Int, t uint32) []*big.Int {
 	stakes := make([]float64, len(raw))
 	total := 0.0
 	for i, r := range raw {
-		stakes[i], _ = new(big.Float).SetInt(new(big.Int).Quo(r, orbs)).Float64()
+		stakes[i], _ = new(big.Float).SetInt(new(big.Int).Quo(r, ethtest.Orbs)).Float64()
 		total += stakes[i]
 	}
 	n := float64(len(raw))
@@ -402,7 +402,7 @@ func TestRealContractsHistory(t *testing.T) {
 	oc.call(delegator, "Delegations", oc.addr["delegations"], "delegate", gs[3].eth)
 	// A key rotation (no committee event) and an IP-only change (no entry).
 	step()
-	_, rotated := newKey(t)
+	_, rotated := ethtest.NewKey(t)
 	oc.call(gs[10].eth, "GuardiansRegistrationV1", v1, "updateGuardian", gs[10].ip, rotated, "guardian", "https://example.org")
 	gs[10].node = rotated
 	step()
@@ -411,7 +411,7 @@ func TestRealContractsHistory(t *testing.T) {
 	step()
 	oc.call(oc.certificationManager, "Certification", oc.addr["certification"], "setGuardianCertification", gs[12].eth, true)
 	step()
-	oc.call(gs[13].eth, "StakingContract", oc.staking, "unstake", stake(big.NewInt(100_000+13*37_003+1)))
+	oc.call(gs[13].eth, "StakingContract", oc.staking, "unstake", ethtest.Stake(big.NewInt(100_000+13*37_003+1)))
 	step()
 	oc.call(gs[14].eth, "GuardiansRegistrationV1", v1, "unregisterGuardian")
 	// The committee shrinks to 20; a snapshot re-emits every member.
@@ -449,7 +449,7 @@ func TestRealContractsHistory(t *testing.T) {
 	oc.addr["guardiansRegistration"] = v2
 	oc.call(oc.initManager, "GuardiansRegistration", v2, "initializationComplete")
 	step()
-	_, rotated2 := newKey(t)
+	_, rotated2 := ethtest.NewKey(t)
 	oc.call(gs[17].eth, "GuardiansRegistration", v2, "updateGuardian", gs[17].ip, rotated2, "guardian", "https://example.org")
 	// A newcomer registers with the new version and joins.
 	step()
@@ -466,14 +466,14 @@ func TestRealContractsHistory(t *testing.T) {
 	}
 
 	// Serve the chain as if it crossed the change time at `crossing`.
-	proxy := serveSimulated(t, oc.client)
-	proxy.timeShift = uint64(crossing) - committee.WeightRuleChangeTime
-	timeOf := func(b uint64) uint32 { return oc.blockTimeRaw(b) - uint32(proxy.timeShift) }
+	proxy := ethtest.ServeSimulated(t, oc.client)
+	proxy.TimeShift = uint64(crossing) - committee.WeightRuleChangeTime
+	timeOf := func(b uint64) uint32 { return oc.blockTimeRaw(b) - uint32(proxy.TimeShift) }
 	oc.build(m, timeOf)
 	if n := len(m.entries); n < 30 {
 		t.Fatalf("the history made only %d committee entries", n)
 	}
-	src := ethpos.NewEthSource(proxy.dial(t), ethpos.EthConfig{ContractRegistry: oc.addr["contractRegistry"]})
+	src := ethpos.NewEthSource(proxy.Dial(t), ethpos.EthConfig{ContractRegistry: oc.addr["contractRegistry"]})
 	ctx := context.Background()
 	head, err := src.Current(ctx)
 	if err != nil {
@@ -516,25 +516,8 @@ func TestRealContractsHistory(t *testing.T) {
 	if before < 10 || after < 5 {
 		t.Fatalf("%d entries before the change time and %d after: the history must cross it", before, after)
 	}
-	t.Logf("%d committee entries (%d before the change time, %d after), %d RPCs", len(m.entries), before, after, proxy.count(""))
+	t.Logf("%d committee entries (%d before the change time, %d after), %d RPCs", len(m.entries), before, after, proxy.Count(""))
 
-	// The operator's way in: vcsync committee --at T with the registry's address.
-	for _, e := range []modelEntry{m.entries[len(m.entries)/2], last} {
-		var got struct {
-			RefTime      uint32 `json:"ref_time"`
-			QuorumWeight string `json:"quorum_weight"`
-			Members      []any  `json:"members"`
-		}
-		out := runVcsync(t, "committee", "--chain-id", "42", "--eth-rpc", proxy.url, "--contract-registry", oc.addr["contractRegistry"].Hex(),
-			"--at", strconv.Itoa(int(e.time)), "--json", "--eth-rps", "1000")
-		if err := json.Unmarshal([]byte(out), &got); err != nil {
-			t.Fatalf("committee --json: %v: %s", err, out)
-		}
-		want := e.committee(t)
-		if got.RefTime != e.time || len(got.Members) != len(want.Members) || got.QuorumWeight != want.QuorumWeight().String() {
-			t.Fatalf("vcsync committee --at %d: %s; want %d members from %d, quorum %s", e.time, out, len(want.Members), e.time, want.QuorumWeight())
-		}
-	}
 }
 
 // checkHistory checks the history did what it says, on the contracts'
@@ -546,7 +529,7 @@ func checkHistory(t *testing.T, m *serviceModel, gs []guardian, newcomer guardia
 	weightAfter := func(b modelBlock, g common.Address) *big.Int {
 		for i, a := range b.addrs {
 			if a == g {
-				return new(big.Int).Quo(b.raw[i], orbs)
+				return new(big.Int).Quo(b.raw[i], ethtest.Orbs)
 			}
 		}
 		return nil

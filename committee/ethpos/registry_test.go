@@ -2,9 +2,7 @@ package ethpos_test
 
 import (
 	"context"
-	"encoding/hex"
 	"math/big"
-	"strings"
 	"testing"
 	"time"
 
@@ -12,27 +10,8 @@ import (
 
 	"github.com/vcsync/vcsync/committee"
 	"github.com/vcsync/vcsync/committee/ethpos"
+	"github.com/vcsync/vcsync/internal/ethtest"
 )
-
-// deployTestPoS deploys one more TestPoS, to play one contract version.
-func (pc *posChain) deployTestPoS() common.Address {
-	pc.t.Helper()
-	code, err := hex.DecodeString(strings.TrimSpace(string(readTestdata(pc.t, "TestPoS.bin"))))
-	if err != nil {
-		pc.t.Fatal(err)
-	}
-	return pc.send(nil, code).ContractAddress
-}
-
-// callAt mines one call of method on the TestPoS at addr and returns its block.
-func (pc *posChain) callAt(addr common.Address, method string, args ...any) uint64 {
-	pc.t.Helper()
-	data, err := pc.abi.Pack(method, args...)
-	if err != nil {
-		pc.t.Fatal(err)
-	}
-	return pc.send(&addr, data).BlockNumber.Uint64()
-}
 
 // Following the ContractRegistry as the management service does: each
 // event counts only from the address the registry named for its contract
@@ -42,58 +21,58 @@ func (pc *posChain) callAt(addr common.Address, method string, args ...any) uint
 // leaves the committee as it was (an IP) makes no entry; and an Elections
 // stake change weighs in at the next CommitteeChange (issue #16, items 3-4).
 func TestEthSourceFollowsTheContractRegistry(t *testing.T) {
-	pc := newPosChain(t)
-	registry := pc.addr
-	committee1, registration1, elections := pc.deployTestPoS(), pc.deployTestPoS(), pc.deployTestPoS()
-	committee2, registration2 := pc.deployTestPoS(), pc.deployTestPoS()
-	pc.callAt(registry, "setContract", "committee", committee1)
-	pc.callAt(registry, "setContract", "guardiansRegistration", registration1)
-	pc.callAt(registry, "setContract", "elections", elections)
-	pc.callAt(registry, "setContract", "protocol", committee2) // a name whose events do not count
+	pc := ethtest.NewPosChain(t)
+	registry := pc.Addr
+	committee1, registration1, elections := pc.DeployTestPoS(), pc.DeployTestPoS(), pc.DeployTestPoS()
+	committee2, registration2 := pc.DeployTestPoS(), pc.DeployTestPoS()
+	pc.CallAt(registry, "setContract", "committee", committee1)
+	pc.CallAt(registry, "setContract", "guardiansRegistration", registration1)
+	pc.CallAt(registry, "setContract", "elections", elections)
+	pc.CallAt(registry, "setContract", "protocol", committee2) // a name whose events do not count
 
 	var guardians, nodes []common.Address
 	for i := 0; i < 4; i++ {
-		_, g := newKey(t)
-		_, n := newKey(t)
+		_, g := ethtest.NewKey(t)
+		_, n := ethtest.NewKey(t)
 		guardians, nodes = append(guardians, g), append(nodes, n)
-		pc.callAt(registration1, "setOrbsAddressV1", g, n) // mainnet's first event signature
+		pc.CallAt(registration1, "setOrbsAddressV1", g, n) // mainnet's first event signature
 	}
 	stakes := []int64{4000, 3000, 2000, 1000}
 	for i, g := range guardians {
-		pc.backend.AdjustTime(time.Minute)
-		pc.callAt(committee1, "changeMember", g, stake(big.NewInt(stakes[i])), true, true)
+		pc.Backend.AdjustTime(time.Minute)
+		pc.CallAt(committee1, "changeMember", g, ethtest.Stake(big.NewInt(stakes[i])), true, true)
 	}
-	full := pc.blockTime(pc.callAt(registration1, "setIp", guardians[0], [4]byte{10, 0, 0, 1}))
+	full := pc.BlockTime(pc.CallAt(registration1, "setIp", guardians[0], [4]byte{10, 0, 0, 1}))
 
 	// The new versions copy the state before the switch, as importMembers
 	// and migrateGuardians do; a reader following the registry never sees it.
-	pc.backend.AdjustTime(time.Minute)
+	pc.Backend.AdjustTime(time.Minute)
 	for i, g := range guardians {
-		pc.callAt(committee2, "changeMember", g, stake(big.NewInt(9)), true, true)
-		pc.callAt(registration2, "setOrbsAddress", g, nodes[i])
+		pc.CallAt(committee2, "changeMember", g, ethtest.Stake(big.NewInt(9)), true, true)
+		pc.CallAt(registration2, "setOrbsAddress", g, nodes[i])
 	}
-	pc.callAt(registry, "setContract", "committee", committee2)
-	pc.callAt(registry, "setContract", "guardiansRegistration", registration2)
-	copied := pc.blockTime(pc.callAt(registry, "setContract", "protocol", committee1))
+	pc.CallAt(registry, "setContract", "committee", committee2)
+	pc.CallAt(registry, "setContract", "guardiansRegistration", registration2)
+	copied := pc.BlockTime(pc.CallAt(registry, "setContract", "protocol", committee1))
 
 	// After the switch the old versions stay writable; nothing they emit counts.
-	pc.backend.AdjustTime(time.Minute)
-	pc.callAt(committee1, "changeMember", guardians[1], stake(big.NewInt(1)), true, false)
-	_, stale := newKey(t)
-	pc.callAt(registration1, "setOrbsAddressV1", guardians[3], stale)
-	ignored := pc.blockTime(pc.callAt(registration1, "setOrbsAddress", guardians[2], stale))
+	pc.Backend.AdjustTime(time.Minute)
+	pc.CallAt(committee1, "changeMember", guardians[1], ethtest.Stake(big.NewInt(1)), true, false)
+	_, stale := ethtest.NewKey(t)
+	pc.CallAt(registration1, "setOrbsAddressV1", guardians[3], stale)
+	ignored := pc.BlockTime(pc.CallAt(registration1, "setOrbsAddress", guardians[2], stale))
 
 	// The new registration's rotation counts; so does a stake change, at
 	// the next CommitteeChange of anyone.
-	pc.backend.AdjustTime(time.Minute)
-	_, rotated := newKey(t)
-	rotation := pc.blockTime(pc.callAt(registration2, "setOrbsAddress", guardians[2], rotated))
-	pc.backend.AdjustTime(time.Minute)
-	pc.callAt(elections, "stakeChanged", guardians[0], stake(big.NewInt(10000)))
-	staked := pc.blockTime(pc.callAt(committee2, "changeMember", guardians[3], stake(big.NewInt(1000)), true, true))
-	pc.mine(ethpos.DefaultConfirmations + 1)
+	pc.Backend.AdjustTime(time.Minute)
+	_, rotated := ethtest.NewKey(t)
+	rotation := pc.BlockTime(pc.CallAt(registration2, "setOrbsAddress", guardians[2], rotated))
+	pc.Backend.AdjustTime(time.Minute)
+	pc.CallAt(elections, "stakeChanged", guardians[0], ethtest.Stake(big.NewInt(10000)))
+	staked := pc.BlockTime(pc.CallAt(committee2, "changeMember", guardians[3], ethtest.Stake(big.NewInt(1000)), true, true))
+	pc.Mine(ethpos.DefaultConfirmations + 1)
 
-	src := ethpos.NewEthSource(pc.client, ethpos.EthConfig{ContractRegistry: registry})
+	src := ethpos.NewEthSource(pc.Client, ethpos.EthConfig{ContractRegistry: registry})
 	ctx := context.Background()
 	at := func(t0 uint32) *committee.Committee {
 		t.Helper()
