@@ -22,7 +22,7 @@ import (
 // (bench/scale.sh: 143 MiB peak heap with 64 MiB, flat in the chain's length).
 const compactTxBytes = 16 << 20
 
-// compactPageSize is the page size of a compacted copy. bbolt keeps a
+// pageSize is the page size of a compacted copy. bbolt keeps a
 // leaf's entries in one page (or a run of pages when an entry is larger), so
 // blocks of a few KiB waste the rest of 4 KiB pages: two 2 KiB blocks that
 // do not quite fit one page take two. Measured on 20,000 blocks synced in
@@ -32,16 +32,20 @@ const compactTxBytes = 16 << 20
 // page size, so a compacted store is written from then on with 64 KiB pages.
 // A small store keeps the system's page size: bbolt's first pages alone
 // would make a few hundred KiB of blocks larger.
-func compactPageSize(diskBytes int64) int {
-	if diskBytes < largePagesFrom {
+func (c compaction) pageSize(diskBytes int64) int {
+	if diskBytes < c.largePagesFrom {
 		return 0 // bbolt's default, the OS page size
 	}
 	return 64 << 10
 }
 
 // largePagesFrom is the disk use from which compacting into large pages
-// pays (a variable so a test can compact a small store into them).
-var largePagesFrom int64 = 16 << 20
+// pays.
+const largePagesFrom = 16 << 20
+
+// compaction is how a store is compacted: the disk use from which its copy
+// gets large pages (a test compacts a small store into them).
+type compaction struct{ largePagesFrom int64 }
 
 // CompactReport says what a compaction did.
 type CompactReport struct {
@@ -70,6 +74,10 @@ func (r CompactReport) Smaller() bool { return r.DiskAfter < r.DiskBefore }
 // written beside it and renamed into place once checked, so out is either
 // absent or whole.
 func CompactTo(s *store.Store, out string) (CompactReport, error) {
+	return compaction{largePagesFrom}.to(s, out)
+}
+
+func (c compaction) to(s *store.Store, out string) (CompactReport, error) {
 	rep := CompactReport{Path: s.Path(), Out: out}
 	if _, err := os.Lstat(out); err == nil {
 		return rep, fmt.Errorf("%s exists: compact writes a new file", out)
@@ -79,7 +87,7 @@ func CompactTo(s *store.Store, out string) (CompactReport, error) {
 		return rep, fmt.Errorf("compact into %s: %w", out, err)
 	}
 	defer os.Remove(tmpPath)
-	dst, err := bolt.Open(tmpPath, 0o644, &bolt.Options{PageSize: compactPageSize(s.DiskBytes())})
+	dst, err := bolt.Open(tmpPath, 0o644, &bolt.Options{PageSize: c.pageSize(s.DiskBytes())})
 	if err != nil {
 		return rep, fmt.Errorf("compact: %w", err)
 	}
@@ -235,13 +243,17 @@ func sameBucket(name []byte, a, b *bolt.Bucket) (uint64, error) {
 // file or the checked copy); the next writable Open reads the journal and
 // undoes (before the rename) or finishes (after it) the swap.
 func CompactInPlace(s *store.Store) (CompactReport, error) {
+	return compaction{largePagesFrom}.inPlace(s)
+}
+
+func (c compaction) inPlace(s *store.Store) (CompactReport, error) {
 	path := s.Path()
 	copyPath, bak := swap.CopyPath(path), swap.BackupPath(path)
 	if _, err := os.Lstat(bak); err == nil {
 		return CompactReport{Path: path}, fmt.Errorf("%s exists and no interrupted compaction names it: it is not vcsync's; move it away first", bak)
 	}
 	os.Remove(copyPath) // an unfinished copy of a killed run, never a store anyone uses
-	rep, err := CompactTo(s, copyPath)
+	rep, err := c.to(s, copyPath)
 	if err != nil {
 		return rep, err
 	}

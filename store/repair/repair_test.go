@@ -165,10 +165,8 @@ func TestSalvageCopiesReadableBlocks(t *testing.T) {
 // small store copied into 64 KiB pages) keeps the store as it was.
 func TestCompactInPlaceNeverGrowsTheStore(t *testing.T) {
 	s, path := gapStore(t)
-	defer func(old int64) { largePagesFrom = old }(largePagesFrom)
-	largePagesFrom = 0
 	before, _ := os.ReadFile(path)
-	rep, err := CompactInPlace(s)
+	rep, err := compaction{largePagesFrom: 0}.inPlace(s)
 	if !errors.Is(err, ErrNotSmaller) || rep.Replaced || rep.DiskAfter <= rep.DiskBefore {
 		t.Fatalf("compact in place into large pages: %+v %v", rep, err)
 	}
