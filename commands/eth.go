@@ -2,6 +2,7 @@ package commands
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"time"
@@ -78,11 +79,11 @@ func (o ethOptions) config(storePath string) (ethpos.EthConfig, error) {
 	}
 	switch {
 	case o.contractRegistry != "" && (o.committeeContract != "" || o.registryContract != ""):
-		return cfg, usageError(fmt.Errorf("name either --contract-registry (followed to every contract version) or --committee-contract with --registry-contract (one version each), not both"))
+		return cfg, usageError(errors.New("name either --contract-registry (followed to every contract version) or --committee-contract with --registry-contract (one version each), not both"))
 	case o.contractRegistry != "":
 		return cfg, address("contract-registry", o.contractRegistry, &cfg.ContractRegistry)
 	case o.committeeContract == "" || o.registryContract == "":
-		return cfg, usageError(fmt.Errorf("--eth-rpc needs --contract-registry (the ContractRegistry's address), or both --committee-contract and --registry-contract"))
+		return cfg, usageError(errors.New("--eth-rpc needs --contract-registry (the ContractRegistry's address), or both --committee-contract and --registry-contract"))
 	}
 	if err := address("committee-contract", o.committeeContract, &cfg.Committee); err != nil {
 		return cfg, err

@@ -2,6 +2,7 @@ package commands
 
 import (
 	"cmp"
+	"errors"
 	"fmt"
 	"io"
 	"strings"
@@ -91,7 +92,7 @@ func (o *identityOptions) chainIDFlag() cli.Flag {
 // identity is the chain the flags name; nil when neither is given.
 func (o identityOptions) identity() (*store.Identity, error) {
 	if o.chainIDGiven != o.networkTypeGiven {
-		return nil, usageError(fmt.Errorf("--chain-id and --network-type go together: give both (neither has a default)"))
+		return nil, usageError(errors.New("--chain-id and --network-type go together: give both (neither has a default)"))
 	}
 	if !o.chainIDGiven {
 		return nil, nil
