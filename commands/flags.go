@@ -41,7 +41,7 @@ func (o *storeOptions) flags() []cli.Flag {
 	}
 }
 
-// storeOptions.options are the options to open the store with: a
+// options are the store.Options to open the store with: a
 // --lock-timeout of 0 means "do not wait", which bbolt spells as the
 // shortest timeout.
 func (o storeOptions) options(readOnly bool) store.Options {
