@@ -255,9 +255,11 @@ func (p *File) Availability(context.Context) (wire.Availability, error) {
 	}, nil
 }
 
-// Read streams a grant from the file, which Availability classified.
+// Read streams a grant from the file.
 func (p *File) Read(_ context.Context, g wire.Grant) (peerclient.Stream, error) {
-	if p.pipe != nil {
+	if pipe, err := p.Sequential(); err != nil {
+		return nil, err
+	} else if pipe {
 		return p.pipe.stream(g, p.opts)
 	}
 	f, err := p.openFile()

@@ -69,12 +69,16 @@ func (p *StoreFile) Availability(context.Context) (wire.Availability, error) {
 	return wire.StoreAvailability(s.Identity(), st).WithHashes(s.Hash), nil
 }
 
-// Read streams a grant from the store, which Availability opened.
+// Read streams a grant from the store.
 func (p *StoreFile) Read(_ context.Context, g wire.Grant) (Stream, error) {
+	s, err := p.open()
+	if err != nil {
+		return nil, err
+	}
 	return &rangeStream{grant: g, next: g.From, read: func(hi, lo uint64, reserve Reserve) ([]*block.Block, int, error) {
 		var out []*block.Block
 		size := 0
-		err := p.s.ReadRange(hi, lo, func(h uint64, raw []byte) error {
+		err := s.ReadRange(hi, lo, func(h uint64, raw []byte) error {
 			if reserve != nil {
 				if err := reserve(len(raw)); err != nil {
 					return err
