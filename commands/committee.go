@@ -13,25 +13,23 @@ import (
 )
 
 func committeeCommand() *cli.Command {
-	cmd := &cli.Command{
+	return bound(&cli.Command{
 		Name:  "committee",
 		Usage: "print the committee at a reference time, or the current one",
 		Description: "Example: vcsync committee --at 1799999000 --chain-id 42 --management management.json\n" +
 			"         vcsync committee --current --chain-id 42 --eth-rpc http://127.0.0.1:8545 \\\n" +
 			"           --contract-registry 0x...",
+	}, &committeeOptions{})
+}
+
+func (o *committeeOptions) action(c *cli.Context) error {
+	if err := o.source.choose(c, ""); err != nil {
+		return err
 	}
-	o := &committeeOptions{}
-	cmd.Flags = o.flags()
-	cmd.Action = func(c *cli.Context) error {
-		if err := o.source.choose(c, ""); err != nil {
-			return err
-		}
-		if !o.ids.chainIDGiven {
-			return usageError(errors.New("vcsync committee needs --chain-id; see vcsync committee --help"))
-		}
-		return o.run(c.Context, c.App.Writer, c.App.ErrWriter)
+	if !o.ids.chainIDGiven {
+		return usageError(errors.New("vcsync committee needs --chain-id; see vcsync committee --help"))
 	}
-	return cmd
+	return o.run(c.Context, c.App.Writer, c.App.ErrWriter)
 }
 
 // committeeOptions is what `vcsync committee` was asked.

@@ -11,7 +11,7 @@ import (
 )
 
 func compactCommand() *cli.Command {
-	cmd := &cli.Command{
+	return bound(&cli.Command{
 		Name:  "compact",
 		Usage: "write a compacted copy of the store, checked equal entry for entry",
 		Description: "Copies the store with bbolt's compaction into --out, a new file with 64 KiB pages, and\n" +
@@ -21,14 +21,12 @@ func compactCommand() *cli.Command {
 			"Examples:\n" +
 			"  vcsync compact --store blocks.db --out compact.db\n" +
 			"  vcsync compact --store blocks.db --replace",
-	}
-	o := &compactOptions{}
-	cmd.Flags = o.flags()
-	cmd.Action = func(c *cli.Context) error {
-		o.store.notices = c.App.ErrWriter
-		return o.run(c.App.Writer)
-	}
-	return cmd
+	}, &compactOptions{})
+}
+
+func (o *compactOptions) action(c *cli.Context) error {
+	o.store.notices = c.App.ErrWriter
+	return o.run(c.App.Writer)
 }
 
 // compactOptions is what `vcsync compact` was asked.

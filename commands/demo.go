@@ -23,17 +23,17 @@ import (
 )
 
 func demoCommand() *cli.Command {
-	cmd := &cli.Command{
+	return bound(&cli.Command{
 		Name:  "demo",
 		Usage: "sync an empty store from three loopback peers, one of them forging blocks",
 		Description: "Generates a signed devnet chain, serves it from three peers on 127.0.0.1 (the third\n" +
 			"replaces the proof of every 97th block with forged signatures), syncs an empty store\n" +
 			"in a temporary directory, shows the forging peer being dropped, and inspects the result.",
-	}
-	o := &demoOptions{}
-	cmd.Flags = o.flags()
-	cmd.Action = func(c *cli.Context) error { return o.run(c.Context, c.App.Writer, c.App.ErrWriter) }
-	return cmd
+	}, &demoOptions{})
+}
+
+func (o *demoOptions) action(c *cli.Context) error {
+	return o.run(c.Context, c.App.Writer, c.App.ErrWriter)
 }
 
 // demoOptions is what `vcsync demo` was asked.

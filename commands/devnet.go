@@ -13,25 +13,24 @@ import (
 )
 
 func devnetCommand() *cli.Command {
-	gen := &cli.Command{
+	gen := bound(&cli.Command{
 		Name:  "gen",
 		Usage: "write a signed chain's store and its management document",
 		Description: "Writes DIR/blocks.db and DIR/management.json. Keys come from --seed, so the\n" +
 			"output is the same every time. The committee rotates every --rotate-every blocks.\n" +
 			"Example: vcsync devnet gen --out testnet --blocks 1000 --ranges 1-300,701-1000",
-	}
-	o := &devnetGenOptions{}
-	gen.Flags = o.flags()
-	gen.Action = func(c *cli.Context) error {
-		var err error
-		if o.ranges, err = parseRanges(o.rangesGiven); err != nil {
-			return usageError(err)
-		}
-		// The three are bounded to 32 bits.
-		o.cfg.ChainID, o.cfg.NetworkType, o.cfg.TipRefTime = uint32(o.chainID), uint32(o.networkType), uint32(o.tipRefTime)
-		return o.run(c.App.Writer)
-	}
+	}, &devnetGenOptions{})
 	return &cli.Command{Name: "devnet", Usage: "make signed test chains", Subcommands: []*cli.Command{gen}}
+}
+
+func (o *devnetGenOptions) action(c *cli.Context) error {
+	var err error
+	if o.ranges, err = parseRanges(o.rangesGiven); err != nil {
+		return usageError(err)
+	}
+	// The three are bounded to 32 bits.
+	o.cfg.ChainID, o.cfg.NetworkType, o.cfg.TipRefTime = uint32(o.chainID), uint32(o.networkType), uint32(o.tipRefTime)
+	return o.run(c.App.Writer)
 }
 
 // devnetGenOptions is what `vcsync devnet gen` was asked.

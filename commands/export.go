@@ -11,7 +11,7 @@ import (
 )
 
 func exportCommand() *cli.Command {
-	cmd := &cli.Command{
+	return bound(&cli.Command{
 		Name:  "export",
 		Usage: "write stored blocks A..B to a file in the wire format",
 		Description: "Example: vcsync export --store blocks.db --from 1 --to 1000 --out blocks-1-1000.vcx\n" +
@@ -19,20 +19,18 @@ func exportCommand() *cli.Command {
 			"its SHA-256, which import --sha256 checks. --out - writes to stdout (the summary then\n" +
 			"goes to stderr), to pipe it into an import, here or over ssh:\n" +
 			"vcsync export --store blocks.db --out - | vcsync import --store copy.db --chain-id 42 --network-type 2 --committee-file management.json -",
-	}
-	o := &exportOptions{}
-	cmd.Flags = o.flags()
-	cmd.Action = func(c *cli.Context) error {
-		if o.out == "-" {
-			if isTerminal(c.App.Writer) {
-				return usageError(errors.New("export --out -: stdout is a terminal; pipe it (| vcsync import -) or redirect it to a file"))
-			}
-			c.App.Metadata[stdoutIsDataKey] = true
+	}, &exportOptions{})
+}
+
+func (o *exportOptions) action(c *cli.Context) error {
+	if o.out == "-" {
+		if isTerminal(c.App.Writer) {
+			return usageError(errors.New("export --out -: stdout is a terminal; pipe it (| vcsync import -) or redirect it to a file"))
 		}
-		o.store.notices = c.App.ErrWriter
-		return o.run(c.App.Writer, c.App.ErrWriter)
+		c.App.Metadata[stdoutIsDataKey] = true
 	}
-	return cmd
+	o.store.notices = c.App.ErrWriter
+	return o.run(c.App.Writer, c.App.ErrWriter)
 }
 
 // exportOptions is what `vcsync export` was asked.

@@ -24,6 +24,19 @@ import (
 // app builds its own flags, so nothing one run parsed (or its environment
 // gave) outlives it.
 
+// options is a command's options struct: it declares its flags bound to
+// its own fields, and acts on what they say once cli has filled them.
+type options interface {
+	flags() []cli.Flag
+	action(c *cli.Context) error
+}
+
+// bound gives cmd the flags and the action of o.
+func bound(cmd *cli.Command, o options) *cli.Command {
+	cmd.Flags, cmd.Action = o.flags(), o.action
+	return cmd
+}
+
 // storeOptions name the store a command works on and how to open it.
 type storeOptions struct {
 	path        string

@@ -15,21 +15,19 @@ import (
 )
 
 func inspectCommand() *cli.Command {
-	cmd := &cli.Command{
+	return bound(&cli.Command{
 		Name:  "inspect",
 		Usage: "show a store's sync state, one block, or check its consistency",
 		Description: "Opens the store read-only. Examples:\n" +
 			"  vcsync inspect --store blocks.db\n" +
 			"  vcsync inspect --store blocks.db --block 1200 --json\n" +
 			"  vcsync inspect --store blocks.db --check",
-	}
-	o := &inspectOptions{}
-	cmd.Flags = o.flags()
-	cmd.Action = func(c *cli.Context) error {
-		o.store.notices = c.App.ErrWriter
-		return o.run(c.App.Writer, c.App.ErrWriter)
-	}
-	return cmd
+	}, &inspectOptions{})
+}
+
+func (o *inspectOptions) action(c *cli.Context) error {
+	o.store.notices = c.App.ErrWriter
+	return o.run(c.App.Writer, c.App.ErrWriter)
 }
 
 // inspectOptions is what `vcsync inspect` was asked.

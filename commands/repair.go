@@ -14,7 +14,7 @@ import (
 )
 
 func repairCommand() *cli.Command {
-	cmd := &cli.Command{
+	return bound(&cli.Command{
 		Name:  "repair",
 		Usage: "turn damage found by inspect --check into a gap sync refetches; dry run unless --yes",
 		Description: "Deletes damaged entries and rewrites the indices so the damaged heights become the gap\n" +
@@ -28,21 +28,19 @@ func repairCommand() *cli.Command {
 			"  vcsync repair --store blocks.db --out repaired.db\n" +
 			"With --out, --chain-id and --network-type name the chain when the damaged file no longer\n" +
 			"says (only its blocks are copied).",
+	}, &repairOptions{})
+}
+
+func (o *repairOptions) action(c *cli.Context) error {
+	var err error
+	if o.identity, err = o.ids.identity(); err != nil {
+		return err
 	}
-	o := &repairOptions{}
-	cmd.Flags = o.flags()
-	cmd.Action = func(c *cli.Context) error {
-		var err error
-		if o.identity, err = o.ids.identity(); err != nil {
-			return err
-		}
-		if o.identity != nil && o.out == "" {
-			return usageError(errors.New("repair: --chain-id and --network-type go with --out (a repair in place keeps the store's own); see vcsync repair --help"))
-		}
-		o.store.notices = c.App.ErrWriter
-		return o.run(c.App.Writer)
+	if o.identity != nil && o.out == "" {
+		return usageError(errors.New("repair: --chain-id and --network-type go with --out (a repair in place keeps the store's own); see vcsync repair --help"))
 	}
-	return cmd
+	o.store.notices = c.App.ErrWriter
+	return o.run(c.App.Writer)
 }
 
 // repairOptions is what `vcsync repair` was asked.

@@ -21,7 +21,7 @@ func yesFlag(dst *bool) cli.Flag {
 const rollbackMaxRemoveDefault = 1000
 
 func rollbackCommand() *cli.Command {
-	cmd := &cli.Command{
+	return bound(&cli.Command{
 		Name:  "rollback",
 		Usage: "remove the blocks above a height (a bad fork or a bad tip); dry run unless --yes",
 		Description: "Removes blocks above --to and sets the indices so the store is consistent, in one\n" +
@@ -29,14 +29,12 @@ func rollbackCommand() *cli.Command {
 			"removes more than --max-remove blocks needs --force too. The audit (verify all) prints\n" +
 			"the height to roll back to. Then sync again to fetch the tip from peers.\n" +
 			"Example: vcsync rollback --store blocks.db --to 1990 --yes",
-	}
-	o := &rollbackOptions{}
-	cmd.Flags = o.flags()
-	cmd.Action = func(c *cli.Context) error {
-		o.store.notices = c.App.ErrWriter
-		return o.run(c.App.Writer)
-	}
-	return cmd
+	}, &rollbackOptions{})
+}
+
+func (o *rollbackOptions) action(c *cli.Context) error {
+	o.store.notices = c.App.ErrWriter
+	return o.run(c.App.Writer)
 }
 
 // rollbackOptions is what `vcsync rollback` was asked.

@@ -13,23 +13,21 @@ import (
 )
 
 func serveCommand() *cli.Command {
-	cmd := &cli.Command{
+	return bound(&cli.Command{
 		Name:  "serve",
 		Usage: "serve a store's blocks to peers over HTTP (read-only)",
 		Description: "Serves only the heights the store holds with no gap (1..InOrder). Stops cleanly on\n" +
 			"SIGINT/SIGTERM. Example: vcsync serve --store blocks.db --listen 127.0.0.1:7700\n" +
 			"Try it: curl http://127.0.0.1:7700/v1/availability",
+	}, &serveOptions{})
+}
+
+func (o *serveOptions) action(c *cli.Context) error {
+	if err := o.logs.check(); err != nil {
+		return err
 	}
-	o := &serveOptions{}
-	cmd.Flags = o.flags()
-	cmd.Action = func(c *cli.Context) error {
-		if err := o.logs.check(); err != nil {
-			return err
-		}
-		o.store.notices = c.App.ErrWriter
-		return o.run(c.Context, c.App.ErrWriter)
-	}
-	return cmd
+	o.store.notices = c.App.ErrWriter
+	return o.run(c.Context, c.App.ErrWriter)
 }
 
 // serveOptions is what `vcsync serve` was asked.

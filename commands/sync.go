@@ -43,15 +43,14 @@ func closeGapsCommand() *cli.Command {
 // onSyncCore gives sync, pull, close-gaps and import their options, flags
 // and action: one core, its mode fixed when the command is built.
 func onSyncCore(cmd *cli.Command, mode syncMode) *cli.Command {
-	o := &syncOptions{mode: mode}
-	cmd.Flags = o.flags()
-	cmd.Action = func(c *cli.Context) error {
-		if err := o.check(c); err != nil {
-			return err
-		}
-		return o.run(c.Context, c.App.Writer, c.App.ErrWriter)
+	return bound(cmd, &syncOptions{mode: mode})
+}
+
+func (o *syncOptions) action(c *cli.Context) error {
+	if err := o.check(c); err != nil {
+		return err
 	}
-	return cmd
+	return o.run(c.Context, c.App.Writer, c.App.ErrWriter)
 }
 
 // SyncReport is the --json summary of sync, pull, close-gaps and import,

@@ -55,17 +55,16 @@ const (
 
 // onVerify gives a verify subcommand its options, flags and action.
 func onVerify(cmd *cli.Command, what verifyScope) *cli.Command {
-	o := &verifyOptions{what: what}
-	cmd.Flags = o.flags()
-	cmd.Action = func(c *cli.Context) error {
-		o.store.notices = c.App.ErrWriter
-		if err := o.verifier.choose(c, o.store.path); err != nil {
-			return err
-		}
-		o.args = c.Args().Slice()
-		return o.run(c.Context, c.App.Writer, c.App.ErrWriter)
+	return bound(cmd, &verifyOptions{what: what})
+}
+
+func (o *verifyOptions) action(c *cli.Context) error {
+	o.store.notices = c.App.ErrWriter
+	if err := o.verifier.choose(c, o.store.path); err != nil {
+		return err
 	}
-	return cmd
+	o.args = c.Args().Slice()
+	return o.run(c.Context, c.App.Writer, c.App.ErrWriter)
 }
 
 // verifyOptions is what `vcsync verify tip|range|all` was asked.
