@@ -1,9 +1,9 @@
 // Package store keeps a virtual chain's blocks in a bbolt file together with
 // the three sync indices (InOrder, LastSynced, Top) and enforces the write
-// rules that keep them true, and checks them; its tools (rollback, repair,
-// salvage, compaction) are package store/repair. It knows nothing of
-// peers, committees or flags: what it stores was verified before it was
-// handed over.
+// rules that keep them true. Its check is package store/fsck; its tools
+// (rollback, repair, salvage, compaction) are package store/repair. It
+// knows nothing of peers, committees or flags: what it stores was verified
+// before it was handed over.
 package store
 
 import (

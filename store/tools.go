@@ -9,11 +9,11 @@ import (
 	"github.com/vcsync/vcsync/store/internal/layout"
 )
 
-// What the store's own tools (store/fsck's check; store/repair: rollback,
-// repair, salvage, compaction) need beyond reading and committing blocks: a guarded read of
-// the file as bbolt lays it out, and the one change that may delete
-// blocks. They read the layout through store/internal/layout, which
-// nothing outside store/ can import.
+// What the store's own tools (store/fsck's check; store/repair's rollback,
+// repair, salvage and compaction) need beyond reading and committing
+// blocks: a guarded read of the file as bbolt lays it out, and the one
+// change that may delete blocks. They read the layout through
+// store/internal/layout, which nothing outside store/ can import.
 
 // View runs fn in a read transaction, guarded like every read (damage
 // becomes a *DamageError). fn must not keep tx or the bytes it hands out.
