@@ -160,15 +160,3 @@ func wantsJSON(args []string) bool {
 // stdoutIsDataKey in App.Metadata says stdout carries data (export --out -),
 // so reports go to stderr.
 const stdoutIsDataKey = "vcsync.stdout-is-data"
-
-// countingWriter tells whether a command wrote anything to stdout.
-type countingWriter struct {
-	w io.Writer
-	n int64
-}
-
-func (c *countingWriter) Write(p []byte) (int, error) {
-	n, err := c.w.Write(p)
-	c.n += int64(n)
-	return n, err
-}

@@ -10,6 +10,8 @@ import (
 
 	"github.com/schollz/progressbar/v3"
 	"golang.org/x/term"
+
+	"github.com/vcsync/vcsync/internal/countio"
 )
 
 // table prints aligned "key  value" rows.
@@ -26,8 +28,8 @@ func stderrIsTerminal(w io.Writer) bool { return isTerminal(w) }
 
 // isTerminal says whether w is a terminal (through Main's counting writer).
 func isTerminal(w io.Writer) bool {
-	if c, ok := w.(*countingWriter); ok {
-		w = c.w
+	if c, ok := w.(*countio.Writer); ok {
+		w = c.W
 	}
 	f, ok := w.(*os.File)
 	return ok && term.IsTerminal(int(f.Fd()))

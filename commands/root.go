@@ -14,6 +14,7 @@ import (
 
 	"github.com/urfave/cli/v2"
 
+	"github.com/vcsync/vcsync/internal/countio"
 	"github.com/vcsync/vcsync/store"
 	"github.com/vcsync/vcsync/verify"
 )
@@ -214,7 +215,7 @@ func ExitCode(err error) int {
 // failing command's error on stderr and returns the exit code.
 func Main(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	app := NewApp()
-	out := &countingWriter{w: stdout}
+	out := &countio.Writer{W: stdout}
 	app.Writer, app.ErrWriter = out, stderr
 	app.Metadata = map[string]any{argsKey: args}
 	err := app.RunContext(ctx, args)
@@ -225,7 +226,7 @@ func Main(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 			fmt.Fprintln(stderr, "vcsync:", err)
 		}
 		// With --json a script reads one object on stdout whatever happened.
-		if out.n == 0 && wantsJSON(args[1:]) {
+		if out.N == 0 && wantsJSON(args[1:]) {
 			rep := newFailureReport(err)
 			if ctx.Err() != nil { // stopped by a signal, whatever it ended on
 				rep.Kind, rep.Interrupted = kindInterrupted, true

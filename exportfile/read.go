@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/vcsync/vcsync/block"
+	"github.com/vcsync/vcsync/internal/countio"
 	"github.com/vcsync/vcsync/peerclient"
 	"github.com/vcsync/vcsync/wire"
 )
@@ -75,19 +76,6 @@ func (m *frameMarks) nearest(from uint64) (height uint64, offset int64, ok bool)
 		}
 	}
 	return height, offset, ok
-}
-
-// countingReader counts the bytes read from a file, so a stream knows the
-// offset of the frame it is about to read.
-type countingReader struct {
-	r io.Reader
-	n int64
-}
-
-func (c *countingReader) Read(b []byte) (int, error) {
-	n, err := c.r.Read(b)
-	c.n += int64(n)
-	return n, err
 }
 
 // pipeSource is the one reader of a pipe, shared by the batches that take
@@ -266,7 +254,7 @@ func (p *File) Read(_ context.Context, g wire.Grant) (peerclient.Stream, error) 
 	if err != nil {
 		return nil, err
 	}
-	counted := &countingReader{r: f}
+	counted := &countio.Reader{R: f}
 	r := bufio.NewReaderSize(counted, 1<<20)
 	hdr, err := ReadHeader(r)
 	if err != nil {
@@ -274,7 +262,7 @@ func (p *File) Read(_ context.Context, g wire.Grant) (peerclient.Stream, error) 
 		return nil, err
 	}
 	st := &exportStream{grant: g, r: r, opts: p.opts, next: hdr.To, fileChunk: hdr.Chunk, marks: &p.marks,
-		offset:  func() int64 { return counted.n - int64(r.Buffered()) },
+		offset:  func() int64 { return counted.N - int64(r.Buffered()) },
 		release: func(uint64, []pendingBlock) error { return f.Close() }}
 	if height, offset, ok := p.marks.nearest(g.From); ok && height < hdr.To {
 		// Start at the frame holding the batch's top, not at the file's.
@@ -282,7 +270,7 @@ func (p *File) Read(_ context.Context, g wire.Grant) (peerclient.Stream, error) 
 			f.Close()
 			return nil, fmt.Errorf("%s: %w", p.path, err)
 		}
-		counted.n = offset
+		counted.N = offset
 		r.Reset(counted)
 		st.next = height
 	}

@@ -10,6 +10,7 @@ import (
 	"os"
 
 	"github.com/vcsync/vcsync/chain"
+	"github.com/vcsync/vcsync/internal/countio"
 	"github.com/vcsync/vcsync/internal/scratch"
 	"github.com/vcsync/vcsync/wire"
 )
@@ -99,7 +100,7 @@ func Write(src Source, out io.Writer, b Bounds, chunk int) (Result, error) {
 		chunk = wire.DefaultMaxChunk
 	}
 	sum := sha256.New()
-	counted := &countingWriter{w: io.MultiWriter(out, sum)}
+	counted := &countio.Writer{W: io.MultiWriter(out, sum)}
 	w := bufio.NewWriterSize(counted, 1<<20)
 	id := src.Identity()
 	if err := WriteHeader(w, Header{NetworkType: id.NetworkType, ChainID: id.ChainID, From: b.Lowest, To: b.Highest, Chunk: chunk}); err != nil {
@@ -115,16 +116,5 @@ func Write(src Source, out io.Writer, b Bounds, chunk int) (Result, error) {
 	if err := w.Flush(); err != nil {
 		return Result{}, err
 	}
-	return Result{Bytes: counted.n, SHA256: hex.EncodeToString(sum.Sum(nil))}, nil
-}
-
-type countingWriter struct {
-	w io.Writer
-	n int64
-}
-
-func (c *countingWriter) Write(p []byte) (int, error) {
-	n, err := c.w.Write(p)
-	c.n += int64(n)
-	return n, err
+	return Result{Bytes: counted.N, SHA256: hex.EncodeToString(sum.Sum(nil))}, nil
 }
