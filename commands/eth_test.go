@@ -81,7 +81,7 @@ func TestFollowWithEthereumSourceThroughTheCommandLine(t *testing.T) {
 	e0 := pc.BlockTime(pc.Call("setCommittee", []common.Address{m.EthAddress}, []*big.Int{ethtest.Stake(m.Weight)}, []bool{true}).BlockNumber.Uint64())
 	// The chain's reference times start after the committee took effect.
 	n, _ := devnet.New(devnet.Config{Seed: "follow-eth", Blocks: 120, CommitteeSize: 1, RotateEvery: 1 << 30, TipRefTime: e0 + 200})
-	pc.Backend.AdjustTime(10 * time.Minute)
+	pc.AdjustTime(10 * time.Minute)
 	pc.Mine(ethpos.DefaultConfirmations + 1)
 	dir := t.TempDir()
 	files, _, err := n.Generate(filepath.Join(dir, "peer"), nil)

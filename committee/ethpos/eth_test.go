@@ -67,7 +67,7 @@ func TestEthSourceAgreesWithManagementDoc(t *testing.T) {
 	// Three epochs as snapshots, ten minutes apart.
 	var last []committee.Member
 	for _, h := range []uint64{1, 201, 401} {
-		pc.Backend.AdjustTime(10 * time.Minute)
+		pc.AdjustTime(10 * time.Minute)
 		last = n.Committee(h).Members
 		var addrs []common.Address
 		var weights []*big.Int
@@ -79,11 +79,11 @@ func TestEthSourceAgreesWithManagementDoc(t *testing.T) {
 		addEvent(rcpt.BlockNumber.Uint64(), last)
 	}
 	// Then one member leaves with a CommitteeChange event.
-	pc.Backend.AdjustTime(10 * time.Minute)
+	pc.AdjustTime(10 * time.Minute)
 	leaving := last[0]
 	rcpt := pc.Call("changeMember", leaving.EthAddress, ethtest.Stake(leaving.Weight), true, false)
 	addEvent(rcpt.BlockNumber.Uint64(), last[1:])
-	pc.Backend.AdjustTime(10 * time.Minute)
+	pc.AdjustTime(10 * time.Minute)
 	pc.Mine(ethpos.DefaultConfirmations + 1)
 
 	genesis := vc.CommitteeEvents[0].RefTime
@@ -260,7 +260,7 @@ func TestEthIndexCache(t *testing.T) {
 	if err := rc.PC.Backend.Fork(fork.Hash()); err != nil {
 		t.Fatal(err)
 	}
-	rc.PC.Backend.AdjustTime(time.Minute) // a different block at each height from here
+	rc.PC.AdjustTime(time.Minute) // a different block at each height from here
 	rc.PC.Mine(100)
 	eth := ethpos.NewEthSource(proxy.Dial(t), ethpos.EthConfig{Committee: rc.PC.Addr, Registry: rc.PC.Addr, CachePath: cache})
 	if _, err := eth.Current(context.Background()); err != nil {
@@ -306,7 +306,7 @@ func TestEthRefreshSeesNewCommittee(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	rc.PC.Backend.AdjustTime(time.Hour)
+	rc.PC.AdjustTime(time.Hour)
 	leave := rc.PC.Call("changeMember", rc.Guardians[2], ethtest.Stake(big.NewInt(300)), true, false)
 	rc.PC.Mine(ethpos.DefaultConfirmations + 1)
 	if err := eth.Refresh(ctx); err != nil {
@@ -338,7 +338,7 @@ func TestEthRPCCostFor60CommitteeChanges(t *testing.T) {
 		pc.CallAt(committee, "setOrbsAddress", g, n)
 	}
 	for c := 0; c < 60; c++ {
-		pc.Backend.AdjustTime(time.Hour)
+		pc.AdjustTime(time.Hour)
 		if c == 30 { // the Committee contract migrates
 			committee = pc.DeployTestPoS()
 			pc.CallAt(registry, "setContract", "committee", committee)

@@ -372,7 +372,7 @@ func TestRealContractsHistory(t *testing.T) {
 	oc := newOrbsChain(t)
 	m := &serviceModel{}
 	oc.model = m
-	step := func() { oc.backend.AdjustTime(time.Hour) }
+	step := func() { ethtest.AdjustTime(t, oc.backend, time.Hour) }
 	v1 := oc.addr["guardiansRegistration"]
 	register := func(artifact string, registration common.Address, g guardian) {
 		oc.call(g.eth, artifact, registration, "registerGuardian", g.ip, g.node, "guardian", "https://example.org")

@@ -39,14 +39,14 @@ func TestEthSourceFollowsTheContractRegistry(t *testing.T) {
 	}
 	stakes := []int64{4000, 3000, 2000, 1000}
 	for i, g := range guardians {
-		pc.Backend.AdjustTime(time.Minute)
+		pc.AdjustTime(time.Minute)
 		pc.CallAt(committee1, "changeMember", g, ethtest.Stake(big.NewInt(stakes[i])), true, true)
 	}
 	full := pc.BlockTime(pc.CallAt(registration1, "setIp", guardians[0], [4]byte{10, 0, 0, 1}))
 
 	// The new versions copy the state before the switch, as importMembers
 	// and migrateGuardians do; a reader following the registry never sees it.
-	pc.Backend.AdjustTime(time.Minute)
+	pc.AdjustTime(time.Minute)
 	for i, g := range guardians {
 		pc.CallAt(committee2, "changeMember", g, ethtest.Stake(big.NewInt(9)), true, true)
 		pc.CallAt(registration2, "setOrbsAddress", g, nodes[i])
@@ -56,7 +56,7 @@ func TestEthSourceFollowsTheContractRegistry(t *testing.T) {
 	copied := pc.BlockTime(pc.CallAt(registry, "setContract", "protocol", committee1))
 
 	// After the switch the old versions stay writable; nothing they emit counts.
-	pc.Backend.AdjustTime(time.Minute)
+	pc.AdjustTime(time.Minute)
 	pc.CallAt(committee1, "changeMember", guardians[1], ethtest.Stake(big.NewInt(1)), true, false)
 	_, stale := ethtest.NewKey(t)
 	pc.CallAt(registration1, "setOrbsAddressV1", guardians[3], stale)
@@ -64,10 +64,10 @@ func TestEthSourceFollowsTheContractRegistry(t *testing.T) {
 
 	// The new registration's rotation counts; so does a stake change, at
 	// the next CommitteeChange of anyone.
-	pc.Backend.AdjustTime(time.Minute)
+	pc.AdjustTime(time.Minute)
 	_, rotated := ethtest.NewKey(t)
 	rotation := pc.BlockTime(pc.CallAt(registration2, "setOrbsAddress", guardians[2], rotated))
-	pc.Backend.AdjustTime(time.Minute)
+	pc.AdjustTime(time.Minute)
 	pc.CallAt(elections, "stakeChanged", guardians[0], ethtest.Stake(big.NewInt(10000)))
 	staked := pc.BlockTime(pc.CallAt(committee2, "changeMember", guardians[3], ethtest.Stake(big.NewInt(1000)), true, true))
 	pc.Mine(ethpos.DefaultConfirmations + 1)
