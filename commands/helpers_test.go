@@ -61,13 +61,14 @@ func dirEntries(t *testing.T, dir string) []string {
 }
 
 // hangingPeer accepts connections and never answers, until the test ends.
-func hangingPeer(t *testing.T) string {
+// The channel closes at its first connection: a request is in flight.
+func hangingPeer(t *testing.T) (string, <-chan struct{}) {
 	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
-	done := make(chan struct{})
+	done, accepted := make(chan struct{}), make(chan struct{})
 	var conns []net.Conn
 	go func() {
 		defer close(done)
@@ -76,7 +77,9 @@ func hangingPeer(t *testing.T) string {
 			if err != nil {
 				return
 			}
-			conns = append(conns, c)
+			if conns = append(conns, c); len(conns) == 1 {
+				close(accepted)
+			}
 		}
 	}()
 	t.Cleanup(func() {
@@ -86,7 +89,7 @@ func hangingPeer(t *testing.T) string {
 			c.Close()
 		}
 	})
-	return "http://" + ln.Addr().String()
+	return "http://" + ln.Addr().String(), accepted
 }
 
 // TestMain lets the test binary run as vcsync itself: a child process
@@ -276,6 +279,36 @@ func mainInTurn(ctx context.Context, args []string, stdout, stderr io.Writer) in
 	inProcess.Lock()
 	defer inProcess.Unlock()
 	return Main(ctx, args, stdout, stderr)
+}
+
+// runUntil runs vcsync with args in its turn, interrupts it once enough
+// says so of what it has printed, and returns its exit code and output.
+// The interrupt waits on what the command did, never on a timer that
+// would start before the command's turn and run out on a loaded machine.
+// A command that ends by itself returns at once; one that never gets
+// enough fails the test after a minute.
+func runUntil(t *testing.T, args []string, enough func(stdout string) bool) (int, string, string) {
+	t.Helper()
+	out, errb := &testio.LockedBuffer{}, &testio.LockedBuffer{}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	done := make(chan int, 1)
+	go func() { done <- mainInTurn(ctx, append([]string{"vcsync"}, args...), out, errb) }()
+	giveUp := time.After(time.Minute)
+	for !enough(out.String()) {
+		select {
+		case code := <-done:
+			return code, out.String(), errb.String()
+		case <-giveUp:
+			cancel()
+			<-done
+			t.Fatalf("vcsync %s never printed enough: %q %q", strings.Join(args, " "), out.String(), errb.String())
+		case <-time.After(10 * time.Millisecond):
+		}
+	}
+	cancel()
+	code := <-done
+	return code, out.String(), errb.String()
 }
 
 func mustRun(t testing.TB, args ...string) string {

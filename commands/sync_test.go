@@ -2,8 +2,6 @@ package commands
 
 import (
 	"bufio"
-	"bytes"
-	"context"
 	"encoding/json"
 	"fmt"
 	"net"
@@ -68,13 +66,20 @@ func TestInterruptWhileCollecting(t *testing.T) {
 	src := genStore(t, "20", "")
 	mgmt := filepath.Join(src, "management.json")
 	node := filepath.Join(t.TempDir(), "node.db")
-	ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
-	defer cancel()
-	var out, errb bytes.Buffer
-	code := mainInTurn(ctx, []string{"vcsync", "sync", "--store", node, "--chain-id", "42", "--network-type", "2",
-		"--committee-file", mgmt, "--peer", hangingPeer(t), "--collect-timeout", "5s"}, &out, &errb)
-	if code != ExitFailed || !strings.Contains(errb.String(), "interrupted; the store is consistent and the next run resumes") || out.Len() != 0 {
-		t.Fatalf("exit %d, stdout %q, stderr %q", code, out.String(), errb.String())
+	peer, asked := hangingPeer(t)
+	code, out, errs := runUntil(t, []string{"sync", "--store", node, "--chain-id", "42", "--network-type", "2",
+		"--committee-file", mgmt, "--peer", peer, "--collect-timeout", "5s"}, func(string) bool { return closed(asked) })
+	if code != ExitFailed || !strings.Contains(errs, "interrupted; the store is consistent and the next run resumes") || out != "" {
+		t.Fatalf("exit %d, stdout %q, stderr %q", code, out, errs)
+	}
+}
+
+func closed(c <-chan struct{}) bool {
+	select {
+	case <-c:
+		return true
+	default:
+		return false
 	}
 }
 
@@ -83,16 +88,16 @@ func TestFollowJSONIsOneObjectPerRoundAndExitsByLastRound(t *testing.T) {
 	src := genStore(t, "100", "")
 	mgmt := filepath.Join(src, "management.json")
 	node := filepath.Join(t.TempDir(), "node.db")
-	// Every round fails (the only peer never answers): exit 1.
-	ctx, cancel := context.WithTimeout(context.Background(), 2500*time.Millisecond)
-	defer cancel()
-	var out, errb bytes.Buffer
-	code := mainInTurn(ctx, []string{"vcsync", "sync", "--follow", "--json", "--stale-after", "1s", "--store", node, "--chain-id", "42",
-		"--network-type", "2", "--committee-file", mgmt, "--peer", "http://127.0.0.1:1", "--collect-timeout", "100ms"}, &out, &errb)
-	if code != ExitFailed {
-		t.Fatalf("failing follow: exit %d %s", code, errb.String())
+	lines := func(n int) func(string) bool {
+		return func(out string) bool { return strings.Count(out, "\n") >= n }
 	}
-	sc := bufio.NewScanner(&out)
+	// Every round fails (the only peer never answers): exit 1.
+	code, out, errs := runUntil(t, []string{"sync", "--follow", "--json", "--stale-after", "1s", "--store", node, "--chain-id", "42",
+		"--network-type", "2", "--committee-file", mgmt, "--peer", "http://127.0.0.1:1", "--collect-timeout", "100ms"}, lines(2))
+	if code != ExitFailed {
+		t.Fatalf("failing follow: exit %d %s", code, errs)
+	}
+	sc := bufio.NewScanner(strings.NewReader(out))
 	rounds := 0
 	for sc.Scan() {
 		var r SyncReport
@@ -105,13 +110,10 @@ func TestFollowJSONIsOneObjectPerRoundAndExitsByLastRound(t *testing.T) {
 		t.Fatalf("%d rounds", rounds)
 	}
 	// A follower whose rounds succeed exits 0 when stopped.
-	ctx2, cancel2 := context.WithTimeout(context.Background(), 1500*time.Millisecond)
-	defer cancel2()
-	out.Reset()
-	code = mainInTurn(ctx2, []string{"vcsync", "sync", "--follow", "--json", "--stale-after", "1s", "--store", node, "--chain-id", "42",
-		"--network-type", "2", "--committee-file", mgmt, "--peer", "file://" + filepath.Join(src, "blocks.db")}, &out, &errb)
-	if code != ExitOK || !strings.HasPrefix(out.String(), `{"round":1,"ok":true`) {
-		t.Fatalf("good follow: exit %d %q", code, out.String())
+	code, out, errs = runUntil(t, []string{"sync", "--follow", "--json", "--stale-after", "1s", "--store", node, "--chain-id", "42",
+		"--network-type", "2", "--committee-file", mgmt, "--peer", "file://" + filepath.Join(src, "blocks.db")}, lines(1))
+	if code != ExitOK || !strings.HasPrefix(out, `{"round":1,"ok":true`) {
+		t.Fatalf("good follow: exit %d %q %s", code, out, errs)
 	}
 }
 
