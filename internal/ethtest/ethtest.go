@@ -131,8 +131,8 @@ func (pc *PosChain) Mine(n int) {
 // AdjustTime seals one empty block d after the head. The simulated beacon
 // refuses while its pool still lists a transaction that was just mined
 // (the pool forgets it on a goroutine of its own after the block is in),
-// and on a loaded machine that refusal comes one time in seven; ignored,
-// the chain's clock silently stands still. So AdjustTime waits for the
+// which a loaded machine makes common; ignored, the chain's clock
+// silently stands still. So AdjustTime waits for the
 // pool to catch up and fails the test on any other refusal.
 func AdjustTime(t testing.TB, backend *simulated.Backend, d time.Duration) {
 	t.Helper()
