@@ -18,11 +18,7 @@ func TestMemBudget(t *testing.T) {
 	}
 	took := make(chan error, 1)
 	go func() { took <- b.take(60) }()
-	select {
-	case err := <-took:
-		t.Fatalf("took 60 of 40 free bytes: %v", err)
-	case <-time.After(20 * time.Millisecond):
-	}
+	stillWaiting(t, took, "took 60 of 40 free bytes")
 	b.give(60)
 	if err := <-took; err != nil {
 		t.Fatalf("after the give: %v", err)
@@ -33,11 +29,7 @@ func TestMemBudget(t *testing.T) {
 		t.Fatalf("an oversized frame with nothing held: %v", err)
 	}
 	go func() { took <- b.take(1) }()
-	select {
-	case err := <-took:
-		t.Fatalf("took a byte while an oversized frame was held: %v", err)
-	case <-time.After(20 * time.Millisecond):
-	}
+	stillWaiting(t, took, "took a byte while an oversized frame was held")
 	b.close()
 	if err := <-took; !errors.Is(err, errBudgetClosed) {
 		t.Fatalf("a waiting take after close: %v", err)
@@ -56,11 +48,7 @@ func TestMemBudgetClosesWithItsContext(t *testing.T) {
 	}
 	took := make(chan error, 1)
 	go func() { took <- b.take(1) }()
-	select {
-	case err := <-took:
-		t.Fatalf("took a byte of none free: %v", err)
-	case <-time.After(20 * time.Millisecond):
-	}
+	stillWaiting(t, took, "took a byte of none free")
 	cancel()
 	select {
 	case err := <-took:
@@ -69,5 +57,16 @@ func TestMemBudgetClosesWithItsContext(t *testing.T) {
 		}
 	case <-time.After(10 * time.Second):
 		t.Fatal("a take waiting for memory outlived its context")
+	}
+}
+
+// stillWaiting fails the test if the take behind took returns within 20 ms:
+// it must be waiting for memory to be given back.
+func stillWaiting(t *testing.T, took <-chan error, what string) {
+	t.Helper()
+	select {
+	case err := <-took:
+		t.Fatalf("%s: %v", what, err)
+	case <-time.After(20 * time.Millisecond):
 	}
 }
